@@ -1,0 +1,1 @@
+//! Benchmarks and the throughput report of the incident environment.

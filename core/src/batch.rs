@@ -1,0 +1,198 @@
+//! Batch stepping: many environments, one call, caller-owned flat buffers (structure of
+//! arrays), automatic reset.
+//!
+//! Semantics (as EnvPool and PufferLib): `step_batch` applies `actions[i]` to `envs[i]` and
+//! writes `rewards_milli[i]` and `dones[i]` for that step. When the step ends the episode,
+//! its statistics are added to [`EpisodeStats`], the environment is reset at once to a new
+//! episode (task from [`TaskChoice`], seed drawn from the environment's own generator) and
+//! `observations[i]` holds the **first observation of the new episode**; otherwise it holds
+//! the observation after the step. Results never depend on how a batch is split across
+//! calls or threads: each environment's randomness is its own.
+
+use crate::env::{Env, Milli};
+use crate::limits::OBS_LEN;
+use crate::obs::{self, Observation};
+use crate::task::{TASK_COUNT, TaskId};
+
+/// How auto-reset picks the next episode's task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskChoice {
+    /// Always this task.
+    Fixed(TaskId),
+    /// The task after the one that ended (easy, medium, hard, expert, easy ...).
+    Cycle,
+    /// Uniformly at random from the environment's generator.
+    Uniform,
+}
+
+impl TaskChoice {
+    fn next(self, env: &mut Env) -> TaskId {
+        match self {
+            TaskChoice::Fixed(task) => task,
+            TaskChoice::Cycle => TaskId::ALL[(env.task_id() as usize + 1) % TASK_COUNT],
+            TaskChoice::Uniform => TaskId::ALL[env.next_below(TASK_COUNT as u32) as usize],
+        }
+    }
+}
+
+/// Sums over finished episodes, plus their count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EpisodeStats {
+    /// Episodes finished.
+    pub episodes: u64,
+    /// Sum of final grader scores, thousandths.
+    pub score_milli_sum: u64,
+    /// Sum of trajectory rewards, thousandths.
+    pub trajectory_milli_sum: i64,
+    /// Sum of episode lengths in steps.
+    pub length_sum: u64,
+    /// Episodes that ended resolved.
+    pub resolved: u64,
+}
+
+impl EpisodeStats {
+    /// Add another set of sums (for merging per-thread statistics).
+    pub fn merge(&mut self, other: &EpisodeStats) {
+        self.episodes += other.episodes;
+        self.score_milli_sum += other.score_milli_sum;
+        self.trajectory_milli_sum += other.trajectory_milli_sum;
+        self.length_sum += other.length_sum;
+        self.resolved += other.resolved;
+    }
+
+    fn record(&mut self, env: &Env) {
+        self.episodes += 1;
+        self.score_milli_sum += env.final_grade().map_or(0, |g| u64::from(g.score));
+        self.trajectory_milli_sum += i64::from(env.trajectory_milli());
+        self.length_sum += u64::from(env.step_count());
+        self.resolved += u64::from(env.is_resolved());
+    }
+}
+
+/// The caller-owned output buffers of one batch step.
+#[derive(Debug)]
+pub struct BatchOut<'a> {
+    /// `envs.len() * OBS_LEN` bytes; environment `i` at `i * OBS_LEN`.
+    pub observations: &'a mut [u8],
+    /// One emitted reward per environment, thousandths.
+    pub rewards_milli: &'a mut [Milli],
+    /// One done flag per environment (true on the step that ended an episode).
+    pub dones: &'a mut [bool],
+}
+
+/// A batch call whose slices disagree in length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LengthMismatch {
+    /// Number of environments.
+    pub envs: usize,
+    /// Number of actions given.
+    pub actions: usize,
+}
+
+impl core::fmt::Display for LengthMismatch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "batch buffers disagree: {} environments, {} actions; observations must hold \
+             envs * {OBS_LEN} bytes and rewards/dones one entry per environment",
+            self.envs, self.actions
+        )
+    }
+}
+
+/// Return the `stream` seed of environment `index` of a batch with `base_seed`
+/// (SplitMix64 of the pair, so neighbouring indices get unrelated generators).
+#[must_use]
+pub fn stream_seed(base_seed: u64, index: u64) -> u64 {
+    let mut z = base_seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Env {
+    /// Create environment `index` of a batch: its generator is seeded from
+    /// `(base_seed, index)` and its first episode's task and seed come from it.
+    #[must_use]
+    pub fn for_batch(base_seed: u64, index: u64, tasks: TaskChoice) -> Env {
+        let mut env = Env::new(TaskId::Easy, 0, stream_seed(base_seed, index));
+        let task = match tasks {
+            // Cycle starts each environment at its index so a batch covers every task.
+            TaskChoice::Cycle => TaskId::ALL[(index % TASK_COUNT as u64) as usize],
+            other => other.next(&mut env),
+        };
+        let seed = env.next_seed();
+        env.reset(task, seed);
+        env
+    }
+
+    /// Reset to a new episode chosen by `tasks`, seeded from this environment's generator.
+    pub fn auto_reset(&mut self, tasks: TaskChoice) {
+        let task = tasks.next(self);
+        let seed = self.next_seed();
+        self.reset(task, seed);
+    }
+}
+
+/// Write the current observation of every environment.
+///
+/// # Errors
+/// Returns [`LengthMismatch`] if `observations` is not `envs.len() * OBS_LEN` bytes.
+pub fn observe_batch(envs: &[Env], observations: &mut [u8]) -> Result<(), LengthMismatch> {
+    if observations.len() != envs.len() * OBS_LEN {
+        return Err(LengthMismatch {
+            envs: envs.len(),
+            actions: envs.len(),
+        });
+    }
+    for (env, out) in envs.iter().zip(observations.chunks_exact_mut(OBS_LEN)) {
+        obs::encode(env, as_observation(out));
+    }
+    Ok(())
+}
+
+/// Step every environment with its discrete action index (see the module docs).
+/// Indices `>= ACTION_COUNT` are answered as unknown action types, never a panic.
+///
+/// # Errors
+/// Returns [`LengthMismatch`] (and changes nothing) if the slices disagree in length.
+pub fn step_batch(
+    envs: &mut [Env],
+    actions: &[u8],
+    out: BatchOut<'_>,
+    tasks: TaskChoice,
+    stats: &mut EpisodeStats,
+) -> Result<(), LengthMismatch> {
+    let n = envs.len();
+    if actions.len() != n
+        || out.rewards_milli.len() != n
+        || out.dones.len() != n
+        || out.observations.len() != n * OBS_LEN
+    {
+        return Err(LengthMismatch {
+            envs: n,
+            actions: actions.len(),
+        });
+    }
+    let lanes = envs
+        .iter_mut()
+        .zip(actions)
+        .zip(out.observations.chunks_exact_mut(OBS_LEN))
+        .zip(out.rewards_milli.iter_mut().zip(out.dones.iter_mut()));
+    for (((env, &action), observation), (reward, done)) in lanes {
+        let result = env.step_index(action);
+        *reward = result.reward_milli;
+        *done = result.done;
+        if result.done {
+            stats.record(env);
+            env.auto_reset(tasks);
+        }
+        obs::encode(env, as_observation(observation));
+    }
+    Ok(())
+}
+
+fn as_observation(chunk: &mut [u8]) -> &mut Observation {
+    // chunks_exact_mut(OBS_LEN) yields slices of exactly OBS_LEN bytes.
+    chunk.try_into().expect("chunk of OBS_LEN bytes")
+}

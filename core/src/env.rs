@@ -1,0 +1,902 @@
+//! One episode: state, `reset` and `step` with every rule of `behaviour.md` §4–§7.
+//!
+//! The state is a handful of bitmasks and counters plus a bounded action history. The
+//! ordered lists the original keeps (`services_investigated`, `dependencies_inspected`,
+//! `correct_fixes` ...) are not stored twice: [`crate::record`] derives them from the
+//! history in the order the original appended them.
+
+use heapless::Vec as BoundedVec;
+use rand_core::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro128PlusPlus;
+#[cfg(feature = "serde")]
+use serde::{Deserialize, Serialize};
+
+use crate::action::{Action, Arg};
+use crate::grader::{self, Grade};
+use crate::limits::STEP_COUNT_MAX;
+use crate::task::{Task, TaskId};
+use crate::topology::{ServiceMask, bit, contains};
+use crate::vocab::{ActionType, Fix, Mode, SERVICE_COUNT, Service, Status};
+
+/// Rewards, scores and trajectories are integers in thousandths.
+pub type Milli = i32;
+
+/// Every step reward is clamped into `[REWARD_MIN_MILLI, REWARD_MAX_MILLI]`.
+pub const REWARD_MIN_MILLI: Milli = 50;
+/// Upper clamp of a step reward.
+pub const REWARD_MAX_MILLI: Milli = 950;
+/// The trajectory reward is clamped into `[-TRAJECTORY_MAX_MILLI, TRAJECTORY_MAX_MILLI]`.
+pub const TRAJECTORY_MAX_MILLI: Milli = 950;
+/// The seed of the episode a fresh server holds before any reset.
+pub const PRE_RESET_SEED: i64 = 0;
+/// The seed `/reset` uses when none is given.
+pub const DEFAULT_SEED: i64 = 12345;
+
+/// The `last_action_error` codes of the original.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[repr(u8)]
+pub enum ErrorCode {
+    /// `read_logs` without a valid service.
+    ReadLogsRequiresValidService,
+    /// `query_metrics` without a valid service.
+    QueryMetricsRequiresValidService,
+    /// `inspect_dependencies` on an unknown service.
+    UnknownService,
+    /// `diagnose` without a valid service.
+    DiagnoseRequiresValidService,
+    /// `diagnose` without a valid diagnosis.
+    DiagnoseRequiresValidDiagnosis,
+    /// A diagnosis that does not match the service's current mode.
+    IncorrectDiagnosis,
+    /// `apply_fix` without a valid service.
+    ApplyFixRequiresValidService,
+    /// `apply_fix` without a valid fix.
+    ApplyFixRequiresValidFix,
+    /// A fix on a healthy or already fixed service, or the wrong fix on a root.
+    DestructiveAction,
+    /// `verify_health` without a valid service.
+    VerifyHealthRequiresValidService,
+    /// `verify_health` on a broken service that was not fixed.
+    VerificationBeforeFix,
+    /// A step after the episode ended (never stored in the state).
+    EpisodeAlreadyDone,
+    /// An action type outside the seven.
+    InvalidActionType,
+}
+
+impl ErrorCode {
+    /// Every code, in declaration order (the observation encodes `1 + index`).
+    pub const ALL: [ErrorCode; 13] = [
+        ErrorCode::ReadLogsRequiresValidService,
+        ErrorCode::QueryMetricsRequiresValidService,
+        ErrorCode::UnknownService,
+        ErrorCode::DiagnoseRequiresValidService,
+        ErrorCode::DiagnoseRequiresValidDiagnosis,
+        ErrorCode::IncorrectDiagnosis,
+        ErrorCode::ApplyFixRequiresValidService,
+        ErrorCode::ApplyFixRequiresValidFix,
+        ErrorCode::DestructiveAction,
+        ErrorCode::VerifyHealthRequiresValidService,
+        ErrorCode::VerificationBeforeFix,
+        ErrorCode::EpisodeAlreadyDone,
+        ErrorCode::InvalidActionType,
+    ];
+
+    /// Return the wire string.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorCode::ReadLogsRequiresValidService => "read_logs_requires_valid_service",
+            ErrorCode::QueryMetricsRequiresValidService => "query_metrics_requires_valid_service",
+            ErrorCode::UnknownService => "unknown_service",
+            ErrorCode::DiagnoseRequiresValidService => "diagnose_requires_valid_service",
+            ErrorCode::DiagnoseRequiresValidDiagnosis => "diagnose_requires_valid_diagnosis",
+            ErrorCode::IncorrectDiagnosis => "incorrect_diagnosis",
+            ErrorCode::ApplyFixRequiresValidService => "apply_fix_requires_valid_service",
+            ErrorCode::ApplyFixRequiresValidFix => "apply_fix_requires_valid_fix",
+            ErrorCode::DestructiveAction => "destructive_action",
+            ErrorCode::VerifyHealthRequiresValidService => "verify_health_requires_valid_service",
+            ErrorCode::VerificationBeforeFix => "verification_before_fix",
+            ErrorCode::EpisodeAlreadyDone => "episode_already_done",
+            ErrorCode::InvalidActionType => "invalid_action_type",
+        }
+    }
+
+    /// Parse a wire string.
+    #[must_use]
+    pub fn from_name(text: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|code| code.name() == text)
+    }
+}
+
+impl core::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a fix was ineffective or destructive (the first matching reason).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub enum FixRejection {
+    /// The service's current mode is healthy.
+    Healthy,
+    /// The service was already fixed.
+    AlreadyFixed,
+    /// The wrong fix for a root.
+    WrongFix,
+}
+
+/// What a step did, with everything needed to render the original's texts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub enum Outcome {
+    /// The episode was reset.
+    Reset,
+    /// A step after the episode ended; nothing changed.
+    AlreadyDone,
+    /// `list_services`.
+    ServicesListed,
+    /// `inspect_dependencies` on a known service.
+    DependenciesInspected(Service),
+    /// `inspect_dependencies` on an unknown service (still `success: true`).
+    UnknownServiceInspected,
+    /// `inspect_dependencies` without a service.
+    FullGraphInspected,
+    /// `read_logs` without a valid service.
+    LogsFailed,
+    /// `read_logs` on a service in `mode`; the observation carries four log lines.
+    LogsRead {
+        /// The service read.
+        service: Service,
+        /// Its mode at the time.
+        mode: Mode,
+    },
+    /// `query_metrics` without a valid service.
+    MetricsFailed,
+    /// `query_metrics` on a service; the observation carries its metrics.
+    MetricsRead {
+        /// The service queried.
+        service: Service,
+        /// Its mode at the time (selects the numbers).
+        mode: Mode,
+        /// Its status at the time.
+        status: Status,
+    },
+    /// `diagnose` without a valid service.
+    DiagnoseInvalidService,
+    /// `diagnose` without a valid diagnosis.
+    DiagnoseInvalidDiagnosis,
+    /// A correct diagnosis.
+    DiagnosisRecorded {
+        /// The service diagnosed.
+        service: Service,
+        /// The (correct) diagnosis.
+        diagnosis: Mode,
+    },
+    /// An incorrect diagnosis (destructive).
+    DiagnosisIncorrect(Service),
+    /// `apply_fix` without a valid service.
+    FixInvalidService,
+    /// `apply_fix` without a valid fix.
+    FixInvalidFix,
+    /// An ineffective or destructive fix.
+    FixRejected {
+        /// The service.
+        service: Service,
+        /// The fix tried.
+        fix: Fix,
+        /// Why it was rejected.
+        reason: FixRejection,
+    },
+    /// A successful fix.
+    FixApplied {
+        /// The service.
+        service: Service,
+        /// The fix.
+        fix: Fix,
+    },
+    /// `verify_health` without a valid service.
+    VerifyInvalidService,
+    /// `verify_health` on a fixed service.
+    VerifiedAfterFix(Service),
+    /// `verify_health` on a service that is healthy without a fix.
+    VerifiedHealthy(Service),
+    /// `verify_health` on a broken, unfixed service.
+    VerifyBeforeFix(Service),
+    /// An action type outside the seven.
+    InvalidActionType,
+}
+
+impl Outcome {
+    /// Return the observation's `success` flag.
+    #[must_use]
+    pub const fn success(self) -> bool {
+        matches!(
+            self,
+            Outcome::Reset
+                | Outcome::ServicesListed
+                | Outcome::DependenciesInspected(_)
+                | Outcome::UnknownServiceInspected
+                | Outcome::FullGraphInspected
+                | Outcome::LogsRead { .. }
+                | Outcome::MetricsRead { .. }
+                | Outcome::DiagnosisRecorded { .. }
+                | Outcome::FixApplied { .. }
+                | Outcome::VerifiedAfterFix(_)
+                | Outcome::VerifiedHealthy(_)
+        )
+    }
+
+    /// Return the error code this outcome reports, if any.
+    #[must_use]
+    pub const fn error(self) -> Option<ErrorCode> {
+        Some(match self {
+            Outcome::AlreadyDone => ErrorCode::EpisodeAlreadyDone,
+            Outcome::UnknownServiceInspected => ErrorCode::UnknownService,
+            Outcome::LogsFailed => ErrorCode::ReadLogsRequiresValidService,
+            Outcome::MetricsFailed => ErrorCode::QueryMetricsRequiresValidService,
+            Outcome::DiagnoseInvalidService => ErrorCode::DiagnoseRequiresValidService,
+            Outcome::DiagnoseInvalidDiagnosis => ErrorCode::DiagnoseRequiresValidDiagnosis,
+            Outcome::DiagnosisIncorrect(_) => ErrorCode::IncorrectDiagnosis,
+            Outcome::FixInvalidService => ErrorCode::ApplyFixRequiresValidService,
+            Outcome::FixInvalidFix => ErrorCode::ApplyFixRequiresValidFix,
+            Outcome::FixRejected { .. } => ErrorCode::DestructiveAction,
+            Outcome::VerifyInvalidService => ErrorCode::VerifyHealthRequiresValidService,
+            Outcome::VerifyBeforeFix(_) => ErrorCode::VerificationBeforeFix,
+            Outcome::InvalidActionType => ErrorCode::InvalidActionType,
+            _ => return None,
+        })
+    }
+}
+
+/// The result of one [`Env::step`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepResult {
+    /// What happened.
+    pub outcome: Outcome,
+    /// The emitted reward in thousandths (0.05 on the terminal step and after done).
+    pub reward_milli: Milli,
+    /// Whether the episode is over.
+    pub done: bool,
+    /// Whether this step ended the episode (and so froze the grade).
+    pub terminal: bool,
+}
+
+/// One entry of the action history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Record {
+    /// The action as given.
+    pub action: Action,
+    /// The clamped step reward (before the terminal override), in thousandths.
+    pub reward_milli: u16,
+    /// The handler's success flag.
+    pub success: bool,
+    /// For a recorded diagnosis: the service's mode at the time (`expected`).
+    pub expected: Mode,
+}
+
+/// The counters the grader and `/state` report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Counters {
+    /// Destructive actions (−0.5 safety each).
+    pub destructive_actions: u8,
+    /// Invalid actions (−0.1 safety each).
+    pub invalid_actions: u8,
+    /// Correct diagnoses.
+    pub diagnosis_correct_count: u8,
+    /// Successful fixes.
+    pub fix_correct_count: u8,
+}
+
+/// Bit of [`Env::flags`]: the episode is over.
+const DONE: u8 = 1;
+/// Bit of [`Env::flags`]: every root was fixed and verified.
+const RESOLVED: u8 = 2;
+/// Bit of [`Env::flags`]: `list_services` was used.
+const LISTED: u8 = 4;
+
+/// Per service, what the agent has seen and done (for the numeric observation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Seen {
+    /// Mode the last `read_logs` showed, `1 + mode`, 0 if never read.
+    pub logs: u8,
+    /// Mode the last `query_metrics` showed, `1 + mode`, 0 if never queried.
+    pub metrics: u8,
+    /// Last diagnosis recorded, `1 + mode`, 0 if none.
+    pub diagnosis: u8,
+    /// Bit 0: a diagnosis was accepted; bit 1: one was rejected; bit 2: a fix was rejected.
+    pub verdicts: u8,
+}
+
+/// One episode of the incident environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Env {
+    pub(crate) task: TaskId,
+    pub(crate) step_count: u8,
+    pub(crate) flags: u8,
+    pub(crate) trajectory_milli: i16,
+    pub(crate) seed: i64,
+    pub(crate) investigated: ServiceMask,
+    pub(crate) metrics_queried: ServiceMask,
+    pub(crate) inspected: ServiceMask,
+    pub(crate) full_graph: bool,
+    pub(crate) fixed: ServiceMask,
+    pub(crate) verified: ServiceMask,
+    pub(crate) diagnosed: ServiceMask,
+    pub(crate) root_identified: ServiceMask,
+    pub(crate) counters: Counters,
+    pub(crate) last_error: Option<ErrorCode>,
+    pub(crate) last_outcome: Outcome,
+    pub(crate) final_grade: Option<Grade>,
+    pub(crate) seen: [Seen; SERVICE_COUNT],
+    pub(crate) history: BoundedVec<Record, STEP_COUNT_MAX, u8>,
+    /// Seed of this environment's generator stream.
+    pub(crate) stream: u64,
+    /// Values drawn from the stream so far.
+    pub(crate) draws: u32,
+}
+
+impl Default for Env {
+    /// Return the episode a fresh server holds before any reset: `easy_task`, seed 0.
+    fn default() -> Env {
+        Env::new(TaskId::Easy, PRE_RESET_SEED, 0)
+    }
+}
+
+impl Env {
+    /// Create an environment whose first episode is `task` with `seed`; `stream` seeds the
+    /// generator that picks the seeds of later auto-reset episodes.
+    #[must_use]
+    pub fn new(task: TaskId, seed: i64, stream: u64) -> Env {
+        let mut env = Env {
+            task,
+            step_count: 0,
+            flags: 0,
+            trajectory_milli: 0,
+            seed,
+            investigated: 0,
+            metrics_queried: 0,
+            inspected: 0,
+            full_graph: false,
+            fixed: 0,
+            verified: 0,
+            diagnosed: 0,
+            root_identified: 0,
+            counters: Counters::default(),
+            last_error: None,
+            last_outcome: Outcome::Reset,
+            final_grade: None,
+            seen: [Seen::default(); SERVICE_COUNT],
+            history: BoundedVec::new(),
+            stream,
+            draws: 0,
+        };
+        env.reset(task, seed);
+        env
+    }
+
+    /// Start a new episode of `task` with `seed`. The generator is left as it is.
+    pub fn reset(&mut self, task: TaskId, seed: i64) {
+        self.task = task;
+        self.seed = seed;
+        self.step_count = 0;
+        self.flags = 0;
+        self.trajectory_milli = 0;
+        self.investigated = 0;
+        self.metrics_queried = 0;
+        self.inspected = 0;
+        self.full_graph = false;
+        self.fixed = 0;
+        self.verified = 0;
+        self.diagnosed = 0;
+        self.root_identified = 0;
+        self.counters = Counters::default();
+        self.last_error = None;
+        self.last_outcome = Outcome::Reset;
+        self.final_grade = None;
+        self.seen = [Seen::default(); SERVICE_COUNT];
+        self.history.clear();
+    }
+
+    /// Draw the next value of this environment's generator.
+    ///
+    /// The generator is counter-based: draw `k` comes from a `Xoshiro128PlusPlus` seeded
+    /// with SplitMix64 of `(stream, k)`. The state is two plain integers, so a snapshot
+    /// restores it exactly, and draws are only made at (auto-)reset, off the step path.
+    pub fn next_u32(&mut self) -> u32 {
+        let seed = crate::batch::stream_seed(self.stream, u64::from(self.draws));
+        self.draws = self.draws.wrapping_add(1);
+        Xoshiro128PlusPlus::seed_from_u64(seed).next_u32()
+    }
+
+    /// Draw the next episode seed from this environment's generator (non-negative).
+    pub fn next_seed(&mut self) -> i64 {
+        i64::from(self.next_u32())
+    }
+
+    /// Draw a value below `bound` from this environment's generator.
+    pub fn next_below(&mut self, bound: u32) -> u32 {
+        debug_assert!(bound > 0);
+        ((u64::from(self.next_u32()) * u64::from(bound)) >> 32) as u32
+    }
+
+    /// Apply one action. Never panics; a step after done changes nothing.
+    pub fn step(&mut self, action: Action) -> StepResult {
+        if self.is_done() {
+            return StepResult {
+                outcome: Outcome::AlreadyDone,
+                reward_milli: REWARD_MIN_MILLI,
+                done: true,
+                terminal: false,
+            };
+        }
+        debug_assert!(usize::from(self.step_count) < usize::from(self.task().max_steps));
+        self.step_count += 1;
+        let (raw_milli, outcome) = self.dispatch(action);
+        self.last_error = outcome.error();
+        self.last_outcome = outcome;
+        let reward_milli = raw_milli.clamp(REWARD_MIN_MILLI, REWARD_MAX_MILLI);
+        let record = Record {
+            action,
+            reward_milli: reward_milli as u16,
+            success: outcome.success(),
+            expected: self.expected_for(action, outcome),
+        };
+        // The history holds at most max_steps <= STEP_COUNT_MAX records (checked above).
+        let pushed = self.history.push(record);
+        debug_assert!(pushed.is_ok());
+        let trajectory = (Milli::from(self.trajectory_milli) + reward_milli)
+            .clamp(-TRAJECTORY_MAX_MILLI, TRAJECTORY_MAX_MILLI);
+        self.trajectory_milli = trajectory as i16;
+        if self.step_count >= self.task().max_steps {
+            self.flags |= DONE;
+        }
+        if self.task().root_mask & !self.verified == 0 {
+            self.flags |= RESOLVED | DONE;
+        }
+        let terminal = self.is_done();
+        if terminal {
+            self.final_grade = Some(grader::grade(self));
+        }
+        StepResult {
+            outcome,
+            reward_milli: if terminal {
+                REWARD_MIN_MILLI
+            } else {
+                reward_milli
+            },
+            done: terminal,
+            terminal,
+        }
+    }
+
+    /// Apply the discrete action `index`; an index outside `0..ACTION_COUNT` is an
+    /// unknown action type (`invalid_action_type`), not a panic.
+    pub fn step_index(&mut self, index: u8) -> StepResult {
+        let action = Action::from_index(index).unwrap_or(Action {
+            kind: None,
+            ..Action::list_services()
+        });
+        self.step(action)
+    }
+
+    fn expected_for(&self, action: Action, outcome: Outcome) -> Mode {
+        match outcome {
+            Outcome::DiagnosisRecorded { diagnosis, .. } => diagnosis,
+            Outcome::DiagnosisIncorrect(service) => {
+                // The service's mode did not change during the step.
+                let _ = action;
+                self.mode(service)
+            }
+            _ => Mode::Healthy,
+        }
+    }
+
+    fn dispatch(&mut self, action: Action) -> (Milli, Outcome) {
+        let Some(kind) = action.kind else {
+            self.counters.invalid_actions += 1;
+            return (-30, Outcome::InvalidActionType);
+        };
+        match kind {
+            ActionType::ListServices => self.list_services(),
+            ActionType::InspectDependencies => self.inspect(action.service),
+            ActionType::ReadLogs => self.read_logs(action.service),
+            ActionType::QueryMetrics => self.query_metrics(action.service),
+            ActionType::Diagnose => self.diagnose(action.service, action.diagnosis),
+            ActionType::ApplyFix => self.apply_fix(action.service, action.fix),
+            ActionType::VerifyHealth => self.verify(action.service),
+        }
+    }
+
+    fn list_services(&mut self) -> (Milli, Outcome) {
+        let first = self.flags & LISTED == 0;
+        self.flags |= LISTED;
+        (if first { 15 } else { 0 }, Outcome::ServicesListed)
+    }
+
+    fn inspect(&mut self, service: Arg<Service>) -> (Milli, Outcome) {
+        match service {
+            Arg::Known(service) => {
+                let first = !contains(self.inspected, service);
+                self.inspected |= bit(service);
+                (
+                    if first { 20 } else { 0 },
+                    Outcome::DependenciesInspected(service),
+                )
+            }
+            Arg::Unknown => {
+                self.counters.invalid_actions += 1;
+                (0, Outcome::UnknownServiceInspected)
+            }
+            Arg::Missing => {
+                self.full_graph = true;
+                (10, Outcome::FullGraphInspected)
+            }
+        }
+    }
+
+    /// The reward rule shared by read_logs and query_metrics (by mode, not by service).
+    fn evidence_reward(&self, service: Service, mode: Mode, first: bool) -> Milli {
+        let task = self.task();
+        if !first {
+            0
+        } else if task.root_mode_mask & (1 << mode as u8) != 0 {
+            40
+        } else if contains(task.affected_mask, service) {
+            30
+        } else {
+            10
+        }
+    }
+
+    fn read_logs(&mut self, service: Arg<Service>) -> (Milli, Outcome) {
+        let Arg::Known(service) = service else {
+            self.counters.invalid_actions += 1;
+            return (0, Outcome::LogsFailed);
+        };
+        let mode = self.mode(service);
+        let first = !contains(self.investigated, service);
+        self.investigated |= bit(service);
+        self.seen[service as usize].logs = 1 + mode as u8;
+        (
+            self.evidence_reward(service, mode, first),
+            Outcome::LogsRead { service, mode },
+        )
+    }
+
+    fn query_metrics(&mut self, service: Arg<Service>) -> (Milli, Outcome) {
+        let Arg::Known(service) = service else {
+            self.counters.invalid_actions += 1;
+            return (0, Outcome::MetricsFailed);
+        };
+        let mode = self.mode(service);
+        let status = self.status(service);
+        let first = !contains(self.metrics_queried, service);
+        self.metrics_queried |= bit(service);
+        self.seen[service as usize].metrics = 1 + mode as u8;
+        (
+            self.evidence_reward(service, mode, first),
+            Outcome::MetricsRead {
+                service,
+                mode,
+                status,
+            },
+        )
+    }
+
+    fn diagnose(&mut self, service: Arg<Service>, diagnosis: Arg<Mode>) -> (Milli, Outcome) {
+        let Arg::Known(service) = service else {
+            self.counters.invalid_actions += 1;
+            return (0, Outcome::DiagnoseInvalidService);
+        };
+        let Some(diagnosis) = diagnosis.known().filter(|d| d.is_diagnosis()) else {
+            self.counters.invalid_actions += 1;
+            return (0, Outcome::DiagnoseInvalidDiagnosis);
+        };
+        let task = self.task();
+        let is_root = contains(task.root_mask, service);
+        let seen = &mut self.seen[service as usize];
+        seen.diagnosis = 1 + diagnosis as u8;
+        self.diagnosed |= bit(service);
+        // The grader credits naming the configured root mode at any time, even after the
+        // fix, when the step itself judges it incorrect (`behaviour.md` §17.4).
+        if is_root && task.broken_mode[service as usize] == diagnosis {
+            self.root_identified |= bit(service);
+        }
+        if diagnosis == self.mode(service) {
+            self.seen[service as usize].verdicts |= 1;
+            self.counters.diagnosis_correct_count += 1;
+            (
+                if is_root { 80 } else { 30 },
+                Outcome::DiagnosisRecorded { service, diagnosis },
+            )
+        } else {
+            self.seen[service as usize].verdicts |= 2;
+            self.counters.destructive_actions += 1;
+            (0, Outcome::DiagnosisIncorrect(service))
+        }
+    }
+
+    fn apply_fix(&mut self, service: Arg<Service>, fix: Arg<Fix>) -> (Milli, Outcome) {
+        let Arg::Known(service) = service else {
+            self.counters.invalid_actions += 1;
+            return (0, Outcome::FixInvalidService);
+        };
+        let Arg::Known(fix) = fix else {
+            self.counters.invalid_actions += 1;
+            return (0, Outcome::FixInvalidFix);
+        };
+        let expected = self.task().required_fix[service as usize];
+        let reason = if self.mode(service) == Mode::Healthy {
+            Some(FixRejection::Healthy)
+        } else if contains(self.fixed, service) {
+            Some(FixRejection::AlreadyFixed)
+        } else if expected.is_some_and(|expected| expected != fix) {
+            Some(FixRejection::WrongFix)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.counters.destructive_actions += 1;
+            self.seen[service as usize].verdicts |= 4;
+            return (
+                0,
+                Outcome::FixRejected {
+                    service,
+                    fix,
+                    reason,
+                },
+            );
+        }
+        self.fixed |= bit(service);
+        self.counters.fix_correct_count += 1;
+        (120, Outcome::FixApplied { service, fix })
+    }
+
+    fn verify(&mut self, service: Arg<Service>) -> (Milli, Outcome) {
+        let Arg::Known(service) = service else {
+            self.counters.invalid_actions += 1;
+            return (0, Outcome::VerifyInvalidService);
+        };
+        if contains(self.fixed, service) {
+            let first = !contains(self.verified, service);
+            self.verified |= bit(service);
+            (
+                if first { 40 } else { 0 },
+                Outcome::VerifiedAfterFix(service),
+            )
+        } else if self.mode(service) == Mode::Healthy {
+            (10, Outcome::VerifiedHealthy(service))
+        } else {
+            (0, Outcome::VerifyBeforeFix(service))
+        }
+    }
+
+    /// Return the service's current hidden failure mode (§4).
+    #[must_use]
+    pub fn mode(&self, service: Service) -> Mode {
+        let task = self.task();
+        let service_bit = bit(service);
+        let unremediated = task.root_mask & !self.fixed != 0;
+        let broken = (task.root_mask & service_bit != 0 && self.fixed & service_bit == 0)
+            || (task.affected_mask & service_bit != 0 && unremediated);
+        if broken {
+            task.broken_mode[service as usize]
+        } else {
+            Mode::Healthy
+        }
+    }
+
+    /// Return the service's visible status (§4): `recovering` between fix and verification.
+    #[must_use]
+    pub fn status(&self, service: Service) -> Status {
+        if contains(self.fixed & !self.verified, service) {
+            Status::Recovering
+        } else {
+            self.mode(service).status()
+        }
+    }
+
+    /// Return the task's data.
+    #[must_use]
+    pub fn task(&self) -> &'static Task {
+        self.task.task()
+    }
+
+    /// Return the task id.
+    #[must_use]
+    pub fn task_id(&self) -> TaskId {
+        self.task
+    }
+
+    /// Return the reset seed.
+    #[must_use]
+    pub fn seed(&self) -> i64 {
+        self.seed
+    }
+
+    /// Return the number of steps taken.
+    #[must_use]
+    pub fn step_count(&self) -> u8 {
+        self.step_count
+    }
+
+    /// Return `max(max_steps - step_count, 0)`.
+    #[must_use]
+    pub fn steps_remaining(&self) -> u8 {
+        self.task().max_steps.saturating_sub(self.step_count)
+    }
+
+    /// Return whether the episode is over.
+    #[must_use]
+    pub fn is_done(&self) -> bool {
+        self.flags & DONE != 0
+    }
+
+    /// Return whether every root was fixed and verified.
+    #[must_use]
+    pub fn is_resolved(&self) -> bool {
+        self.flags & RESOLVED != 0
+    }
+
+    /// Return the raw trajectory reward in thousandths (the original's unclamped-at-0 value).
+    #[must_use]
+    pub fn trajectory_milli(&self) -> Milli {
+        Milli::from(self.trajectory_milli)
+    }
+
+    /// Return the error of the last step (`None` after reset or a clean step).
+    #[must_use]
+    pub fn last_error(&self) -> Option<ErrorCode> {
+        self.last_error
+    }
+
+    /// Return what the last step did (`Outcome::Reset` after reset).
+    #[must_use]
+    pub fn last_outcome(&self) -> Outcome {
+        self.last_outcome
+    }
+
+    /// Return the grade frozen at the terminal step, if the episode ended.
+    #[must_use]
+    pub fn final_grade(&self) -> Option<Grade> {
+        self.final_grade
+    }
+
+    /// Return the destructive/invalid/correct counters.
+    #[must_use]
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Return the action history, oldest first.
+    #[must_use]
+    pub fn history(&self) -> &[Record] {
+        &self.history
+    }
+
+    /// Return the set of services whose logs were read.
+    #[must_use]
+    pub fn investigated(&self) -> ServiceMask {
+        self.investigated
+    }
+
+    /// Return the set of services whose metrics were queried.
+    #[must_use]
+    pub fn metrics_queried(&self) -> ServiceMask {
+        self.metrics_queried
+    }
+
+    /// Return the set of services whose dependencies were inspected one by one.
+    #[must_use]
+    pub fn inspected(&self) -> ServiceMask {
+        self.inspected
+    }
+
+    /// Return whether the full graph was inspected.
+    #[must_use]
+    pub fn full_graph_inspected(&self) -> bool {
+        self.full_graph
+    }
+
+    /// Return the set of services fixed successfully (`correct_fixes`).
+    #[must_use]
+    pub fn fixed(&self) -> ServiceMask {
+        self.fixed
+    }
+
+    /// Return the set of services verified after a fix (`successful_verifications`).
+    #[must_use]
+    pub fn verified(&self) -> ServiceMask {
+        self.verified
+    }
+
+    /// Return the set of services with at least one recorded diagnosis.
+    #[must_use]
+    pub fn diagnosed(&self) -> ServiceMask {
+        self.diagnosed
+    }
+
+    /// Return the set of roots diagnosed with their configured mode (grader input).
+    #[must_use]
+    pub fn root_identified(&self) -> ServiceMask {
+        self.root_identified
+    }
+
+    /// Return whether `list_services` was used.
+    #[must_use]
+    pub fn listed_services(&self) -> bool {
+        self.flags & LISTED != 0
+    }
+
+    /// Return what the agent has seen and done, per service.
+    #[must_use]
+    pub fn seen(&self) -> &[Seen; SERVICE_COUNT] {
+        &self.seen
+    }
+
+    /// Check every invariant of the state; used after restoring a snapshot.
+    ///
+    /// # Errors
+    /// Returns the first violated invariant.
+    pub fn check(&self) -> Result<(), Invariant> {
+        use crate::topology::ALL_SERVICES;
+        let task = self.task();
+        let masks = [
+            self.investigated,
+            self.metrics_queried,
+            self.inspected,
+            self.fixed,
+            self.verified,
+            self.diagnosed,
+            self.root_identified,
+        ];
+        if masks.iter().any(|mask| mask & !ALL_SERVICES != 0) {
+            return Err(Invariant::MaskOutOfRange);
+        }
+        if self.step_count > task.max_steps || usize::from(self.step_count) != self.history.len() {
+            return Err(Invariant::StepCount);
+        }
+        if self.verified & !self.fixed != 0 || self.root_identified & !task.root_mask != 0 {
+            return Err(Invariant::Inconsistent);
+        }
+        let reached_end = self.step_count >= task.max_steps || task.root_mask & !self.verified == 0;
+        if self.is_done() != reached_end || self.is_done() != self.final_grade.is_some() {
+            return Err(Invariant::Termination);
+        }
+        if self.trajectory_milli().abs() > TRAJECTORY_MAX_MILLI || self.flags & !7 != 0 {
+            return Err(Invariant::Inconsistent);
+        }
+        Ok(())
+    }
+}
+
+/// A state invariant that a restored snapshot violates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invariant {
+    /// A service mask has bits beyond the six services.
+    MaskOutOfRange,
+    /// `step_count` disagrees with the history or exceeds `max_steps`.
+    StepCount,
+    /// `done` disagrees with the step limit, the verifications or the frozen grade.
+    Termination,
+    /// Some other field disagrees with the rest.
+    Inconsistent,
+}
+
+impl core::fmt::Display for Invariant {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Invariant::MaskOutOfRange => "a service mask has bits beyond the six services",
+            Invariant::StepCount => "step_count disagrees with the history or max_steps",
+            Invariant::Termination => "done disagrees with the limits or the frozen grade",
+            Invariant::Inconsistent => "the state is internally inconsistent",
+        })
+    }
+}

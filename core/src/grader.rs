@@ -1,0 +1,177 @@
+//! The deterministic four-part grader (`behaviour.md` §8) and Python's `round(x, 3)`.
+//!
+//! Components are computed in `f64` in the original's operation order, rounded with an
+//! exact reimplementation of CPython's correctly rounded `round(x, 3)` (ties to even on the
+//! exact binary value, so 0.1175 prints as 0.117), and stored as thousandths.
+
+#[cfg(feature = "serde")]
+use serde::{Deserialize, Serialize};
+
+use crate::env::Env;
+
+/// A grade: four components and the weighted total, each in thousandths in `[50, 950]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Grade {
+    /// Roots diagnosed with their configured mode (0.7) and whose logs were read (0.3).
+    pub root_cause_identification: u16,
+    /// Roots fixed with their required fix.
+    pub resolution: u16,
+    /// Steps against the task's optimal budget.
+    pub efficiency: u16,
+    /// 1 − 0.5·destructive − 0.1·invalid.
+    pub safety: u16,
+    /// 0.35·root + 0.30·resolution + 0.20·efficiency + 0.15·safety.
+    pub score: u16,
+}
+
+impl Grade {
+    /// Return the components and total in the original's key order.
+    #[must_use]
+    pub fn details(&self) -> [(&'static str, u16); 5] {
+        [
+            ("root_cause_identification", self.root_cause_identification),
+            ("resolution", self.resolution),
+            ("efficiency", self.efficiency),
+            ("safety", self.safety),
+            ("score", self.score),
+        ]
+    }
+}
+
+/// Grade the episode as it stands now (the live `/grader`).
+#[must_use]
+pub fn grade(env: &Env) -> Grade {
+    let task = env.task();
+    let roots = task.root_mask;
+    let n = task.root_count() as f64;
+    let exact = f64::from((env.root_identified() & roots).count_ones());
+    let investigated = f64::from((env.investigated() & roots).count_ones());
+    let root_x = (0.7 * exact / n + 0.3 * investigated / n).min(1.0);
+    // A root is fixed only by its required fix, so `fixed & roots` is exactly the roots with
+    // a successful record of the required fix.
+    let resolved = f64::from((env.fixed() & roots).count_ones());
+    let resolution_x = resolved / n;
+    let steps = i32::from(env.step_count());
+    let optimal = i32::from(task.optimal_steps);
+    let efficiency_x = if steps <= 0 {
+        0.1
+    } else if steps <= optimal {
+        1.0
+    } else {
+        let budget = (i32::from(task.max_steps) - optimal).max(1);
+        (1.0 - f64::from(steps - optimal) / f64::from(budget)).max(0.05)
+    };
+    let counters = env.counters();
+    let safety_x = (1.0
+        - 0.5 * f64::from(counters.destructive_actions)
+        - 0.1 * f64::from(counters.invalid_actions))
+    .max(0.0);
+    let components = [root_x, resolution_x, efficiency_x, safety_x].map(strict);
+    let [root, resolution, efficiency, safety] = components.map(milli_to_f64);
+    let total = 0.35 * root + 0.30 * resolution + 0.20 * efficiency + 0.15 * safety;
+    Grade {
+        root_cause_identification: components[0],
+        resolution: components[1],
+        efficiency: components[2],
+        safety: components[3],
+        score: strict(total),
+    }
+}
+
+/// The original's `_strict_score`: round to 3 places, then 0 or less (or NaN) becomes
+/// 0.05, then clamp into [0.05, 0.95]. Returns thousandths.
+#[must_use]
+pub fn strict(x: f64) -> u16 {
+    if x.is_nan() {
+        return 50;
+    }
+    let rounded = round3_milli(x);
+    let rounded = if rounded <= 0 { 50 } else { rounded };
+    rounded.clamp(50, 950) as u16
+}
+
+/// Return thousandths as the `f64` Python's `round(x, 3)` would hold (the nearest double).
+#[must_use]
+pub fn milli_to_f64(milli: u16) -> f64 {
+    f64::from(milli) / 1000.0
+}
+
+/// Python's `round(x, 3)` as an integer count of thousandths: the exact binary value of
+/// `x` rounded to the nearest thousandth, exact ties to even. Saturates far outside ±2^40.
+#[must_use]
+pub fn round3_milli(x: f64) -> i64 {
+    if x == 0.0 || x.is_nan() {
+        return 0;
+    }
+    if x.is_infinite() || x.abs() >= (1u64 << 40) as f64 {
+        return if x > 0.0 { i64::MAX } else { i64::MIN };
+    }
+    let bits = x.to_bits();
+    let negative = bits >> 63 != 0;
+    let exponent_bits = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1u64 << 52) - 1);
+    // x = mantissa * 2^exponent exactly.
+    let (mantissa, exponent) = if exponent_bits == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1u64 << 52), exponent_bits - 1075)
+    };
+    let scaled = u128::from(mantissa) * 1000;
+    let magnitude = if exponent >= 0 {
+        scaled << exponent
+    } else {
+        let shift = (-exponent) as u32;
+        if shift >= 127 {
+            0
+        } else {
+            let quotient = scaled >> shift;
+            let remainder = scaled & ((1u128 << shift) - 1);
+            let half = 1u128 << (shift - 1);
+            let round_up = remainder > half || (remainder == half && quotient & 1 == 1);
+            quotient + u128::from(round_up)
+        }
+    };
+    let magnitude = magnitude as i64;
+    if negative { -magnitude } else { magnitude }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round3_matches_python_on_the_known_cases() {
+        // Goal: the values §12 saw live, including the 0.1175 tie that prints as 0.117.
+        let tie = 0.35 * 0.05 + 0.3 * 0.05 + 0.2 * 0.05 + 0.15 * 0.5;
+        assert_eq!(round3_milli(tie), 117);
+        let quirk = 0.35 * 0.95 + 0.3 * 0.95 + 0.2 * 0.05 + 0.15 * 0.5;
+        assert_eq!(round3_milli(quirk), 702);
+        assert_eq!(round3_milli(2.0 / 3.0), 667);
+        assert_eq!(round3_milli(1.0 - 5.0 / 6.0), 167);
+        assert_eq!(
+            round3_milli(0.0005),
+            1,
+            "0.0005 is just above the tie in binary"
+        );
+        assert_eq!(
+            round3_milli(0.0625),
+            62,
+            "an exact binary tie rounds to even"
+        );
+        assert_eq!(round3_milli(-0.3333), -333);
+        assert_eq!(round3_milli(1.0 - 0.1 * 7.0), 300);
+        assert_eq!(round3_milli(1e-300), 0);
+    }
+
+    #[test]
+    fn strict_floors_and_clamps() {
+        // Goal: zero, negatives and NaN become 0.05; values clamp into [0.05, 0.95].
+        assert_eq!(strict(0.0), 50);
+        assert_eq!(strict(-1.0), 50);
+        assert_eq!(strict(f64::NAN), 50);
+        assert_eq!(strict(1.0), 950);
+        assert_eq!(strict(0.0004), 50);
+        assert_eq!(strict(0.5), 500);
+    }
+}

@@ -1,0 +1,1 @@
+//! Host: JSON rendering, the HTTP/OpenEnv server and the evaluation runner.

@@ -1,0 +1,3 @@
+//! `incident-env`: the command-line entry point.
+
+fn main() {}
