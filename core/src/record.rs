@@ -114,17 +114,15 @@ impl Lists {
             (Some(ActionType::QueryMetrics), Some(s)) => {
                 push_once(&mut self.metrics_queried, queried, s);
             }
-            (Some(ActionType::InspectDependencies), Some(s)) => {
-                if !contains(*inspected, s) {
-                    *inspected |= bit(s);
-                    let _ = self.dependencies_inspected.push(Inspected::Service(s));
-                }
+            (Some(ActionType::InspectDependencies), Some(s)) if !contains(*inspected, s) => {
+                *inspected |= bit(s);
+                let _ = self.dependencies_inspected.push(Inspected::Service(s));
             }
-            (Some(ActionType::InspectDependencies), None) if action.service == Arg::Missing => {
-                if !*full {
-                    *full = true;
-                    let _ = self.dependencies_inspected.push(Inspected::Full);
-                }
+            (Some(ActionType::InspectDependencies), None)
+                if action.service == Arg::Missing && !*full =>
+            {
+                *full = true;
+                let _ = self.dependencies_inspected.push(Inspected::Full);
             }
             (Some(ActionType::Diagnose), Some(s)) => {
                 if let Some(diagnosis) = action.diagnosis.known().filter(|d| d.is_diagnosis()) {

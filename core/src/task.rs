@@ -40,8 +40,9 @@ impl TaskId {
         &TASKS[self as usize]
     }
 
-    /// Return the wire id (`easy_task` ...).
+    /// Return the wire id (`easy_task` ...); the display name is `task().name`.
     #[must_use]
+    #[allow(clippy::misnamed_getters)]
     pub const fn name(self) -> &'static str {
         self.task().id
     }

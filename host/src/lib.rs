@@ -1,1 +1,10 @@
-//! Host: JSON rendering, the HTTP/OpenEnv server and the evaluation runner.
+//! `incident-host`: everything that knows JSON, HTTP, WebSocket and text I/O around the
+//! `incident-core` simulator.
+//!
+//! - [`parse`]: request JSON into validated core values (422 errors otherwise).
+//! - [`render`]: core state into the original's JSON, key for key.
+//! - [`session`]: one episode with its host-side records, JSON in and JSON out.
+
+pub mod parse;
+pub mod render;
+pub mod session;

@@ -1,0 +1,360 @@
+//! Parse request JSON into validated core values ("packet vs representation"): past this
+//! module every action and reset request is trusted.
+//!
+//! The rules follow the original's pydantic models and its loose reset handling
+//! (`behaviour.md` §6.1, §11). Where the original answered HTTP 500, we answer 422 with a
+//! JSON `{"detail": ...}` that says what is wrong (`design.md`, deliberate differences).
+
+use incident_core::limits::{FIELD_CHARS_MAX, REASONING_CHARS_MAX};
+use incident_core::{Action, ActionType, Arg, Fix, Mode, Service, TaskId};
+use serde_json::{Map, Value, json};
+
+/// A request the server refuses, with its status and JSON body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    /// HTTP status (422 for validation errors).
+    pub status: u16,
+    /// The JSON body, `{"detail": ...}`.
+    pub body: Value,
+}
+
+impl ApiError {
+    /// A 422 whose detail is a FastAPI-style list with one validation error.
+    #[must_use]
+    pub fn validation(kind: &str, loc: &[&str], msg: &str, input: Value) -> ApiError {
+        ApiError {
+            status: 422,
+            body: json!({"detail": [{"type": kind, "loc": loc, "msg": msg, "input": input}]}),
+        }
+    }
+
+    /// A 422 whose detail is a plain sentence.
+    #[must_use]
+    pub fn detail(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: 422,
+            body: json!({ "detail": message.into() }),
+        }
+    }
+
+    /// Return a one-line description (the detail's first message).
+    #[must_use]
+    pub fn message(&self) -> String {
+        match &self.body["detail"] {
+            Value::String(text) => text.clone(),
+            Value::Array(items) => items
+                .iter()
+                .map(|item| {
+                    let loc = item["loc"]
+                        .as_array()
+                        .map(|parts| {
+                            parts
+                                .iter()
+                                .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_owned))
+                                .collect::<Vec<_>>()
+                                .join(".")
+                        })
+                        .unwrap_or_default();
+                    format!("{loc}: {}", item["msg"].as_str().unwrap_or("invalid"))
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The strings an agent gave for an action's arguments, kept for display: `/state`'s
+/// `action_history` echoes them, and an unknown service is quoted back.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RawNames {
+    /// `service` as given (`None` when absent or null).
+    pub service: Option<String>,
+    /// `diagnosis` as given.
+    pub diagnosis: Option<String>,
+    /// `fix` as given.
+    pub fix: Option<String>,
+}
+
+/// A validated action with the raw strings it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedAction {
+    /// The core action.
+    pub action: Action,
+    /// The strings as given.
+    pub raw: RawNames,
+}
+
+/// Return the action object of a `/step` body: the value of `"action"` when the body is an
+/// object with that key, otherwise the body itself (the original's flat form).
+#[must_use]
+pub fn step_action(body: &Value) -> &Value {
+    match body {
+        Value::Object(map) if map.contains_key("action") => &map["action"],
+        other => other,
+    }
+}
+
+fn string_field(
+    map: &Map<String, Value>,
+    key: &str,
+    max_chars: usize,
+) -> Result<Option<String>, ApiError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => {
+            let chars = text.chars().count();
+            if chars > max_chars {
+                Err(ApiError::detail(format!(
+                    "action.{key} is {chars} characters long; the limit is {max_chars}"
+                )))
+            } else {
+                Ok(Some(text.clone()))
+            }
+        }
+        Some(other) => Err(ApiError::detail(format!(
+            "action.{key} must be a string or null, got {}",
+            type_name(other)
+        ))),
+    }
+}
+
+fn arg<T>(raw: Option<&String>, parse: impl Fn(&str) -> Option<T>) -> Arg<T> {
+    match raw.map(String::as_str) {
+        None | Some("") => Arg::Missing,
+        Some(text) => parse(text).map_or(Arg::Unknown, Arg::Known),
+    }
+}
+
+/// Validate an action object as the original's `IncidentAction` model does.
+///
+/// # Errors
+/// A non-object, a missing or unknown `action_type` (exact case), a non-string field or
+/// one over its length limit (100 characters; 5000 for `reasoning`).
+pub fn parse_action(value: &Value) -> Result<ParsedAction, ApiError> {
+    let Value::Object(map) = value else {
+        return Err(ApiError::detail(format!(
+            "the action must be a JSON object, got {}",
+            type_name(value)
+        )));
+    };
+    let kind = match map.get("action_type") {
+        Some(Value::String(text)) => ActionType::from_name(text).ok_or_else(|| {
+            ApiError::detail(format!(
+                "unknown action_type {text:?}; expected one of: {}",
+                ActionType::ALL.map(ActionType::name).join(", ")
+            ))
+        })?,
+        None | Some(Value::Null) => {
+            return Err(ApiError::detail("action.action_type is required"));
+        }
+        Some(other) => {
+            return Err(ApiError::detail(format!(
+                "action.action_type must be a string, got {}",
+                type_name(other)
+            )));
+        }
+    };
+    let raw = RawNames {
+        service: string_field(map, "service", FIELD_CHARS_MAX)?,
+        diagnosis: string_field(map, "diagnosis", FIELD_CHARS_MAX)?,
+        fix: string_field(map, "fix", FIELD_CHARS_MAX)?,
+    };
+    string_field(map, "reasoning", REASONING_CHARS_MAX)?;
+    let action = Action {
+        kind: Some(kind),
+        service: arg(raw.service.as_ref(), Service::from_name),
+        diagnosis: arg(raw.diagnosis.as_ref(), Mode::diagnosis_from_name),
+        fix: arg(raw.fix.as_ref(), Fix::from_name),
+    };
+    Ok(ParsedAction { action, raw })
+}
+
+/// A validated reset request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResetRequest {
+    /// The task (unknown or non-string ids fall back to easy, as in the original).
+    pub task: TaskId,
+    /// The seed.
+    pub seed: i64,
+    /// The OpenEnv `episode_id`, if one was given (a string of at most 255 characters).
+    pub episode_id: Option<String>,
+}
+
+impl Default for ResetRequest {
+    fn default() -> ResetRequest {
+        ResetRequest {
+            task: TaskId::Easy,
+            seed: incident_core::env::DEFAULT_SEED,
+            episode_id: None,
+        }
+    }
+}
+
+/// Longest `episode_id` accepted (OpenEnv's limit).
+pub const EPISODE_ID_CHARS_MAX: usize = 255;
+
+/// Validate a reset body (`None` for no body at all).
+///
+/// # Errors
+/// A body that is not an object or null; a list- or object-valued `task_id`; a seed that
+/// Python's `int()` would not convert, or outside the 64-bit range; a bad `episode_id`.
+pub fn parse_reset(body: Option<&Value>) -> Result<ResetRequest, ApiError> {
+    let map = match body {
+        None | Some(Value::Null) => return Ok(ResetRequest::default()),
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            return Err(ApiError::validation(
+                "dict_type",
+                &["body"],
+                "Input should be a valid dictionary",
+                other.clone(),
+            ));
+        }
+    };
+    let task = match map.get("task_id") {
+        Some(Value::String(text)) => TaskId::from_name(text).unwrap_or(TaskId::Easy),
+        Some(Value::Array(_) | Value::Object(_)) => {
+            return Err(ApiError::detail(
+                "task_id must be a string such as \"easy_task\"",
+            ));
+        }
+        _ => TaskId::Easy,
+    };
+    let seed = match map.get("seed") {
+        None | Some(Value::Null) => incident_core::env::DEFAULT_SEED,
+        Some(value) => python_int(value).ok_or_else(|| {
+            ApiError::detail(format!(
+                "seed must be an integer (or a numeric string) within the 64-bit range, got {value}"
+            ))
+        })?,
+    };
+    let episode_id = match map.get("episode_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) if text.chars().count() <= EPISODE_ID_CHARS_MAX => {
+            Some(text.clone())
+        }
+        Some(_) => {
+            return Err(ApiError::detail(format!(
+                "episode_id must be a string of at most {EPISODE_ID_CHARS_MAX} characters"
+            )));
+        }
+    };
+    Ok(ResetRequest {
+        task,
+        seed,
+        episode_id,
+    })
+}
+
+/// Python's `int(value)` for JSON values, limited to `i64`: integers, floats truncated
+/// toward zero, booleans as 0/1, and strings of an optionally signed decimal integer
+/// (surrounding whitespace and single underscores between digits allowed).
+#[must_use]
+pub fn python_int(value: &Value) -> Option<i64> {
+    match value {
+        Value::Bool(flag) => Some(i64::from(*flag)),
+        Value::Number(number) => number.as_i64().or_else(|| {
+            let float = number.as_f64()?;
+            let truncated = float.trunc();
+            // Floats outside the i64 range (or an integer past it) are refused.
+            (truncated.is_finite() && truncated.abs() < 9.2e18).then_some(truncated as i64)
+        }),
+        Value::String(text) => parse_python_int_str(text),
+        _ => None,
+    }
+}
+
+fn parse_python_int_str(text: &str) -> Option<i64> {
+    let trimmed = text.trim();
+    let (negative, digits) = match trimmed.as_bytes().first()? {
+        b'-' => (true, &trimmed[1..]),
+        b'+' => (false, &trimmed[1..]),
+        _ => (false, trimmed),
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for byte in digits.bytes().filter(|b| *b != b'_') {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(i64::from(byte - b'0'))?;
+    }
+    Some(if negative { -value } else { value })
+}
+
+/// Return a short name of a JSON value's type for error messages.
+#[must_use]
+pub fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_convert_like_python_int() {
+        // Goal: the loose seeds the original accepts, and the ones it refuses.
+        assert_eq!(python_int(&json!(42)), Some(42));
+        assert_eq!(python_int(&json!("42")), Some(42));
+        assert_eq!(python_int(&json!(" -7 ")), Some(-7));
+        assert_eq!(python_int(&json!("1_000")), Some(1000));
+        assert_eq!(python_int(&json!(3.9)), Some(3));
+        assert_eq!(python_int(&json!(-3.9)), Some(-3));
+        assert_eq!(python_int(&json!(true)), Some(1));
+        assert_eq!(python_int(&json!("abc")), None);
+        assert_eq!(python_int(&json!("4.2")), None);
+        assert_eq!(python_int(&json!("1__0")), None);
+        assert_eq!(python_int(&json!([])), None);
+        assert_eq!(python_int(&json!(1e300)), None);
+        assert_eq!(python_int(&json!("99999999999999999999")), None);
+    }
+
+    #[test]
+    fn actions_validate_like_the_pydantic_model() {
+        // Goal: exact-case types, string fields with limits, unknown names kept raw.
+        let parsed = parse_action(&json!({"action_type": "read_logs", "service": "nope"})).unwrap();
+        assert_eq!(parsed.action.service, Arg::Unknown);
+        assert_eq!(parsed.raw.service.as_deref(), Some("nope"));
+        let empty = parse_action(&json!({"action_type": "diagnose", "service": ""})).unwrap();
+        assert_eq!(empty.action.service, Arg::Missing);
+        assert_eq!(empty.raw.service.as_deref(), Some(""));
+        assert!(parse_action(&json!({"action_type": "READ_LOGS"})).is_err());
+        assert!(parse_action(&json!({})).is_err());
+        assert!(parse_action(&json!("read_logs")).is_err());
+        assert!(parse_action(&json!({"action_type": "read_logs", "service": 5})).is_err());
+        let long = "x".repeat(101);
+        assert!(parse_action(&json!({"action_type": "read_logs", "service": long})).is_err());
+        let healthy = parse_action(
+            &json!({"action_type": "diagnose", "service": "database", "diagnosis": "healthy"}),
+        )
+        .unwrap();
+        assert_eq!(healthy.action.diagnosis, Arg::Unknown);
+    }
+
+    #[test]
+    fn reset_bodies_fall_back_like_the_original() {
+        // Goal: missing or odd task ids fall back to easy; bad seeds and list ids are refused.
+        assert_eq!(parse_reset(None).unwrap(), ResetRequest::default());
+        let int_task = parse_reset(Some(&json!({"task_id": 5, "seed": true}))).unwrap();
+        assert_eq!((int_task.task, int_task.seed), (TaskId::Easy, 1));
+        assert!(parse_reset(Some(&json!({"task_id": ["hard_task"]}))).is_err());
+        assert!(parse_reset(Some(&json!({"seed": "abc"}))).is_err());
+        let list = parse_reset(Some(&json!([]))).unwrap_err();
+        assert_eq!(list.body["detail"][0]["type"], "dict_type");
+    }
+}

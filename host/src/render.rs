@@ -1,0 +1,638 @@
+//! Render core state as the original's JSON, key for key (`behaviour.md` §5, §9, §11).
+//!
+//! Every response is a `#[derive(Serialize)]` struct whose field order is the original's
+//! key order and whose strings borrow the core's static text, so rendering is one pass
+//! straight into the output buffer.
+
+use incident_core::env::Outcome;
+use incident_core::grader::{Grade, milli_to_f64};
+use incident_core::record::{Inspected, Lists};
+use incident_core::task::Alert;
+use incident_core::text::{self, ActionResult, METRICS, Message, Timestamp};
+use incident_core::topology::{DEPENDS_ON, services};
+use incident_core::{ActionType, Env, Milli, Service, TaskId};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+use crate::parse::RawNames;
+
+/// Name of the benchmark in `/tasks`, `/manifest` and the runner's output.
+pub const BENCHMARK: &str = "devops_incident_env";
+/// Version `/manifest` reports.
+pub const MANIFEST_VERSION: &str = "1.0.0";
+/// Description `/manifest` reports.
+pub const DESCRIPTION: &str = "DevOps Incident Response RL Environment for SRE triage";
+/// The original's route list in `/manifest`.
+pub const MANIFEST_ROUTES: [&str; 10] = [
+    "/",
+    "/health",
+    "/tasks",
+    "/manifest",
+    "/reset",
+    "/step",
+    "/state",
+    "/grader",
+    "/baseline",
+    "/sample_action",
+];
+
+/// Thousandths as the float the original prints.
+#[must_use]
+pub fn float(milli: Milli) -> f64 {
+    f64::from(milli) / 1000.0
+}
+
+/// The original's display clamp into [0.05, 0.95] (a 0 shows as 0.05).
+#[must_use]
+pub fn clamped(milli: Milli) -> f64 {
+    float(milli.clamp(50, 950))
+}
+
+/// One service summary.
+#[derive(Serialize)]
+pub struct Summary {
+    service_name: &'static str,
+    status: &'static str,
+    depends_on: DependsOn,
+}
+
+/// A service's dependency list, serialized from the bitmask table.
+#[derive(Clone, Copy)]
+pub struct DependsOn(pub Service);
+
+impl Serialize for DependsOn {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(services(DEPENDS_ON[self.0 as usize]).map(Service::name))
+    }
+}
+
+/// One active alert.
+#[derive(Serialize)]
+pub struct AlertJson {
+    severity: &'static str,
+    service: &'static str,
+    title: &'static str,
+    description: &'static str,
+    triggered_at: String,
+    runbook_hint: &'static str,
+}
+
+impl AlertJson {
+    fn new(alert: &Alert, seed: i64) -> AlertJson {
+        AlertJson {
+            severity: alert.severity.name(),
+            service: alert.service.name(),
+            title: alert.title,
+            description: alert.description,
+            triggered_at: Timestamp::base(seed).to_string(),
+            runbook_hint: alert.runbook_hint,
+        }
+    }
+}
+
+/// One log line.
+#[derive(Serialize)]
+pub struct LogJson {
+    timestamp: String,
+    level: &'static str,
+    service: &'static str,
+    message: &'static str,
+    trace_id: String,
+}
+
+/// The metrics object of `query_metrics`.
+#[derive(Serialize)]
+pub struct MetricsJson {
+    service_name: &'static str,
+    cpu_percent: f64,
+    memory_mb: f64,
+    memory_limit_mb: f64,
+    request_latency_p50_ms: f64,
+    request_latency_p99_ms: f64,
+    error_rate_percent: f64,
+    active_connections: u32,
+    connection_pool_size: u32,
+    disk_used_gb: f64,
+    disk_total_gb: f64,
+    status: &'static str,
+    uptime_seconds: f64,
+}
+
+/// The `dependency_graph` object: inspected services in order, or the whole graph.
+pub struct Graph<'a>(pub &'a Lists);
+
+impl Serialize for Graph<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let inspected = &self.0.dependencies_inspected;
+        let full = inspected.contains(&Inspected::Full);
+        let mut map = serializer.serialize_map(None)?;
+        if full {
+            for service in Service::ALL {
+                map.serialize_entry(service.name(), &DependsOn(service))?;
+            }
+        } else {
+            for entry in inspected {
+                if let Inspected::Service(service) = entry {
+                    map.serialize_entry(service.name(), &DependsOn(*service))?;
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// The HTTP `observation` object.
+#[derive(Serialize)]
+pub struct Observation<'a> {
+    action_result: String,
+    success: bool,
+    message: String,
+    logs: Vec<LogJson>,
+    metrics: Option<MetricsJson>,
+    service_summaries: Vec<Summary>,
+    active_alerts: Vec<AlertJson>,
+    dependency_graph: Graph<'a>,
+    step_number: u8,
+    max_steps: u8,
+    steps_remaining: u8,
+    available_services: [&'static str; 6],
+    available_actions: [&'static str; 7],
+}
+
+/// Build the observation after `outcome` (the env already reflects the step).
+#[must_use]
+pub fn observation<'a>(
+    env: &Env,
+    lists: &'a Lists,
+    outcome: Outcome,
+    unknown: &str,
+) -> Observation<'a> {
+    let logs = match outcome {
+        Outcome::LogsRead { service, mode } => {
+            text::log_events(env.seed(), service, mode, env.step_count())
+                .iter()
+                .map(|event| LogJson {
+                    timestamp: event.timestamp.to_string(),
+                    level: event.level,
+                    service: event.service.name(),
+                    message: event.message,
+                    trace_id: event.trace_id().to_string(),
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let metrics = match outcome {
+        Outcome::MetricsRead {
+            service,
+            mode,
+            status,
+        } => {
+            let m = &METRICS[mode as usize];
+            Some(MetricsJson {
+                service_name: service.name(),
+                cpu_percent: m.cpu_percent,
+                memory_mb: m.memory_mb,
+                memory_limit_mb: m.memory_limit_mb,
+                request_latency_p50_ms: m.request_latency_p50_ms,
+                request_latency_p99_ms: m.request_latency_p99_ms,
+                error_rate_percent: m.error_rate_percent,
+                active_connections: m.active_connections,
+                connection_pool_size: m.connection_pool_size,
+                disk_used_gb: m.disk_used_gb,
+                disk_total_gb: m.disk_total_gb,
+                status: status.name(),
+                uptime_seconds: m.uptime_seconds,
+            })
+        }
+        _ => None,
+    };
+    Observation {
+        action_result: ActionResult { outcome, unknown }.to_string(),
+        success: outcome.success(),
+        message: Message { outcome }.to_string(),
+        logs,
+        metrics,
+        service_summaries: summaries(env),
+        active_alerts: alerts(env),
+        dependency_graph: Graph(lists),
+        step_number: env.step_count(),
+        max_steps: env.task().max_steps,
+        steps_remaining: env.steps_remaining(),
+        available_services: Service::ALL.map(Service::name),
+        available_actions: ActionType::ALL.map(ActionType::name),
+    }
+}
+
+/// The six service summaries in canonical order.
+#[must_use]
+pub fn summaries(env: &Env) -> Vec<Summary> {
+    Service::ALL
+        .iter()
+        .map(|&service| Summary {
+            service_name: service.name(),
+            status: env.status(service).name(),
+            depends_on: DependsOn(service),
+        })
+        .collect()
+}
+
+/// The active alerts (`[]` once resolved).
+#[must_use]
+pub fn alerts(env: &Env) -> Vec<AlertJson> {
+    if env.is_resolved() {
+        return Vec::new();
+    }
+    env.task()
+        .alerts
+        .iter()
+        .map(|alert| AlertJson::new(alert, env.seed()))
+        .collect()
+}
+
+/// The grader details object, in the original's key order.
+#[derive(Clone, Copy)]
+pub struct Details(pub Grade);
+
+impl Serialize for Details {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(5))?;
+        for (key, milli) in self.0.details() {
+            map.serialize_entry(key, &milli_to_f64(milli))?;
+        }
+        map.end()
+    }
+}
+
+/// The `info` object of a step response.
+#[derive(Serialize)]
+pub struct Info {
+    task_id: &'static str,
+    last_action_error: Option<&'static str>,
+    trajectory_reward: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grader_score: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grader_details: Option<Details>,
+}
+
+/// The `{observation, reward, done, info}` response of `/reset` and `/step`.
+#[derive(Serialize)]
+pub struct StepResponse<'a> {
+    /// The observation.
+    pub observation: Observation<'a>,
+    /// The emitted reward, clamped to [0.05, 0.95].
+    pub reward: f64,
+    /// Whether the episode is over.
+    pub done: bool,
+    /// Task, error, trajectory and (on the terminal step) the grade.
+    pub info: Info,
+}
+
+/// Build the response of a reset (`outcome == Reset`), a step, or a step after done.
+#[must_use]
+pub fn step_response<'a>(
+    env: &Env,
+    lists: &'a Lists,
+    outcome: Outcome,
+    reward_milli: Milli,
+    unknown: &str,
+) -> StepResponse<'a> {
+    let after_done = outcome == Outcome::AlreadyDone;
+    let grade = env.final_grade().filter(|_| !after_done);
+    StepResponse {
+        observation: observation(env, lists, outcome, unknown),
+        reward: clamped(reward_milli),
+        done: env.is_done(),
+        info: Info {
+            task_id: env.task_id().name(),
+            last_action_error: outcome.error().map(|code| code.name()),
+            trajectory_reward: clamped(env.trajectory_milli()),
+            grader_score: grade.map(|g| clamped(Milli::from(g.score))),
+            grader_details: grade.map(Details),
+        },
+    }
+}
+
+/// The `/grader` response.
+#[derive(Serialize)]
+pub struct GraderResponse {
+    task_id: &'static str,
+    score: f64,
+    details: Details,
+}
+
+/// Grade the episode as it stands (the original's live `/grader`).
+#[must_use]
+pub fn grader(env: &Env) -> GraderResponse {
+    let grade = incident_core::grader::grade(env);
+    GraderResponse {
+        task_id: env.task_id().name(),
+        score: clamped(Milli::from(grade.score)),
+        details: Details(grade),
+    }
+}
+
+/// A task definition of `/tasks` and `/manifest`.
+#[derive(Serialize)]
+pub struct TaskDefinition {
+    task_id: &'static str,
+    name: &'static str,
+    description: &'static str,
+    difficulty: &'static str,
+    max_steps: u8,
+}
+
+/// The four task definitions in order.
+#[must_use]
+pub fn task_definitions() -> Vec<TaskDefinition> {
+    TaskId::ALL
+        .iter()
+        .map(|id| {
+            let task = id.task();
+            TaskDefinition {
+                task_id: task.id,
+                name: task.name,
+                description: task.description,
+                difficulty: task.difficulty,
+                max_steps: task.max_steps,
+            }
+        })
+        .collect()
+}
+
+/// The `/tasks` response.
+#[derive(Serialize)]
+pub struct TasksResponse {
+    benchmark: &'static str,
+    count: usize,
+    tasks: Vec<TaskDefinition>,
+}
+
+/// Build `/tasks`.
+#[must_use]
+pub fn tasks() -> TasksResponse {
+    TasksResponse {
+        benchmark: BENCHMARK,
+        count: TaskId::ALL.len(),
+        tasks: task_definitions(),
+    }
+}
+
+/// The `/manifest` (and `GET /` for non-browsers) response.
+#[derive(Serialize)]
+pub struct ManifestResponse {
+    name: &'static str,
+    version: &'static str,
+    description: &'static str,
+    port: u16,
+    routes: [&'static str; 10],
+    tasks: Vec<TaskDefinition>,
+}
+
+/// Build `/manifest`.
+#[must_use]
+pub fn manifest() -> ManifestResponse {
+    ManifestResponse {
+        name: BENCHMARK,
+        version: MANIFEST_VERSION,
+        description: DESCRIPTION,
+        port: 8000,
+        routes: MANIFEST_ROUTES,
+        tasks: task_definitions(),
+    }
+}
+
+/// An action as JSON without nulls (`/baseline`, `/sample_action`, the runner's prompts).
+#[derive(Serialize)]
+pub struct ActionJson<'a> {
+    /// The action type.
+    pub action_type: &'static str,
+    /// The service, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<&'a str>,
+    /// The diagnosis, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<&'a str>,
+    /// The fix, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<&'a str>,
+    /// Why, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
+}
+
+/// Render the baseline's next action from the `/baseline` snapshot observation.
+#[must_use]
+pub fn baseline(env: &Env) -> ActionJson<'static> {
+    let choice = incident_core::baseline::choose(env, incident_core::baseline::Shown::Snapshot);
+    action_json(&choice.action, Some(choice.reasoning().to_string()))
+}
+
+/// Render a core action (known arguments only) as JSON without nulls.
+#[must_use]
+pub fn action_json(
+    action: &incident_core::Action,
+    reasoning: Option<String>,
+) -> ActionJson<'static> {
+    ActionJson {
+        action_type: action.kind.map_or("unknown", ActionType::name),
+        service: action.service.known().map(Service::name),
+        diagnosis: action.diagnosis.known().map(incident_core::Mode::name),
+        fix: action.fix.known().map(incident_core::Fix::name),
+        reasoning,
+    }
+}
+
+/// One `action_history` entry.
+#[derive(Serialize)]
+pub struct HistoryJson<'a> {
+    step: usize,
+    action_type: &'static str,
+    service: Option<&'a str>,
+    diagnosis: Option<&'a str>,
+    fix: Option<&'a str>,
+    reward: f64,
+    success: bool,
+}
+
+/// One `diagnoses` record.
+#[derive(Serialize)]
+pub struct DiagnosisJson {
+    service: &'static str,
+    diagnosis: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected: Option<&'static str>,
+    correct: bool,
+}
+
+/// One `fixes_applied` record (`destructive: true` only on failed ones).
+#[derive(Serialize)]
+pub struct FixJson {
+    service: &'static str,
+    fix: &'static str,
+    success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destructive: Option<bool>,
+}
+
+/// `required_fixes`: root service to fix, in root order.
+pub struct RequiredFixes(pub TaskId);
+
+impl Serialize for RequiredFixes {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let roots = self.0.task().roots;
+        let mut map = serializer.serialize_map(Some(roots.len()))?;
+        for root in roots {
+            map.serialize_entry(root.service.name(), root.fix.name())?;
+        }
+        map.end()
+    }
+}
+
+/// The answer fields of `/state` that `--sealed` hides.
+#[derive(Serialize)]
+pub struct Answer {
+    root_cause_services: Vec<&'static str>,
+    root_cause_failure_modes: Vec<&'static str>,
+    required_fixes: RequiredFixes,
+    affected_services: Vec<&'static str>,
+}
+
+/// The `/state` response (`EnvironmentState` in the original's key order).
+#[derive(Serialize)]
+pub struct StateResponse<'a> {
+    episode_id: &'a str,
+    step_count: u8,
+    task_id: &'static str,
+    difficulty: &'static str,
+    max_steps: u8,
+    is_resolved: bool,
+    done: bool,
+    seed: i64,
+    trajectory_reward: f64,
+    final_score: f64,
+    final_details: FinalDetails,
+    services_investigated: Vec<&'static str>,
+    dependencies_inspected: Vec<&'static str>,
+    metrics_queried: Vec<&'static str>,
+    diagnoses: Vec<DiagnosisJson>,
+    fixes_applied: Vec<FixJson>,
+    correct_fixes: Vec<&'static str>,
+    successful_verifications: Vec<&'static str>,
+    destructive_actions: u8,
+    invalid_actions: u8,
+    diagnosis_correct_count: u8,
+    fix_correct_count: u8,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    answer: Option<Answer>,
+    action_history: Vec<HistoryJson<'a>>,
+    last_action_error: Option<&'static str>,
+}
+
+/// `final_details`: `{}` until the episode is graded.
+pub struct FinalDetails(pub Option<Grade>);
+
+impl Serialize for FinalDetails {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(grade) => Details(grade).serialize(serializer),
+            None => serializer.serialize_map(Some(0))?.end(),
+        }
+    }
+}
+
+fn names(list: &[Service]) -> Vec<&'static str> {
+    list.iter().map(|s| s.name()).collect()
+}
+
+/// Build `/state`. `raw` holds the strings of each history entry; `sealed` hides the
+/// answer (roots, modes, fixes, affected services and each diagnosis's `expected`).
+#[must_use]
+pub fn state<'a>(
+    env: &Env,
+    lists: &'a Lists,
+    episode_id: &'a str,
+    raw: &'a [RawNames],
+    sealed: bool,
+) -> StateResponse<'a> {
+    let task = env.task();
+    let counters = env.counters();
+    let history = env
+        .history()
+        .iter()
+        .enumerate()
+        .map(|(index, record)| {
+            let given = raw.get(index);
+            let pick = |raw: Option<&'a String>| raw.map(String::as_str);
+            HistoryJson {
+                step: index + 1,
+                action_type: record.action.kind.map_or("unknown", ActionType::name),
+                service: pick(given.and_then(|g| g.service.as_ref())),
+                diagnosis: pick(given.and_then(|g| g.diagnosis.as_ref())),
+                fix: pick(given.and_then(|g| g.fix.as_ref())),
+                reward: float(Milli::from(record.reward_milli)),
+                success: record.success,
+            }
+        })
+        .collect();
+    StateResponse {
+        episode_id,
+        step_count: env.step_count(),
+        task_id: task.id,
+        difficulty: task.difficulty,
+        max_steps: task.max_steps,
+        is_resolved: env.is_resolved(),
+        done: env.is_done(),
+        seed: env.seed(),
+        trajectory_reward: clamped(env.trajectory_milli()),
+        final_score: env
+            .final_grade()
+            .map_or(0.05, |g| clamped(Milli::from(g.score))),
+        final_details: FinalDetails(env.final_grade()),
+        services_investigated: names(&lists.services_investigated),
+        dependencies_inspected: lists
+            .dependencies_inspected
+            .iter()
+            .map(|entry| match entry {
+                Inspected::Service(service) => service.name(),
+                Inspected::Full => "full",
+            })
+            .collect(),
+        metrics_queried: names(&lists.metrics_queried),
+        diagnoses: lists
+            .diagnoses
+            .iter()
+            .map(|d| DiagnosisJson {
+                service: d.service.name(),
+                diagnosis: d.diagnosis.name(),
+                expected: (!sealed).then(|| d.expected.name()),
+                correct: d.correct,
+            })
+            .collect(),
+        fixes_applied: lists
+            .fixes_applied
+            .iter()
+            .map(|f| FixJson {
+                service: f.service.name(),
+                fix: f.fix.name(),
+                success: f.success,
+                destructive: (!f.success).then_some(true),
+            })
+            .collect(),
+        correct_fixes: names(&lists.correct_fixes),
+        successful_verifications: names(&lists.successful_verifications),
+        destructive_actions: counters.destructive_actions,
+        invalid_actions: counters.invalid_actions,
+        diagnosis_correct_count: counters.diagnosis_correct_count,
+        fix_correct_count: counters.fix_correct_count,
+        answer: (!sealed).then(|| Answer {
+            root_cause_services: task.roots.iter().map(|r| r.service.name()).collect(),
+            root_cause_failure_modes: task.roots.iter().map(|r| r.mode.name()).collect(),
+            required_fixes: RequiredFixes(task.task_id),
+            affected_services: task.symptoms.iter().map(|s| s.service.name()).collect(),
+        }),
+        action_history: history,
+        last_action_error: env.last_error().map(|code| code.name()),
+    }
+}

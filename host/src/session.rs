@@ -1,0 +1,178 @@
+//! One episode as a client sees it: the core environment plus what only the host keeps
+//! (the episode id and the raw strings of each action), with JSON in and JSON out.
+//!
+//! The HTTP routes share one [`Session`]; every WebSocket connection owns one. Every
+//! method validates first and mutates only on success, so a rejected request leaves the
+//! episode exactly as it was.
+
+use incident_core::env::Outcome;
+use incident_core::record::Lists;
+use incident_core::{Env, Milli};
+use serde_json::Value;
+
+use crate::parse::{self, ApiError, ParsedAction, RawNames, ResetRequest};
+use crate::render;
+
+/// One episode with its host-side records.
+#[derive(Clone, Debug)]
+pub struct Session {
+    env: Env,
+    episode_id: String,
+    /// The raw strings of each history entry (same length as the core history).
+    raw: Vec<RawNames>,
+    /// The outcome, emitted reward and unknown-name echo of the last reset or step.
+    last: (Outcome, Milli, String),
+}
+
+impl Default for Session {
+    fn default() -> Session {
+        Session::new()
+    }
+}
+
+/// Generate a random UUID4 string (the original's `episode_id`).
+#[must_use]
+pub fn new_episode_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl Session {
+    /// Create the episode a fresh server holds before any reset (easy_task, seed 0).
+    #[must_use]
+    pub fn new() -> Session {
+        Session {
+            env: Env::default(),
+            episode_id: new_episode_id(),
+            raw: Vec::new(),
+            last: (
+                Outcome::Reset,
+                incident_core::env::REWARD_MIN_MILLI,
+                String::new(),
+            ),
+        }
+    }
+
+    /// Return the core environment.
+    #[must_use]
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// Return the episode id.
+    #[must_use]
+    pub fn episode_id(&self) -> &str {
+        &self.episode_id
+    }
+
+    /// Return the raw strings of each step's action.
+    #[must_use]
+    pub fn raw_history(&self) -> &[RawNames] {
+        &self.raw
+    }
+
+    /// Start a new episode (the episode id is the request's, or a new UUID4).
+    pub fn reset(&mut self, request: ResetRequest) {
+        self.env.reset(request.task, request.seed);
+        self.episode_id = request.episode_id.unwrap_or_else(new_episode_id);
+        self.raw.clear();
+        self.last = (
+            Outcome::Reset,
+            incident_core::env::REWARD_MIN_MILLI,
+            String::new(),
+        );
+    }
+
+    /// Apply a validated action and return the core's result.
+    pub fn step(&mut self, parsed: ParsedAction) -> incident_core::StepResult {
+        let result = self.env.step(parsed.action);
+        let unknown = parsed.raw.service.clone().unwrap_or_default();
+        if result.outcome != Outcome::AlreadyDone {
+            self.raw.push(parsed.raw);
+        }
+        debug_assert_eq!(self.raw.len(), self.env.history().len());
+        self.last = (result.outcome, result.reward_milli, unknown);
+        result
+    }
+
+    /// Parse a reset body, reset, and return the response JSON.
+    ///
+    /// # Errors
+    /// A body [`parse::parse_reset`] refuses; nothing changes then.
+    pub fn reset_json(&mut self, body: Option<&Value>) -> Result<Value, ApiError> {
+        let request = parse::parse_reset(body)?;
+        self.reset(request);
+        Ok(self.last_response())
+    }
+
+    /// Parse an action object, step, and return the response JSON.
+    ///
+    /// # Errors
+    /// An action [`parse::parse_action`] refuses; nothing changes then.
+    pub fn step_json(&mut self, action: &Value) -> Result<Value, ApiError> {
+        let parsed = parse::parse_action(action)?;
+        self.step(parsed);
+        Ok(self.last_response())
+    }
+
+    /// Return the response of the last reset or step (`{observation, reward, done, info}`).
+    #[must_use]
+    pub fn last_response(&self) -> Value {
+        let lists = Lists::of(&self.env);
+        let (outcome, reward, unknown) = &self.last;
+        to_value(&render::step_response(
+            &self.env, &lists, *outcome, *reward, unknown,
+        ))
+    }
+
+    /// Write the response of the last reset or step as JSON bytes.
+    #[must_use]
+    pub fn last_response_bytes(&self) -> Vec<u8> {
+        let lists = Lists::of(&self.env);
+        let (outcome, reward, unknown) = &self.last;
+        to_bytes(&render::step_response(
+            &self.env, &lists, *outcome, *reward, unknown,
+        ))
+    }
+
+    /// Return `/state` (`sealed` hides the answer fields).
+    #[must_use]
+    pub fn state_json(&self, sealed: bool) -> Value {
+        let lists = Lists::of(&self.env);
+        to_value(&render::state(
+            &self.env,
+            &lists,
+            &self.episode_id,
+            &self.raw,
+            sealed,
+        ))
+    }
+
+    /// Return `/grader`.
+    #[must_use]
+    pub fn grader_json(&self) -> Value {
+        to_value(&render::grader(&self.env))
+    }
+
+    /// Return `/baseline` (and `/sample_action`).
+    #[must_use]
+    pub fn baseline_json(&self) -> Value {
+        to_value(&render::baseline(&self.env))
+    }
+}
+
+/// Serialize a response to a JSON value. Our response types cannot fail to serialize
+/// (string keys, finite floats), so a failure is a bug and shows as `null`.
+#[must_use]
+pub fn to_value(value: &impl serde::Serialize) -> Value {
+    let rendered = serde_json::to_value(value);
+    debug_assert!(rendered.is_ok());
+    rendered.unwrap_or(Value::Null)
+}
+
+/// Serialize a response to JSON bytes (see [`to_value`]).
+#[must_use]
+pub fn to_bytes(value: &impl serde::Serialize) -> Vec<u8> {
+    let rendered = serde_json::to_vec(value);
+    debug_assert!(rendered.is_ok());
+    rendered.unwrap_or_else(|_| b"null".to_vec())
+}
