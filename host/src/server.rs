@@ -1,14 +1,348 @@
-//! The HTTP/OpenEnv server (being built; see issue 3).
+//! The HTTP + OpenEnv server (`incident-env serve`): bare hyper 1.x (`http1`) on tokio.
+//!
+//! Bird's-eye view:
+//! - [`bind`] binds a listener and spawns the accept loop; every connection runs on its own
+//!   task, so a slow or broken client only ever stalls itself.
+//! - [`router`] is the one `match (method, path)` listing every route.
+//! - The original's HTTP routes act on one shared default [`Session`] behind a mutex that is
+//!   held only while the (allocation-light, microsecond) episode call runs, never across I/O.
+//! - `GET /ws` upgrades to a WebSocket ([`ws`]): each connection owns its own [`Session`].
+//! - [`mcp`] answers JSON-RPC 2.0 (`POST /mcp` and WebSocket `mcp` messages); [`schema`]
+//!   holds `/schema`, `/metadata` and `/openapi.json`; [`json_body`] turns request bytes
+//!   into JSON with FastAPI-shaped errors.
+//!
+//! Limits (all in [`Config`], defaults below): request bodies are capped at
+//! [`BODY_LIMIT_BYTES_DEFAULT`] (413 beyond), headers must arrive within
+//! [`HEADER_READ_TIMEOUT_SECS_DEFAULT`] and bodies within [`BODY_READ_TIMEOUT_SECS_DEFAULT`]
+//! (408), at most [`MAX_SESSIONS_DEFAULT`] WebSocket sessions run at once
+//! (`CAPACITY_REACHED` beyond), WebSocket messages are capped at [`FRAME_BYTES_MAX`], and a
+//! WebSocket session idle for [`SESSION_IDLE_TIMEOUT_SECS_DEFAULT`] is closed.
 
+pub mod json_body;
+pub mod mcp;
+pub mod router;
+pub mod schema;
+pub mod ws;
+
+use std::convert::Infallible;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use crate::session::Session;
+
+/// Default cap on a request body (64 KiB; the largest legitimate body is under 6 KiB).
+pub const BODY_LIMIT_BYTES_DEFAULT: usize = 64 * 1024;
+/// Largest WebSocket message or frame accepted or sent (1 MiB, OpenEnv's validator limit).
+pub const FRAME_BYTES_MAX: usize = 1 << 20;
+/// Default time a client has to send a request's headers.
+pub const HEADER_READ_TIMEOUT_SECS_DEFAULT: u64 = 10;
+/// Default time a client has to send a request's body once its headers arrived.
+pub const BODY_READ_TIMEOUT_SECS_DEFAULT: u64 = 10;
+/// Default idle time after which a WebSocket session is closed (10 minutes).
+pub const SESSION_IDLE_TIMEOUT_SECS_DEFAULT: u64 = 600;
+/// Default number of WebSocket sessions that may run at once.
+pub const MAX_SESSIONS_DEFAULT: usize = 64;
+/// Largest HTTP read buffer, which bounds the request head (hyper's minimum is 8 KiB).
+pub const HEAD_BYTES_MAX: usize = 64 * 1024;
+/// Time open connections get to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE_SECS: u64 = 10;
+
+const _: () = assert!(BODY_LIMIT_BYTES_DEFAULT <= FRAME_BYTES_MAX);
+const _: () = assert!(HEAD_BYTES_MAX >= 8192);
 
 /// Options of `incident-env serve`.
 #[derive(Debug, clap::Args)]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 8000)]
+    pub port: u16,
+    /// Hide the answer fields (root causes, required fixes, affected services) from
+    /// `/state` and WebSocket state.
+    #[arg(long)]
+    pub sealed: bool,
+    /// Most WebSocket sessions at once; further connections get `CAPACITY_REACHED`.
+    #[arg(long, default_value_t = MAX_SESSIONS_DEFAULT)]
+    pub max_sessions: usize,
+    /// Close a WebSocket session after this many seconds without a message.
+    #[arg(long, default_value_t = SESSION_IDLE_TIMEOUT_SECS_DEFAULT)]
+    pub session_idle_timeout_secs: u64,
+    /// Largest request body in bytes (413 beyond).
+    #[arg(long, default_value_t = BODY_LIMIT_BYTES_DEFAULT)]
+    pub body_limit_bytes: usize,
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, default_value_t = HEADER_READ_TIMEOUT_SECS_DEFAULT)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a request's body (408 beyond).
+    #[arg(long, default_value_t = BODY_READ_TIMEOUT_SECS_DEFAULT)]
+    pub body_read_timeout_secs: u64,
+}
 
-/// Run the server until SIGINT/SIGTERM.
+/// Everything the server needs to run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address to bind (port 0 picks a free port).
+    pub addr: SocketAddr,
+    /// Hide the answer fields from `/state` and WebSocket state.
+    pub sealed: bool,
+    /// Most WebSocket sessions at once.
+    pub max_sessions: usize,
+    /// Idle time after which a WebSocket session is closed.
+    pub session_idle_timeout: Duration,
+    /// Largest request body in bytes.
+    pub body_limit_bytes: usize,
+    /// Time a client has to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a request's body.
+    pub body_read_timeout: Duration,
+}
+
+impl Config {
+    /// Return the defaults on `127.0.0.1:0` (for tests and local tools).
+    #[must_use]
+    pub fn local() -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            sealed: false,
+            max_sessions: MAX_SESSIONS_DEFAULT,
+            session_idle_timeout: Duration::from_secs(SESSION_IDLE_TIMEOUT_SECS_DEFAULT),
+            body_limit_bytes: BODY_LIMIT_BYTES_DEFAULT,
+            header_read_timeout: Duration::from_secs(HEADER_READ_TIMEOUT_SECS_DEFAULT),
+            body_read_timeout: Duration::from_secs(BODY_READ_TIMEOUT_SECS_DEFAULT),
+        }
+    }
+
+    /// Build a configuration from the command line.
+    ///
+    /// # Errors
+    /// The host and port do not resolve to an address.
+    pub fn from_args(args: &ServeArgs) -> io::Result<Config> {
+        let addr = (args.host.as_str(), args.port)
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| io::Error::other(format!("{} does not resolve", args.host)))?;
+        Ok(Config {
+            addr,
+            sealed: args.sealed,
+            max_sessions: args.max_sessions,
+            session_idle_timeout: Duration::from_secs(args.session_idle_timeout_secs.max(1)),
+            body_limit_bytes: args.body_limit_bytes,
+            header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
+            body_read_timeout: Duration::from_secs(args.body_read_timeout_secs.max(1)),
+        })
+    }
+}
+
+/// State shared by every connection.
+#[derive(Debug)]
+pub struct Shared {
+    /// The configuration.
+    pub config: Config,
+    /// The default episode of the original's HTTP routes.
+    session: Mutex<Session>,
+    /// One permit per WebSocket session slot.
+    pub ws_slots: Arc<Semaphore>,
+    /// Becomes `true` when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl Shared {
+    /// Create the shared state of a fresh server.
+    #[must_use]
+    pub fn new(config: Config, shutdown: watch::Receiver<bool>) -> Shared {
+        Shared {
+            ws_slots: Arc::new(Semaphore::new(config.max_sessions)),
+            config,
+            session: Mutex::new(Session::new()),
+            shutdown,
+        }
+    }
+
+    /// Lock the default episode. A panic while locked cannot leave it half-changed
+    /// (sessions validate before they mutate), so a poisoned lock is still usable.
+    pub fn session(&self) -> MutexGuard<'_, Session> {
+        self.session
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Return the number of WebSocket sessions running now.
+    #[must_use]
+    pub fn active_sessions(&self) -> usize {
+        self.config
+            .max_sessions
+            .saturating_sub(self.ws_slots.available_permits())
+    }
+}
+
+/// A running server: its address and the means to stop it.
+#[derive(Debug)]
+pub struct Running {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    accept_loop: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Return the bound address (with the real port when port 0 was asked).
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stop accepting, let open requests finish (up to [`SHUTDOWN_GRACE_SECS`]), close
+    /// WebSocket sessions with 1001, and wait for the accept loop to end.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.accept_loop.await;
+    }
+}
+
+/// Bind `config.addr` and start serving on the current tokio runtime.
+///
+/// # Errors
+/// The address cannot be bound.
+pub async fn bind(config: Config) -> io::Result<Running> {
+    let listener = TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let (shutdown, receiver) = watch::channel(false);
+    let shared = Arc::new(Shared::new(config, receiver));
+    let accept_loop = tokio::spawn(accept_loop(listener, shared));
+    Ok(Running {
+        addr,
+        shutdown,
+        accept_loop,
+    })
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.clone();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    connections.spawn(serve_connection(stream, shared.clone()));
+                }
+                // Out of file descriptors and the like: back off instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    drop(listener);
+    let grace = Duration::from_secs(SHUTDOWN_GRACE_SECS);
+    let drained = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, drained).await.is_err() {
+        connections.abort_all();
+    }
+}
+
+async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
+    let _ = stream.set_nodelay(true);
+    let mut shutdown = shared.shutdown.clone();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.config.header_read_timeout)
+        .max_buf_size(HEAD_BYTES_MAX);
+    let service_shared = shared.clone();
+    let service = service_fn(move |request| {
+        let shared = service_shared.clone();
+        async move { Ok::<_, Infallible>(router::route(request, &shared).await) }
+    });
+    let connection = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = shutdown.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(stream) => stream,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+/// Run the server until SIGINT/SIGTERM, then shut down gracefully.
 #[must_use]
-pub fn main(_args: ServeArgs) -> ExitCode {
-    eprintln!("incident-env serve: not built yet");
-    ExitCode::FAILURE
+pub fn main(args: ServeArgs) -> ExitCode {
+    let config = match Config::from_args(&args) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!(
+                "incident-env serve: bad address {}:{}: {error}",
+                args.host, args.port
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("incident-env serve: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let sealed = config.sealed;
+        let running = match bind(config).await {
+            Ok(running) => running,
+            Err(error) => {
+                eprintln!(
+                    "incident-env serve: cannot listen on {}:{}: {error}",
+                    args.host, args.port
+                );
+                return ExitCode::FAILURE;
+            }
+        };
+        eprintln!(
+            "incident-env serve: listening on http://{} (WebSocket /ws{})",
+            running.local_addr(),
+            if sealed { ", sealed state" } else { "" }
+        );
+        wait_for_signal().await;
+        eprintln!("incident-env serve: shutting down");
+        running.shutdown().await;
+        ExitCode::SUCCESS
+    })
 }

@@ -1,0 +1,237 @@
+//! Every route in one `match (method, path)`, plus the small helpers that build JSON
+//! responses (200, 307, 404, 405, 408, 413, 422).
+//!
+//! The handler is generic over the request body so tests can call it in-process; the
+//! server passes hyper's `Incoming`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Body;
+use hyper::header::{ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LOCATION};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{Value, json};
+
+use super::{Shared, json_body, mcp, schema, ws};
+use crate::parse::{self, ApiError};
+use crate::render;
+use crate::session::to_bytes;
+
+/// The response type of every route.
+pub type HttpResponse = Response<Full<Bytes>>;
+
+/// Answer one request.
+pub async fn route<B>(request: Request<B>, shared: &Arc<Shared>) -> HttpResponse
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    match (&method, path.as_str()) {
+        (&Method::GET, "/") if wants_html(&request) => redirect("/ui/"),
+        (&Method::GET, "/" | "/manifest") => {
+            json_bytes(StatusCode::OK, to_bytes(&render::manifest()))
+        }
+        (&Method::GET, "/health") => json_value(StatusCode::OK, &json!({"status": "healthy"})),
+        (&Method::GET, "/tasks") => json_bytes(StatusCode::OK, to_bytes(&render::tasks())),
+        (&Method::GET, "/state") => {
+            let state = shared.session().state_json(shared.config.sealed);
+            json_value(StatusCode::OK, &state)
+        }
+        (&Method::GET, "/grader") => {
+            let grade = shared.session().grader_json();
+            json_value(StatusCode::OK, &grade)
+        }
+        (&Method::GET, "/baseline" | "/sample_action") => {
+            let action = shared.session().baseline_json();
+            json_value(StatusCode::OK, &action)
+        }
+        (&Method::GET, "/schema") => json_value(StatusCode::OK, &schema::schema()),
+        (&Method::GET, "/metadata") => json_value(StatusCode::OK, &schema::metadata()),
+        (&Method::GET, "/openapi.json") => json_value(StatusCode::OK, &schema::openapi()),
+        (&Method::GET, "/ui/" | "/ui" | "/docs" | "/redoc") => html(UI_PAGE),
+        (&Method::GET, "/ws") => ws::upgrade(request, shared),
+        (&Method::POST, "/reset") => match read_json(request, shared).await {
+            Ok(body) => {
+                let answer = shared.session().reset_json(body.as_ref());
+                answer_json(answer)
+            }
+            Err(response) => response,
+        },
+        (&Method::POST, "/step") => match read_json(request, shared).await {
+            Ok(Some(body)) => {
+                let answer = shared.session().step_json(parse::step_action(&body));
+                answer_json(answer)
+            }
+            Ok(None) => api_error(&ApiError::validation(
+                "missing",
+                &["body"],
+                "Field required",
+                Value::Null,
+            )),
+            Err(response) => response,
+        },
+        (&Method::POST, "/mcp") => mcp_http(request, shared).await,
+        (_, path) if schema::ROUTES.iter().any(|(known, _, _)| *known == path) => {
+            let allow = schema::ROUTES
+                .iter()
+                .find(|(known, _, _)| *known == path)
+                .map_or("GET", |(_, methods, _)| methods[0]);
+            let mut response = detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allow));
+            response
+        }
+        _ => detail(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+const UI_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>devops_incident_env</title></head>\
+<body><h1>devops_incident_env</h1><p>DevOps Incident Response RL Environment for SRE triage.</p>\
+<p>HTTP: <code>POST /reset</code>, <code>POST /step</code>, <code>GET /state</code>, \
+<code>GET /grader</code>; OpenEnv WebSocket: <code>/ws</code>. \
+See <a href=\"/openapi.json\">/openapi.json</a>, <a href=\"/tasks\">/tasks</a> and \
+<a href=\"/schema\">/schema</a>.</p></body></html>";
+
+fn wants_html<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get_all(ACCEPT)
+        .iter()
+        .any(|value| value.to_str().is_ok_and(|text| text.contains("text/html")))
+}
+
+/// Build a JSON response from bytes.
+#[must_use]
+pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// Build a JSON response from a value.
+#[must_use]
+pub fn json_value(status: StatusCode, body: &Value) -> HttpResponse {
+    json_bytes(status, to_bytes(body))
+}
+
+/// Build `{"detail": message}` with a status.
+#[must_use]
+pub fn detail(status: StatusCode, message: &str) -> HttpResponse {
+    json_value(status, &json!({ "detail": message }))
+}
+
+fn api_error(error: &ApiError) -> HttpResponse {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    json_value(status, &error.body)
+}
+
+fn answer_json(answer: Result<Value, ApiError>) -> HttpResponse {
+    match answer {
+        Ok(value) => json_value(StatusCode::OK, &value),
+        Err(error) => api_error(&error),
+    }
+}
+
+fn redirect(location: &'static str) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+    response
+        .headers_mut()
+        .insert(LOCATION, HeaderValue::from_static(location));
+    response
+}
+
+fn html(page: &'static str) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::from_static(page.as_bytes())));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+fn too_large(limit: usize) -> HttpResponse {
+    detail(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("request body is larger than {limit} bytes"),
+    )
+}
+
+/// Read a bounded body within the body timeout.
+///
+/// # Errors
+/// The ready-made 413 (too large), 408 (too slow) or 400 (broken stream) response.
+pub async fn read_body<B>(request: Request<B>, shared: &Shared) -> Result<Bytes, HttpResponse>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let limit = shared.config.body_limit_bytes;
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large(limit));
+    }
+    let body = Limited::new(request.into_body(), limit);
+    match tokio::time::timeout(shared.config.body_read_timeout, body.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(too_large(limit))
+        }
+        Ok(Err(_)) => Err(detail(
+            StatusCode::BAD_REQUEST,
+            "the request body could not be read",
+        )),
+        Err(_) => Err(detail(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request body did not arrive in time",
+        )),
+    }
+}
+
+/// Read a body as JSON: `Ok(None)` when empty.
+async fn read_json<B>(request: Request<B>, shared: &Shared) -> Result<Option<Value>, HttpResponse>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let bytes = read_body(request, shared).await?;
+    json_body::parse(&bytes).map_err(|error| api_error(&error))
+}
+
+async fn mcp_http<B>(request: Request<B>, shared: &Shared) -> HttpResponse
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let bytes = match read_body(request, shared).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
+    };
+    let request: Value = match serde_json::from_slice(&bytes) {
+        Ok(value) => value,
+        Err(_) => {
+            let error = mcp::error(Value::Null, mcp::PARSE_ERROR, "Parse error");
+            return json_value(StatusCode::OK, &error);
+        }
+    };
+    let answer = mcp::handle(&request, &mut shared.session(), shared.config.sealed);
+    match answer {
+        Some(answer) => json_value(StatusCode::OK, &answer),
+        None => {
+            let mut response = Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = StatusCode::ACCEPTED;
+            response
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! `/schema`, `/metadata` and `/openapi.json`: static descriptions of the server, built once.
+//!
+//! The JSON Schemas (2020-12) describe exactly what our responses contain; the tests
+//! validate real responses against them. The observation schema lists `reward` and `done`
+//! because OpenEnv's validator checks the observation merged with them.
+
+use incident_core::{ActionType, Fix, Mode, Service};
+use serde_json::{Value, json};
+
+use crate::render;
+
+fn names<T: Copy>(values: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
+    values.iter().map(|value| name(*value)).collect()
+}
+
+fn nullable_string(max_chars: usize, description: String) -> Value {
+    json!({"type": ["string", "null"], "maxLength": max_chars, "description": description})
+}
+
+/// Return the JSON Schema of an action (the body of `/step`, or its `action` value).
+#[must_use]
+pub fn action() -> Value {
+    let field = incident_core::limits::FIELD_CHARS_MAX;
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "IncidentAction",
+        "type": "object",
+        "required": ["action_type"],
+        "properties": {
+            "action_type": {"type": "string", "enum": names(&ActionType::ALL, ActionType::name)},
+            "service": nullable_string(field, format!(
+                "target service, one of: {}", names(&Service::ALL, Service::name).join(", "))),
+            "diagnosis": nullable_string(field, format!(
+                "for diagnose, one of: {}", names(&Mode::DIAGNOSES, Mode::name).join(", "))),
+            "fix": nullable_string(field, format!(
+                "for apply_fix, one of: {}", names(&Fix::ALL, Fix::name).join(", "))),
+            "reasoning": nullable_string(
+                incident_core::limits::REASONING_CHARS_MAX,
+                "free text, ignored by the environment".to_owned()),
+        },
+    })
+}
+
+/// Return the JSON Schema of an observation (with the `reward` and `done` beside it).
+#[must_use]
+pub fn observation() -> Value {
+    let string = json!({"type": "string"});
+    let strings = json!({"type": "array", "items": {"type": "string"}});
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "IncidentObservation",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["action_result", "success", "message", "logs", "metrics",
+            "service_summaries", "active_alerts", "dependency_graph", "step_number",
+            "max_steps", "steps_remaining", "available_services", "available_actions"],
+        "properties": {
+            "action_result": string,
+            "success": {"type": "boolean"},
+            "message": string,
+            "logs": {"type": "array", "items": {"type": "object", "required": ["service", "message"]}},
+            "metrics": {"type": ["object", "null"]},
+            "service_summaries": {"type": "array", "items": {
+                "type": "object",
+                "required": ["service_name", "status", "depends_on"],
+                "properties": {
+                    "service_name": string,
+                    "status": string,
+                    "depends_on": strings,
+                },
+            }},
+            "active_alerts": {"type": "array", "items": {
+                "type": "object",
+                "required": ["severity", "service", "title", "description", "triggered_at", "runbook_hint"],
+            }},
+            "dependency_graph": {"type": "object", "additionalProperties": strings},
+            "step_number": {"type": "integer", "minimum": 0},
+            "max_steps": {"type": "integer", "minimum": 1},
+            "steps_remaining": {"type": "integer", "minimum": 0},
+            "available_services": strings,
+            "available_actions": strings,
+            "reward": {"type": ["number", "null"], "minimum": 0.0, "maximum": 1.0},
+            "done": {"type": "boolean"},
+            "metadata": {"type": "object"},
+        },
+    })
+}
+
+/// Return the JSON Schema of `/state` (the answer fields are absent when sealed).
+#[must_use]
+pub fn state() -> Value {
+    let strings = json!({"type": "array", "items": {"type": "string"}});
+    let int = json!({"type": "integer", "minimum": 0});
+    let number = json!({"type": "number"});
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "EnvironmentState",
+        "type": "object",
+        "required": ["episode_id", "step_count", "task_id", "difficulty", "max_steps",
+            "is_resolved", "done", "seed", "trajectory_reward", "final_score",
+            "final_details", "services_investigated", "dependencies_inspected",
+            "metrics_queried", "diagnoses", "fixes_applied", "correct_fixes",
+            "successful_verifications", "destructive_actions", "invalid_actions",
+            "diagnosis_correct_count", "fix_correct_count", "action_history",
+            "last_action_error"],
+        "properties": {
+            "episode_id": {"type": "string"},
+            "step_count": int,
+            "task_id": {"type": "string"},
+            "difficulty": {"type": "string"},
+            "max_steps": int,
+            "is_resolved": {"type": "boolean"},
+            "done": {"type": "boolean"},
+            "seed": {"type": "integer"},
+            "trajectory_reward": number,
+            "final_score": number,
+            "final_details": {"type": "object"},
+            "services_investigated": strings,
+            "dependencies_inspected": strings,
+            "metrics_queried": strings,
+            "diagnoses": {"type": "array", "items": {"type": "object"}},
+            "fixes_applied": {"type": "array", "items": {"type": "object"}},
+            "correct_fixes": strings,
+            "successful_verifications": strings,
+            "destructive_actions": int,
+            "invalid_actions": int,
+            "diagnosis_correct_count": int,
+            "fix_correct_count": int,
+            "root_cause_services": strings,
+            "root_cause_failure_modes": strings,
+            "required_fixes": {"type": "object"},
+            "affected_services": strings,
+            "action_history": {"type": "array", "items": {"type": "object"}},
+            "last_action_error": {"type": ["string", "null"]},
+        },
+    })
+}
+
+/// Return the `/schema` body.
+#[must_use]
+pub fn schema() -> Value {
+    json!({"action": action(), "observation": observation(), "state": state()})
+}
+
+/// Return the `/metadata` body.
+#[must_use]
+pub fn metadata() -> Value {
+    json!({
+        "name": render::BENCHMARK,
+        "description": render::DESCRIPTION,
+        "readme_content": null,
+        "version": render::MANIFEST_VERSION,
+        "author": null,
+        "documentation_url": null,
+    })
+}
+
+/// Every route: (path, methods, summary). The router and `/openapi.json` agree on this.
+pub const ROUTES: [(&str, &[&str], &str); 18] = [
+    ("/", &["GET"], "Manifest (a 307 to /ui/ for browsers)"),
+    ("/ui/", &["GET"], "A minimal HTML page"),
+    ("/health", &["GET"], "Liveness"),
+    ("/tasks", &["GET"], "The four tasks"),
+    ("/manifest", &["GET"], "Name, version, routes and tasks"),
+    (
+        "/reset",
+        &["POST"],
+        "Start an episode on the shared default session",
+    ),
+    (
+        "/step",
+        &["POST"],
+        "Apply an action (wrapped {\"action\": ...} or flat)",
+    ),
+    ("/state", &["GET"], "Episode state"),
+    ("/grader", &["GET"], "Live grade of the episode"),
+    ("/baseline", &["GET"], "The baseline policy's next action"),
+    ("/sample_action", &["GET"], "Same as /baseline"),
+    (
+        "/schema",
+        &["GET"],
+        "JSON Schemas of action, observation and state",
+    ),
+    ("/metadata", &["GET"], "Environment metadata"),
+    ("/openapi.json", &["GET"], "This document"),
+    ("/mcp", &["POST"], "JSON-RPC 2.0 (MCP tools)"),
+    (
+        "/ws",
+        &["GET"],
+        "OpenEnv WebSocket session (one episode per connection)",
+    ),
+    ("/docs", &["GET"], "Pointer to /openapi.json"),
+    ("/redoc", &["GET"], "Pointer to /openapi.json"),
+];
+
+/// Return the `/openapi.json` body.
+#[must_use]
+pub fn openapi() -> Value {
+    let mut paths = serde_json::Map::new();
+    for (path, methods, summary) in ROUTES {
+        let mut operations = serde_json::Map::new();
+        for method in methods {
+            let mut operation = json!({
+                "summary": summary,
+                "responses": {"200": {"description": "Successful Response",
+                    "content": {"application/json": {}}}},
+            });
+            if *method == "POST" {
+                operation["requestBody"] = json!({"content": {"application/json": {
+                    "schema": if path == "/step" { action() } else { json!({"type": "object"}) },
+                }}});
+                operation["responses"]["422"] = json!({"description": "Validation Error"});
+            }
+            operations.insert(method.to_lowercase(), operation);
+        }
+        paths.insert(path.to_owned(), Value::Object(operations));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": render::BENCHMARK, "description": render::DESCRIPTION,
+            "version": render::MANIFEST_VERSION},
+        "paths": paths,
+    })
+}

@@ -1,0 +1,320 @@
+//! OpenEnv WebSocket sessions (`GET /ws`): one [`Session`] per connection.
+//!
+//! Envelopes (`openenv-protocol.md` §2): `reset` (data = reset kwargs: `task_id`, `seed`,
+//! `episode_id`), `step` (data = the action), `state`, `close` (no reply, close 1000),
+//! `mcp` (data = a JSON-RPC request). Replies are `observation`, `state`, `mcp` or `error`
+//! frames; an error never ends the session. Framing, pings and the close handshake are
+//! tokio-tungstenite's; messages and frames over [`super::FRAME_BYTES_MAX`] are refused
+//! (the connection is closed with 1009). A session idle for the configured timeout is
+//! closed with 1001; so is every session when the server shuts down.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use hyper::header::{
+    CONNECTION, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
+    UPGRADE,
+};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::router::{HttpResponse, detail};
+use super::{FRAME_BYTES_MAX, Shared, mcp};
+use crate::parse::ApiError;
+use crate::session::Session;
+
+/// How long we wait for the client's close reply after sending a close frame.
+const CLOSE_WAIT_MS: u64 = 1000;
+
+fn header_has<B>(request: &Request<B>, name: hyper::header::HeaderName, token: &str) -> bool {
+    request.headers().get_all(name).iter().any(|value| {
+        value.to_str().is_ok_and(|text| {
+            text.split(',')
+                .any(|part| part.trim().eq_ignore_ascii_case(token))
+        })
+    })
+}
+
+/// Answer `GET /ws`: 101 and a spawned session task, or 400 for a non-WebSocket request.
+pub fn upgrade<B>(mut request: Request<B>, shared: &Arc<Shared>) -> HttpResponse
+where
+    B: Send + 'static,
+{
+    let key = request.headers().get(SEC_WEBSOCKET_KEY).cloned();
+    let is_upgrade = header_has(&request, CONNECTION, "upgrade")
+        && header_has(&request, UPGRADE, "websocket")
+        && request
+            .headers()
+            .get(SEC_WEBSOCKET_VERSION)
+            .is_some_and(|version| version == "13");
+    let Some(key) = key.filter(|_| is_upgrade) else {
+        return detail(
+            StatusCode::BAD_REQUEST,
+            "expected a WebSocket upgrade (OpenEnv session protocol)",
+        );
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let permit = shared.ws_slots.clone().try_acquire_owned().ok();
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(FRAME_BYTES_MAX))
+            .max_frame_size(Some(FRAME_BYTES_MAX));
+        let socket =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
+        match permit {
+            Some(permit) => run(socket, permit, &shared).await,
+            None => refuse(socket, &shared).await,
+        }
+    });
+    let mut response = Response::new(http_body_util::Full::new(bytes::Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(value) = HeaderValue::from_str(&accept) {
+        headers.insert(SEC_WEBSOCKET_ACCEPT, value);
+    }
+    response
+}
+
+type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Return an `error` frame.
+#[must_use]
+pub fn error_frame(code: &str, message: &str) -> Value {
+    json!({"type": "error", "data": {"message": message, "code": code}})
+}
+
+async fn refuse(mut socket: Socket, shared: &Shared) {
+    let mut frame = error_frame(
+        "CAPACITY_REACHED",
+        &format!(
+            "Server at capacity: {} WebSocket sessions are open",
+            shared.config.max_sessions
+        ),
+    );
+    frame["data"]["active_sessions"] = Value::from(shared.active_sessions());
+    frame["data"]["max_sessions"] = Value::from(shared.config.max_sessions);
+    if socket.send(Message::text(frame.to_string())).await.is_ok() {
+        close(&mut socket, CloseCode::Normal, "").await;
+    }
+}
+
+async fn close(socket: &mut Socket, code: CloseCode, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    if socket.close(Some(frame)).await.is_ok() {
+        // Read until the client's close reply so the handshake completes cleanly.
+        let wait = async { while let Some(Ok(_)) = socket.next().await {} };
+        let _ = tokio::time::timeout(Duration::from_millis(CLOSE_WAIT_MS), wait).await;
+    }
+}
+
+/// What to do after one message.
+enum Reply {
+    Frame(Value),
+    Close,
+}
+
+async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared) {
+    let mut session = Session::new();
+    let mut shutdown = shared.shutdown.clone();
+    let idle = shared.config.session_idle_timeout;
+    loop {
+        let next = tokio::select! {
+            next = tokio::time::timeout(idle, socket.next()) => next,
+            _ = shutdown.changed() => {
+                close(&mut socket, CloseCode::Away, "server shutting down").await;
+                return;
+            }
+        };
+        let message = match next {
+            Err(_) => {
+                close(&mut socket, CloseCode::Away, "session idle timeout").await;
+                return;
+            }
+            Ok(None) => return,
+            Ok(Some(Err(WsError::Capacity(_)))) => {
+                close(&mut socket, CloseCode::Size, "message larger than 1 MiB").await;
+                return;
+            }
+            Ok(Some(Err(_))) => return,
+            Ok(Some(Ok(message))) => message,
+        };
+        let text = match &message {
+            Message::Text(text) => text.as_str(),
+            Message::Binary(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(_) => {
+                    let frame = error_frame("INVALID_JSON", "Invalid JSON: not UTF-8 text");
+                    if socket.send(Message::text(frame.to_string())).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            },
+            // Pings are answered by tungstenite; a close is echoed and ends the stream.
+            _ => continue,
+        };
+        match handle_text(&mut session, text, shared.config.sealed) {
+            Reply::Frame(frame) => {
+                if socket.send(Message::text(frame.to_string())).await.is_err() {
+                    return;
+                }
+            }
+            Reply::Close => {
+                close(&mut socket, CloseCode::Normal, "").await;
+                return;
+            }
+        }
+    }
+}
+
+fn validation_error(error: &ApiError) -> Value {
+    let mut frame = error_frame("VALIDATION_ERROR", &error.message());
+    frame["data"]["errors"] = match &error.body["detail"] {
+        Value::Array(items) => Value::Array(items.clone()),
+        other => json!([other]),
+    };
+    frame
+}
+
+fn observation_frame(response: &Value, reward: Value) -> Value {
+    json!({"type": "observation", "data": {
+        "observation": response["observation"],
+        "reward": reward,
+        "done": response["done"],
+        "metadata": response["info"],
+    }})
+}
+
+/// Answer one text message of a session.
+fn handle_text(session: &mut Session, text: &str, sealed: bool) -> Reply {
+    let message: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(error) => {
+            return Reply::Frame(error_frame(
+                "INVALID_JSON",
+                &format!("Invalid JSON: {error}"),
+            ));
+        }
+    };
+    let Some(kind) = message.get("type").and_then(Value::as_str) else {
+        return Reply::Frame(error_frame(
+            "VALIDATION_ERROR",
+            "Invalid message: expected a JSON object with a string \"type\"",
+        ));
+    };
+    let data = message.get("data").filter(|data| !data.is_null());
+    let frame = match kind {
+        "reset" => match data {
+            None | Some(Value::Object(_)) => match session.reset_json(data) {
+                Ok(response) => observation_frame(&response, Value::Null),
+                Err(error) => validation_error(&error),
+            },
+            Some(_) => error_frame(
+                "VALIDATION_ERROR",
+                "Invalid message: reset data must be an object",
+            ),
+        },
+        "step" => match data {
+            Some(action @ Value::Object(_)) => {
+                match session.step_json(crate::parse::step_action(action)) {
+                    Ok(response) => {
+                        let reward = response["reward"].clone();
+                        observation_frame(&response, reward)
+                    }
+                    Err(error) => validation_error(&error),
+                }
+            }
+            _ => error_frame(
+                "VALIDATION_ERROR",
+                "Invalid message: step data must be the action object",
+            ),
+        },
+        "state" => json!({"type": "state", "data": session.state_json(sealed)}),
+        "close" => return Reply::Close,
+        "mcp" => match data {
+            Some(request) => json!({"type": "mcp", "data": mcp::handle(request, session, sealed)
+                .unwrap_or_else(|| json!({}))}),
+            None => error_frame(
+                "VALIDATION_ERROR",
+                "Invalid message: mcp data must be a JSON-RPC request",
+            ),
+        },
+        other => error_frame("UNKNOWN_TYPE", &format!("Unknown message type: {other}")),
+    };
+    Reply::Frame(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(session: &mut Session, text: &str) -> Value {
+        match handle_text(session, text, false) {
+            Reply::Frame(frame) => frame,
+            Reply::Close => Value::Null,
+        }
+    }
+
+    #[test]
+    fn envelopes_follow_the_protocol() {
+        // Goal: reset/step/state envelopes, the state contract, and errors that keep going.
+        let mut session = Session::new();
+        let reset = frame(
+            &mut session,
+            r#"{"type":"reset","data":{"task_id":"hard_task","seed":7,"episode_id":"ep-1"}}"#,
+        );
+        assert_eq!(reset["type"], "observation");
+        assert_eq!(reset["data"]["reward"], Value::Null);
+        assert_eq!(reset["data"]["done"], false);
+        assert!(reset["data"]["observation"]["active_alerts"].is_array());
+        let step = frame(
+            &mut session,
+            r#"{"type":"step","data":{"action_type":"list_services"}}"#,
+        );
+        assert!(
+            step["data"]["reward"]
+                .as_f64()
+                .is_some_and(|r| (0.0..=1.0).contains(&r))
+        );
+        let state = frame(&mut session, r#"{"type":"state"}"#);
+        assert_eq!(state["data"]["episode_id"], "ep-1");
+        assert_eq!(state["data"]["step_count"], 1);
+        assert_eq!(frame(&mut session, "nope")["data"]["code"], "INVALID_JSON");
+        assert_eq!(
+            frame(&mut session, r#"{"type":"nope"}"#)["data"]["code"],
+            "UNKNOWN_TYPE"
+        );
+        let bad = frame(
+            &mut session,
+            r#"{"type":"step","data":{"action_type":"reboot"}}"#,
+        );
+        assert_eq!(bad["data"]["code"], "VALIDATION_ERROR");
+        assert_eq!(
+            frame(&mut session, r#"{"type":"state"}"#)["data"]["step_count"],
+            1
+        );
+        assert!(matches!(
+            handle_text(&mut session, r#"{"type":"close"}"#, false),
+            Reply::Close
+        ));
+    }
+}
