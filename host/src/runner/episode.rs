@@ -1,0 +1,412 @@
+//! One task run the way the original's `inference.py` runs it: reset, then for each step
+//! read the state, choose an action, step, and print a `[STEP]` line; finally read the
+//! grade and print `[END]`.
+//!
+//! The environment is either in-process (a [`Session`]) or a server driven over its HTTP
+//! API ([`RemoteEnv`]). Either way a local [`Session`] *mirror* replays every action: the
+//! environment is deterministic for a task and seed, so the mirror is exactly what the
+//! server holds, and the baseline policy (which reads core state) can run against it.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use incident_core::{Env, TaskId};
+use serde_json::{Value, json};
+
+use crate::parse::{ParsedAction, ResetRequest};
+use crate::session::Session;
+
+/// The emitted reward's floor and ceiling (the original clamps every printed reward).
+const REWARD_MIN: f64 = 0.05;
+const REWARD_MAX: f64 = 0.95;
+/// A score at or above this counts as a success.
+pub const SUCCESS_SCORE_MIN: f64 = 0.5;
+/// The environment client's per-request timeout (the original's `client.py`: 15 s).
+const ENV_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// One step taken so far, as the LLM prompt shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Taken {
+    /// The action type's name.
+    pub action_type: &'static str,
+    /// The service as given (empty when none).
+    pub service: String,
+    /// The emitted (clamped) reward.
+    pub reward: f64,
+    /// The observation's `action_result`.
+    pub result: String,
+}
+
+/// What a policy sees before choosing: the mirror environment (for the baseline), and
+/// what an agent observed: the state's public fields, the last observation, the steps so far.
+pub struct View<'a> {
+    /// The local mirror of the episode (the baseline reads it; never shown to an LLM).
+    pub mirror: &'a Env,
+    /// The raw service name the last step gave (the baseline's text may echo it).
+    pub last_unknown: &'a str,
+    /// The `/state` response read before this step.
+    pub state: &'a Value,
+    /// The observation of the last reset or step.
+    pub observation: &'a Value,
+    /// The steps taken so far in this task.
+    pub taken: &'a [Taken],
+}
+
+/// A policy: chooses one validated action per step.
+pub trait Policy {
+    /// Start a new task (resets per-task state such as a failure streak).
+    fn begin_task(&mut self, task: TaskId);
+    /// Choose the next action.
+    fn choose(&mut self, view: &View<'_>) -> ParsedAction;
+}
+
+/// The original's rule-based baseline, fed the previous step's observation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Baseline;
+
+/// Choose the baseline's action for `env` given the last step's echo, as a parsed action.
+#[must_use]
+pub fn baseline_action(env: &Env, last_unknown: &str) -> ParsedAction {
+    let shown = incident_core::baseline::Shown::LastStep {
+        outcome: env.last_outcome(),
+        unknown: last_unknown,
+    };
+    let choice = incident_core::baseline::choose(env, shown);
+    let json = crate::session::to_value(&crate::render::action_json(
+        &choice.action,
+        Some(choice.reasoning().to_string()),
+    ));
+    let parsed = crate::parse::parse_action(&json);
+    debug_assert!(parsed.is_ok(), "the baseline's actions are valid");
+    parsed.unwrap_or_else(|_| ParsedAction {
+        action: choice.action,
+        raw: crate::parse::RawNames::default(),
+    })
+}
+
+impl Policy for Baseline {
+    fn begin_task(&mut self, _task: TaskId) {}
+
+    fn choose(&mut self, view: &View<'_>) -> ParsedAction {
+        baseline_action(view.mirror, view.last_unknown)
+    }
+}
+
+/// A running environment server driven over the original's HTTP API (`client.py`).
+#[derive(Clone, Debug)]
+pub struct RemoteEnv {
+    agent: ureq::Agent,
+    base_url: String,
+}
+
+impl RemoteEnv {
+    /// Create a client for the server at `base_url` (for example `http://127.0.0.1:8000`).
+    #[must_use]
+    pub fn new(base_url: &str) -> RemoteEnv {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(ENV_TIMEOUT))
+            .build()
+            .new_agent();
+        RemoteEnv {
+            agent,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// POST /reset `{task_id, seed}`.
+    ///
+    /// # Errors
+    /// A transport error or a non-2xx answer, described.
+    pub fn reset(&self, task: TaskId, seed: i64) -> Result<Value, String> {
+        self.call(
+            "POST",
+            "/reset",
+            Some(&json!({"task_id": task.name(), "seed": seed})),
+        )
+    }
+
+    /// POST /step `{"action": action}`.
+    ///
+    /// # Errors
+    /// A transport error or a non-2xx answer, described.
+    pub fn step(&self, action: &Value) -> Result<Value, String> {
+        self.call("POST", "/step", Some(&json!({ "action": action })))
+    }
+
+    /// GET /state.
+    ///
+    /// # Errors
+    /// A transport error or a non-2xx answer, described.
+    pub fn state(&self) -> Result<Value, String> {
+        self.call("GET", "/state", None)
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+        let url = format!("{}{path}", self.base_url);
+        let response = match body {
+            Some(body) => self
+                .agent
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .send(body.to_string()),
+            None => self.agent.get(&url).call(),
+        };
+        let mut response = response.map_err(|error| format!("{method} {url}: {error}"))?;
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|error| format!("{method} {url}: reading the body: {error}"))?;
+        if !(200..300).contains(&status) {
+            return Err(format!("{method} {url}: HTTP {status}: {text}"));
+        }
+        serde_json::from_str(&text).map_err(|error| format!("{method} {url}: bad JSON: {error}"))
+    }
+}
+
+/// The result of one task run (`[END]`'s fields).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct TaskSummary {
+    /// The task id.
+    pub task_id: &'static str,
+    /// The seed it was reset with.
+    pub seed: i64,
+    /// The final score, clamped to [0.05, 0.95].
+    pub score: f64,
+    /// Whether the score reached [`SUCCESS_SCORE_MIN`].
+    pub success: bool,
+    /// The number of steps printed.
+    pub steps: usize,
+    /// Each printed step's reward.
+    pub rewards: Vec<f64>,
+}
+
+fn clamp(x: f64, low: f64, high: f64) -> f64 {
+    if x.is_nan() { low } else { x.clamp(low, high) }
+}
+
+/// The environment a task runs against: the mirror, plus the server when remote.
+struct Backend<'a> {
+    mirror: Session,
+    remote: Option<&'a RemoteEnv>,
+}
+
+impl Backend<'_> {
+    fn reset(&mut self, task: TaskId, seed: i64) -> Result<Value, String> {
+        self.mirror.reset(ResetRequest {
+            task,
+            seed,
+            episode_id: None,
+        });
+        match self.remote {
+            Some(remote) => remote.reset(task, seed),
+            None => Ok(self.mirror.last_response()),
+        }
+    }
+
+    fn step(&mut self, parsed: ParsedAction, action: &Value) -> Result<Value, String> {
+        self.mirror.step(parsed);
+        match self.remote {
+            Some(remote) => remote.step(action),
+            None => Ok(self.mirror.last_response()),
+        }
+    }
+
+    fn state(&self) -> Result<Value, String> {
+        match self.remote {
+            Some(remote) => remote.state(),
+            None => Ok(self.mirror.state_json(false)),
+        }
+    }
+}
+
+/// The JSON an action is sent as: the raw strings given, nulls left out.
+fn action_value(parsed: &ParsedAction) -> Value {
+    let mut map = serde_json::Map::new();
+    let kind = parsed
+        .action
+        .kind
+        .map_or("unknown", incident_core::ActionType::name);
+    map.insert("action_type".into(), kind.into());
+    let raw = &parsed.raw;
+    for (key, field) in [
+        ("service", &raw.service),
+        ("diagnosis", &raw.diagnosis),
+        ("fix", &raw.fix),
+    ] {
+        if let Some(text) = field {
+            map.insert(key.into(), text.clone().into());
+        }
+    }
+    Value::Object(map)
+}
+
+/// Run one task and print its `[START]`, `[STEP]` and `[END]` lines to `out`; warnings
+/// (a remote server that disagrees with the mirror) go to `log`.
+///
+/// # Errors
+/// Only a failure to write to `out` or `log`.
+pub fn run_task(
+    task: TaskId,
+    seed: i64,
+    model: &str,
+    policy: &mut dyn Policy,
+    remote: Option<&RemoteEnv>,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> io::Result<TaskSummary> {
+    writeln!(
+        out,
+        "[START] task={} env=devops_incident_env model={model}",
+        task.name()
+    )?;
+    let mut backend = Backend {
+        mirror: Session::new(),
+        remote,
+    };
+    let mut rewards = Vec::new();
+    let outcome = run_steps(task, seed, policy, &mut backend, &mut rewards, out, log);
+    let score = match backend.state() {
+        Ok(state) => state["final_score"].as_f64().unwrap_or(REWARD_MIN),
+        Err(error) => {
+            writeln!(log, "[runner] reading the final state failed: {error}")?;
+            REWARD_MIN
+        }
+    };
+    let score = clamp(score, REWARD_MIN, REWARD_MAX);
+    let success = score >= SUCCESS_SCORE_MIN;
+    let list: Vec<String> = rewards.iter().map(|r| format!("{r:.3}")).collect();
+    writeln!(
+        out,
+        "[END] success={success} steps={} score={score:.3} rewards={}",
+        rewards.len(),
+        list.join(",")
+    )?;
+    outcome?;
+    Ok(TaskSummary {
+        task_id: task.name(),
+        seed,
+        score,
+        success,
+        steps: rewards.len(),
+        rewards,
+    })
+}
+
+fn run_steps(
+    task: TaskId,
+    seed: i64,
+    policy: &mut dyn Policy,
+    backend: &mut Backend<'_>,
+    rewards: &mut Vec<f64>,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> io::Result<()> {
+    policy.begin_task(task);
+    let mut response = match backend.reset(task, seed) {
+        Ok(response) => response,
+        Err(error) => {
+            writeln!(log, "[runner] reset failed: {error}")?;
+            return Ok(());
+        }
+    };
+    let mut taken: Vec<Taken> = Vec::new();
+    let mut last_unknown = String::new();
+    for step in 1..=task.task().max_steps {
+        if response["done"].as_bool() == Some(true) {
+            break;
+        }
+        let state = backend.state().unwrap_or(Value::Null);
+        let parsed = policy.choose(&View {
+            mirror: backend.mirror.env(),
+            last_unknown: &last_unknown,
+            state: &state,
+            observation: &response["observation"],
+            taken: &taken,
+        });
+        let action = action_value(&parsed);
+        let label = format!(
+            "{}({})",
+            action["action_type"].as_str().unwrap_or("unknown"),
+            parsed.raw.service.as_deref().unwrap_or("")
+        );
+        last_unknown = parsed.raw.service.clone().unwrap_or_default();
+        let service = last_unknown.clone();
+        let result = backend.step(parsed, &action);
+        response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                rewards.push(REWARD_MIN);
+                writeln!(
+                    out,
+                    "[STEP] step={step} action={label} reward={REWARD_MIN:.3} done=true error={error}"
+                )?;
+                return Ok(());
+            }
+        };
+        let reward = clamp(
+            response["reward"].as_f64().unwrap_or(REWARD_MIN),
+            REWARD_MIN,
+            REWARD_MAX,
+        );
+        check_mirror(backend, reward, step, log)?;
+        let done = response["done"].as_bool().unwrap_or(false);
+        let error = match backend.state() {
+            Ok(state) => state["last_action_error"]
+                .as_str()
+                .unwrap_or("null")
+                .to_owned(),
+            Err(error) => error,
+        };
+        rewards.push(reward);
+        writeln!(
+            out,
+            "[STEP] step={step} action={label} reward={reward:.3} done={done} error={error}"
+        )?;
+        taken.push(Taken {
+            action_type: action_type_name(&action),
+            service,
+            reward,
+            result: response["observation"]["action_result"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+        });
+        if done {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn action_type_name(action: &Value) -> &'static str {
+    action["action_type"]
+        .as_str()
+        .and_then(incident_core::ActionType::from_name)
+        .map_or("unknown", incident_core::ActionType::name)
+}
+
+/// Warn when a remote server's reward differs from the mirror's (another
+/// implementation, or a server shared with another client).
+fn check_mirror(
+    backend: &Backend<'_>,
+    reward: f64,
+    step: u8,
+    log: &mut dyn Write,
+) -> io::Result<()> {
+    if backend.remote.is_none() {
+        return Ok(());
+    }
+    let emitted = backend.mirror.last_response()["reward"]
+        .as_f64()
+        .unwrap_or(REWARD_MIN);
+    if (emitted - reward).abs() > 1e-9 {
+        writeln!(
+            log,
+            "[runner] warning: step {step}: the server's reward {reward:.3} differs from the \
+             local replay's {emitted:.3}; the baseline may see a different episode"
+        )?;
+    }
+    Ok(())
+}

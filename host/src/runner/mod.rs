@@ -1,0 +1,209 @@
+//! The evaluation runner: `incident-env run` (the original's `inference.py`) and
+//! `incident-env eval` (many seeded baseline episodes, `behaviour.md` §13–§15).
+//!
+//! - [`episode`]: one task run, the `[START]`/`[STEP]`/`[END]` lines, the in-process or
+//!   remote environment, the baseline policy.
+//! - [`llm`]: the LLM policy (an OpenAI-compatible chat-completions endpoint), its prompt
+//!   and reply parsing, with the baseline as fallback.
+//! - [`eval`]: many episodes in parallel and the score table.
+//!
+//! Architecture invariant: stdout carries only the original's lines; every diagnostic
+//! goes to stderr. The LLM prompt never shows the hidden answer.
+
+pub mod episode;
+pub mod eval;
+pub mod llm;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use incident_core::TaskId;
+
+pub use episode::{Baseline, Policy, RemoteEnv, TaskSummary, run_task};
+
+/// The model name printed (and asked for) when `MODEL_NAME` is unset.
+pub const DEFAULT_MODEL: &str = "Qwen/Qwen2.5-72B-Instruct";
+/// The chat-completions base URL used when `API_BASE_URL` is unset.
+pub const DEFAULT_API_BASE_URL: &str = "https://router.huggingface.co/v1";
+
+/// Which policy chooses the actions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyKind {
+    /// An LLM behind an OpenAI-compatible endpoint, with the baseline as fallback.
+    Llm,
+    /// The original's rule-based baseline.
+    Baseline,
+}
+
+fn parse_task(text: &str) -> Result<TaskId, String> {
+    TaskId::from_name(text).ok_or_else(|| {
+        let names: Vec<&str> = TaskId::ALL.iter().map(|t| t.name()).collect();
+        format!(
+            "unknown task {text:?}; expected one of: {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// Options of `incident-env run`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct RunArgs {
+    /// The policy.
+    #[arg(long, value_enum, default_value = "llm")]
+    pub policy: PolicyKind,
+    /// The seed every task is reset with.
+    #[arg(long, default_value_t = incident_core::env::DEFAULT_SEED, allow_negative_numbers = true)]
+    pub seed: i64,
+    /// The tasks to run, in order (repeat or separate with commas; default: all four).
+    #[arg(long = "task", value_parser = parse_task, value_delimiter = ',')]
+    pub tasks: Vec<TaskId>,
+    /// Drive a running server at this URL instead of an in-process environment.
+    #[arg(long, env = "ENV_URL")]
+    pub env_url: Option<String>,
+    /// Write the scores as JSON to this file.
+    #[arg(long)]
+    pub summary_json: Option<std::path::PathBuf>,
+    /// The LLM endpoint's options.
+    #[command(flatten)]
+    pub llm: llm::LlmArgs,
+}
+
+/// Options of `incident-env eval`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct EvalArgs {
+    /// The policy (only the baseline runs in parallel).
+    #[arg(long, value_enum, default_value = "baseline")]
+    pub policy: PolicyKind,
+    /// Episodes per task.
+    #[arg(long, default_value_t = 100)]
+    pub episodes: u32,
+    /// The first seed; episode i uses seed + i.
+    #[arg(long, default_value_t = incident_core::env::DEFAULT_SEED, allow_negative_numbers = true)]
+    pub seed: i64,
+    /// The tasks (default: all four).
+    #[arg(long = "task", value_parser = parse_task, value_delimiter = ',')]
+    pub tasks: Vec<TaskId>,
+    /// Worker threads (default: the number of cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print machine-readable JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// The LLM endpoint's options (for `--policy llm`).
+    #[command(flatten)]
+    pub llm: llm::LlmArgs,
+}
+
+/// The tasks to run: the ones given, or all four in order.
+#[must_use]
+pub fn tasks_or_all(tasks: &[TaskId]) -> Vec<TaskId> {
+    if tasks.is_empty() {
+        TaskId::ALL.to_vec()
+    } else {
+        tasks.to_vec()
+    }
+}
+
+/// Run the tasks with `policy`, printing the original's lines to `out` and diagnostics
+/// to `log`.
+///
+/// # Errors
+/// Only a failure to write to `out` or `log`.
+pub fn run_tasks(
+    tasks: &[TaskId],
+    seed: i64,
+    model: &str,
+    policy: &mut dyn Policy,
+    remote: Option<&RemoteEnv>,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> io::Result<Vec<TaskSummary>> {
+    let mut summaries = Vec::with_capacity(tasks.len());
+    for &task in tasks {
+        summaries.push(run_task(task, seed, model, policy, remote, out, log)?);
+        out.flush()?;
+    }
+    Ok(summaries)
+}
+
+/// Build the policy `kind` asks for.
+///
+/// # Errors
+/// `--policy llm` without an API key: the message to print.
+pub fn make_policy(kind: PolicyKind, args: &llm::LlmArgs) -> Result<Box<dyn Policy>, String> {
+    match kind {
+        PolicyKind::Baseline => Ok(Box::new(Baseline)),
+        PolicyKind::Llm => Ok(Box::new(llm::LlmPolicy::new(args.config()?))),
+    }
+}
+
+/// Write the summary JSON file.
+fn write_summary(
+    path: &std::path::Path,
+    args: &RunArgs,
+    summaries: &[TaskSummary],
+) -> io::Result<()> {
+    let mean = if summaries.is_empty() {
+        0.0
+    } else {
+        summaries.iter().map(|s| s.score).sum::<f64>() / summaries.len() as f64
+    };
+    let policy = match args.policy {
+        PolicyKind::Llm => "llm",
+        PolicyKind::Baseline => "baseline",
+    };
+    let value = serde_json::json!({
+        "model": args.llm.model,
+        "policy": policy,
+        "seed": args.seed,
+        "mean_score": mean,
+        "tasks": summaries,
+    });
+    let text = serde_json::to_string_pretty(&value).map_err(io::Error::other)?;
+    std::fs::write(path, text + "\n")
+}
+
+/// Run `incident-env run`.
+#[must_use]
+pub fn run_main(args: RunArgs) -> ExitCode {
+    let mut policy = match make_policy(args.policy, &args.llm) {
+        Ok(policy) => policy,
+        Err(message) => {
+            eprintln!("incident-env run: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let remote = args.env_url.as_deref().map(RemoteEnv::new);
+    let tasks = tasks_or_all(&args.tasks);
+    let stdout = io::stdout();
+    let stderr = io::stderr();
+    let result = run_tasks(
+        &tasks,
+        args.seed,
+        &args.llm.model,
+        policy.as_mut(),
+        remote.as_ref(),
+        &mut stdout.lock(),
+        &mut stderr.lock(),
+    );
+    let summaries = match result {
+        Ok(summaries) => summaries,
+        Err(error) => {
+            eprintln!("incident-env run: writing the output failed: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(path) = &args.summary_json
+        && let Err(error) = write_summary(path, &args, &summaries)
+    {
+        eprintln!("incident-env run: writing {}: {error}", path.display());
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// Run `incident-env eval`.
+#[must_use]
+pub fn eval_main(args: EvalArgs) -> ExitCode {
+    eval::main(&args)
+}
