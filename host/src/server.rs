@@ -52,13 +52,12 @@ pub const BODY_READ_TIMEOUT_SECS_DEFAULT: u64 = 10;
 pub const SESSION_IDLE_TIMEOUT_SECS_DEFAULT: u64 = 600;
 /// Default number of WebSocket sessions that may run at once.
 pub const MAX_SESSIONS_DEFAULT: usize = 64;
-/// Largest HTTP read buffer, which bounds the request head (hyper's minimum is 8 KiB).
+/// Largest request head (start line and headers); 431 beyond.
 pub const HEAD_BYTES_MAX: usize = 64 * 1024;
 /// Time open connections get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE_SECS: u64 = 10;
 
 const _: () = assert!(BODY_LIMIT_BYTES_DEFAULT <= FRAME_BYTES_MAX);
-const _: () = assert!(HEAD_BYTES_MAX >= 8192);
 
 /// Options of `incident-env serve`.
 #[derive(Debug, clap::Args)]
@@ -258,7 +257,7 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(shared.config.header_read_timeout)
-        .max_buf_size(HEAD_BYTES_MAX);
+        .max_header_size(HEAD_BYTES_MAX);
     let service_shared = shared.clone();
     let service = service_fn(move |request| {
         let shared = service_shared.clone();
