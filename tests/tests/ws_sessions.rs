@@ -1,0 +1,324 @@
+//! OpenEnv WebSocket sessions over a real socket: isolation, capacity, limits, error frames.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use incident_host::server::Config;
+use serde_json::{Value, json};
+use support::{start, start_with};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async};
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn connect(addr: SocketAddr) -> Client {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (client, response) = client_async(format!("ws://{addr}/ws"), MaybeTlsStream::Plain(stream))
+        .await
+        .expect("WebSocket handshake");
+    assert_eq!(response.status(), 101);
+    client
+}
+
+/// Read the next text frame as JSON (pings and pongs skipped); `None` when closed.
+async fn next_json(client: &mut Client) -> Option<Value> {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), client.next())
+            .await
+            .expect("reply in time")?;
+        match message.ok()? {
+            Message::Text(text) => return Some(serde_json::from_str(text.as_str()).unwrap()),
+            Message::Close(_) => return None,
+            _ => {}
+        }
+    }
+}
+
+async fn ask(client: &mut Client, message: Value) -> Value {
+    client
+        .send(Message::text(message.to_string()))
+        .await
+        .unwrap();
+    next_json(client).await.expect("a reply frame")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sessions_are_isolated() {
+    // Goal: 24 sessions at once, each on its own task, seed and episode id, step their own
+    // episode; every state echoes its episode_id and exact step_count; rewards are numbers
+    // in [0, 1] (null on reset); the HTTP default episode is untouched.
+    let server = start().await;
+    let addr = server.local_addr();
+    let http_before = support::get(addr, "/state").await.json()["step_count"].clone();
+    let tasks = ["easy_task", "medium_task", "hard_task", "expert_task"];
+    let sessions: Vec<_> = (0..24)
+        .map(|index| {
+            tokio::spawn(async move {
+                let mut client = connect(addr).await;
+                let episode_id = format!("ep-{index}");
+                let task = tasks[index % 4];
+                let reset = ask(
+                    &mut client,
+                    json!({"type": "reset", "data":
+                    {"task_id": task, "seed": index, "episode_id": episode_id}}),
+                )
+                .await;
+                assert_eq!(reset["type"], "observation");
+                assert_eq!(reset["data"]["reward"], Value::Null);
+                assert_eq!(reset["data"]["done"], false);
+                let steps = index % 5 + 1;
+                for _ in 0..steps {
+                    let step = ask(
+                        &mut client,
+                        json!({"type": "step",
+                        "data": {"action_type": "read_logs", "service": "database"}}),
+                    )
+                    .await;
+                    let reward = step["data"]["reward"].as_f64().expect("numeric reward");
+                    assert!((0.0..=1.0).contains(&reward));
+                    tokio::task::yield_now().await;
+                }
+                let state = ask(&mut client, json!({"type": "state"})).await;
+                assert_eq!(state["type"], "state");
+                assert_eq!(state["data"]["episode_id"], episode_id.as_str());
+                assert_eq!(state["data"]["step_count"], steps);
+                assert_eq!(state["data"]["task_id"], task);
+                assert_eq!(state["data"]["seed"], index);
+                client
+                    .send(Message::text(r#"{"type":"close"}"#))
+                    .await
+                    .unwrap();
+                assert!(
+                    next_json(&mut client).await.is_none(),
+                    "close gets no reply"
+                );
+            })
+        })
+        .collect();
+    for session in sessions {
+        session.await.unwrap();
+    }
+    assert_eq!(
+        support::get(addr, "/state").await.json()["step_count"],
+        http_before
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_frames_keep_the_session_open() {
+    // Goal: invalid JSON, unknown types, bad actions and bad resets answer error frames with
+    // the protocol's codes, and the session keeps its episode and keeps answering.
+    let server = start().await;
+    let mut client = connect(server.local_addr()).await;
+    ask(
+        &mut client,
+        json!({"type": "reset", "data": {"task_id": "hard_task", "seed": 7, "episode_id": "e"}}),
+    )
+    .await;
+    ask(
+        &mut client,
+        json!({"type": "step", "data": {"action_type": "list_services"}}),
+    )
+    .await;
+    let cases = [
+        ("not json".to_owned(), "INVALID_JSON"),
+        ("{\"type\": ".to_owned(), "INVALID_JSON"),
+        (r#"{"type":"nope"}"#.to_owned(), "UNKNOWN_TYPE"),
+        (r#"{"data":{}}"#.to_owned(), "VALIDATION_ERROR"),
+        ("[1,2]".to_owned(), "VALIDATION_ERROR"),
+        (
+            r#"{"type":"step","data":{"action_type":"reboot"}}"#.to_owned(),
+            "VALIDATION_ERROR",
+        ),
+        (
+            r#"{"type":"step","data":{"bogus":1}}"#.to_owned(),
+            "VALIDATION_ERROR",
+        ),
+        (r#"{"type":"step"}"#.to_owned(), "VALIDATION_ERROR"),
+        (
+            r#"{"type":"step","data":"read_logs"}"#.to_owned(),
+            "VALIDATION_ERROR",
+        ),
+        (
+            r#"{"type":"reset","data":{"seed":"abc"}}"#.to_owned(),
+            "VALIDATION_ERROR",
+        ),
+        (
+            r#"{"type":"reset","data":[]}"#.to_owned(),
+            "VALIDATION_ERROR",
+        ),
+        (
+            format!(
+                r#"{{"type":"reset","data":{{"episode_id":"{}"}}}}"#,
+                "x".repeat(300)
+            ),
+            "VALIDATION_ERROR",
+        ),
+    ];
+    for (text, code) in cases {
+        client.send(Message::text(text.clone())).await.unwrap();
+        let reply = next_json(&mut client).await.expect("an error frame");
+        assert_eq!(reply["type"], "error", "{text}");
+        assert_eq!(reply["data"]["code"], code, "{text}");
+        assert!(reply["data"]["message"].is_string());
+    }
+    let state = ask(&mut client, json!({"type": "state"})).await;
+    assert_eq!(
+        (
+            state["data"]["episode_id"].clone(),
+            state["data"]["step_count"].clone()
+        ),
+        (json!("e"), json!(1))
+    );
+    let mcp = ask(
+        &mut client,
+        json!({"type": "mcp", "data": {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "read_logs", "arguments": {"service": "database"}}}}),
+    )
+    .await;
+    assert_eq!(mcp["type"], "mcp");
+    assert_eq!(
+        mcp["data"]["result"]["structuredContent"]["observation"]["step_number"],
+        2
+    );
+    client
+        .send(Message::Ping(b"hi".to_vec().into()))
+        .await
+        .unwrap();
+    let pong = tokio::time::timeout(Duration::from_secs(5), client.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(pong, Message::Pong(b"hi".to_vec().into()));
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_is_refused_with_an_error_frame() {
+    // Goal: past --max-sessions a connection gets one CAPACITY_REACHED frame (with the
+    // counts) and a close; a slot freed by a closed session is usable again.
+    let mut config = Config::local();
+    config.max_sessions = 2;
+    let server = start_with(config).await;
+    let addr = server.local_addr();
+    let mut first = connect(addr).await;
+    let mut second = connect(addr).await;
+    ask(&mut first, json!({"type": "state"})).await;
+    ask(&mut second, json!({"type": "state"})).await;
+    let mut third = connect(addr).await;
+    let refusal = next_json(&mut third).await.expect("a refusal frame");
+    assert_eq!(refusal["type"], "error");
+    assert_eq!(refusal["data"]["code"], "CAPACITY_REACHED");
+    assert_eq!(refusal["data"]["active_sessions"], 2);
+    assert_eq!(refusal["data"]["max_sessions"], 2);
+    assert!(
+        next_json(&mut third).await.is_none(),
+        "closed after the refusal"
+    );
+    first
+        .send(Message::text(r#"{"type":"close"}"#))
+        .await
+        .unwrap();
+    assert!(next_json(&mut first).await.is_none());
+    let mut fourth = None;
+    for _ in 0..50 {
+        let mut client = connect(addr).await;
+        let reply = ask(&mut client, json!({"type": "state"})).await;
+        if reply["type"] == "state" {
+            fourth = Some(client);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(fourth.is_some(), "the freed slot was never reused");
+    ask(&mut second, json!({"type": "state"})).await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_frames_close_only_their_session() {
+    // Goal: a message over 1 MiB closes that session with 1009 (message too big); other
+    // sessions and new connections carry on.
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut bystander = connect(addr).await;
+    ask(
+        &mut bystander,
+        json!({"type": "reset", "data": {"episode_id": "b"}}),
+    )
+    .await;
+    let mut client = connect(addr).await;
+    let huge = format!(
+        r#"{{"type":"step","data":{{"action_type":"list_services","reasoning":"{}"}}}}"#,
+        "x".repeat(1 << 20)
+    );
+    let _ = client.send(Message::text(huge)).await;
+    let mut close_code = None;
+    while let Ok(Some(message)) = tokio::time::timeout(Duration::from_secs(10), client.next()).await
+    {
+        match message {
+            Ok(Message::Close(frame)) => {
+                close_code = frame.map(|f| f.code);
+                break;
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    assert_eq!(close_code, Some(CloseCode::Size));
+    let state = ask(&mut bystander, json!({"type": "state"})).await;
+    assert_eq!(state["data"]["episode_id"], "b");
+    let mut fresh = connect(addr).await;
+    assert_eq!(
+        ask(&mut fresh, json!({"type": "state"})).await["type"],
+        "state"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sessions_are_reaped_and_shutdown_closes_sessions() {
+    // Goal: a session idle past the timeout is closed (1001) and its slot freed; a server
+    // shutdown closes open sessions with 1001 too.
+    let mut config = Config::local();
+    config.session_idle_timeout = Duration::from_millis(300);
+    config.max_sessions = 1;
+    let server = start_with(config).await;
+    let addr = server.local_addr();
+    let mut idle = connect(addr).await;
+    let closed = tokio::time::timeout(Duration::from_secs(5), idle.next())
+        .await
+        .unwrap();
+    match closed {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::Away),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    // Reading on sends our close reply, which completes the handshake and frees the slot.
+    while let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_secs(5), idle.next()).await {}
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut active = connect(addr).await;
+    assert_eq!(
+        ask(&mut active, json!({"type": "state"})).await["type"],
+        "state"
+    );
+    let stopping = tokio::spawn(server.shutdown());
+    let closed = tokio::time::timeout(Duration::from_secs(5), active.next())
+        .await
+        .unwrap();
+    assert!(
+        matches!(closed, Some(Ok(Message::Close(Some(ref f)))) if f.code == CloseCode::Away),
+        "{closed:?}"
+    );
+    drop(active);
+    tokio::time::timeout(Duration::from_secs(15), stopping)
+        .await
+        .unwrap()
+        .unwrap();
+}
