@@ -42,6 +42,21 @@ for _ in $(seq 1 100); do
 done
 
 status=0
+# openenv.yaml must parse as YAML and agree with /manifest and /tasks.
+"$VENV/bin/python" - "http://127.0.0.1:$PORT" <<'PY' || status=1
+import json, sys, urllib.request, yaml
+base = sys.argv[1]
+get = lambda path: json.load(urllib.request.urlopen(base + path, timeout=5))
+doc = yaml.safe_load(open("openenv.yaml"))
+manifest, tasks = get("/manifest"), get("/tasks")["tasks"]
+assert doc["name"] == manifest["name"] and doc["version"] == manifest["version"], doc
+assert [t["id"] for t in doc["tasks"]] == [t["task_id"] for t in tasks]
+for mine, theirs in zip(doc["tasks"], tasks):
+    for key in ("name", "description", "difficulty", "max_steps"):
+        assert mine[key] == theirs[key], (key, mine, theirs)
+assert doc["validation"]["reward"]["range"] == [0.0, 1.0]
+print("openenv.yaml: valid YAML, consistent with /manifest and /tasks")
+PY
 "$VENV/bin/python" "$PROBE" "http://127.0.0.1:$PORT" \
     --task-id hard_task --seed 7 --concurrent 8 \
     --bad-action '{"action_type":"reboot"}' --validate || status=$?

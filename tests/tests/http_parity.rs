@@ -122,7 +122,11 @@ async fn every_reference_exchange_replays_over_http() {
         .iter()
         .map(|f| std::fs::read_to_string(f).unwrap().lines().count())
         .sum();
-    assert_eq!(matched + deviations, total, "every exchange is accounted for");
+    assert_eq!(
+        matched + deviations,
+        total,
+        "every exchange is accounted for"
+    );
     assert!(matched > 400, "too few exchanges matched: {matched}");
 }
 
@@ -278,5 +282,54 @@ async fn sealed_state_hides_the_answer() {
     }
     assert!(state["diagnoses"][0].get("expected").is_none());
     assert_eq!(state["step_count"], 1);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openenv_yaml_agrees_with_manifest_and_tasks() {
+    // Goal: openenv.yaml (no tabs, so valid YAML unlike the original's) names the same
+    // environment, version and tasks, in order, as /manifest and /tasks, and carries the
+    // validation block with the reward range our step rewards live in.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openenv.yaml");
+    let yaml = std::fs::read_to_string(&path).expect("openenv.yaml at the repo root");
+    assert!(!yaml.contains('\t'), "openenv.yaml must not contain tabs");
+    let server = start().await;
+    let addr = server.local_addr();
+    let manifest = get(addr, "/manifest").await.json();
+    let lines: Vec<&str> = yaml.lines().map(str::trim_end).collect();
+    let has = |line: &str| lines.contains(&line);
+    assert!(has(&format!(
+        "name: {}",
+        manifest["name"].as_str().unwrap()
+    )));
+    assert!(has(&format!(
+        "version: \"{}\"",
+        manifest["version"].as_str().unwrap()
+    )));
+    assert!(has(&format!("description: {}", manifest["description"])));
+    assert!(has(&format!("port: {}", manifest["port"])));
+    let mut at = 0;
+    for task in get(addr, "/tasks").await.json()["tasks"]
+        .as_array()
+        .unwrap()
+    {
+        let expected = [
+            format!("  - id: {}", task["task_id"].as_str().unwrap()),
+            format!("    name: {}", task["name"]),
+            format!("    description: {}", task["description"]),
+            format!("    difficulty: {}", task["difficulty"].as_str().unwrap()),
+            format!("    max_steps: {}", task["max_steps"]),
+        ];
+        let start_line = lines[at..]
+            .iter()
+            .position(|line| *line == expected[0])
+            .unwrap_or_else(|| panic!("openenv.yaml lacks {}", expected[0]))
+            + at;
+        for (offset, line) in expected.iter().enumerate() {
+            assert_eq!(lines[start_line + offset], line, "openenv.yaml task entry");
+        }
+        at = start_line + expected.len();
+    }
+    assert!(has("validation:") && has("    range: [0.0, 1.0]"));
     server.shutdown().await;
 }
