@@ -16,7 +16,9 @@
 //! [`HEADER_READ_TIMEOUT_SECS_DEFAULT`] and bodies within [`BODY_READ_TIMEOUT_SECS_DEFAULT`]
 //! (408), at most [`MAX_SESSIONS_DEFAULT`] WebSocket sessions run at once
 //! (`CAPACITY_REACHED` beyond), WebSocket messages are capped at [`FRAME_BYTES_MAX`], and a
-//! WebSocket session idle for [`SESSION_IDLE_TIMEOUT_SECS_DEFAULT`] is closed.
+//! WebSocket session idle for [`SESSION_IDLE_TIMEOUT_SECS_DEFAULT`] is closed; at most
+//! [`CONNECTIONS_MAX_DEFAULT`] HTTP connections are served at once, and an idle
+//! keep-alive connection is closed after the header read timeout.
 
 pub mod json_body;
 pub mod mcp;
@@ -35,7 +37,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::session::Session;
@@ -54,6 +56,10 @@ pub const SESSION_IDLE_TIMEOUT_SECS_DEFAULT: u64 = 600;
 pub const MAX_SESSIONS_DEFAULT: usize = 64;
 /// Largest request head (start line and headers); 431 beyond.
 pub const HEAD_BYTES_MAX: usize = 64 * 1024;
+/// Default number of HTTP connections served at once; further clients wait in the
+/// listen backlog until one finishes (idle keep-alive connections end after the header
+/// read timeout).
+pub const CONNECTIONS_MAX_DEFAULT: usize = 1024;
 /// Time open connections get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE_SECS: u64 = 10;
 
@@ -87,6 +93,9 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's body (408 beyond).
     #[arg(long, default_value_t = BODY_READ_TIMEOUT_SECS_DEFAULT)]
     pub body_read_timeout_secs: u64,
+    /// Most HTTP connections served at once (others wait to be accepted).
+    #[arg(long, default_value_t = CONNECTIONS_MAX_DEFAULT)]
+    pub max_connections: usize,
 }
 
 /// Everything the server needs to run.
@@ -106,6 +115,8 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// Time a client has to send a request's body.
     pub body_read_timeout: Duration,
+    /// Most HTTP connections served at once.
+    pub connections_max: usize,
 }
 
 impl Config {
@@ -120,6 +131,7 @@ impl Config {
             body_limit_bytes: BODY_LIMIT_BYTES_DEFAULT,
             header_read_timeout: Duration::from_secs(HEADER_READ_TIMEOUT_SECS_DEFAULT),
             body_read_timeout: Duration::from_secs(BODY_READ_TIMEOUT_SECS_DEFAULT),
+            connections_max: CONNECTIONS_MAX_DEFAULT,
         }
     }
 
@@ -140,6 +152,7 @@ impl Config {
             body_limit_bytes: args.body_limit_bytes,
             header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
             body_read_timeout: Duration::from_secs(args.body_read_timeout_secs.max(1)),
+            connections_max: args.max_connections.max(1),
         })
     }
 }
@@ -229,11 +242,16 @@ pub async fn bind(config: Config) -> io::Result<Running> {
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.clone();
     let mut connections = JoinSet::new();
+    let permits = Arc::new(Semaphore::new(shared.config.connections_max.max(1)));
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    connections.spawn(serve_connection(stream, shared.clone()));
+            accepted = accept_with_permit(&listener, &permits) => match accepted {
+                Ok((stream, permit)) => {
+                    let shared = shared.clone();
+                    connections.spawn(async move {
+                        serve_connection(stream, shared).await;
+                        drop(permit);
+                    });
                 }
                 // Out of file descriptors and the like: back off instead of spinning.
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -248,6 +266,20 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     if tokio::time::timeout(grace, drained).await.is_err() {
         connections.abort_all();
     }
+}
+
+/// Wait for a free connection slot, then accept (both steps are cancel-safe).
+async fn accept_with_permit(
+    listener: &TcpListener,
+    permits: &Arc<Semaphore>,
+) -> io::Result<(TcpStream, OwnedSemaphorePermit)> {
+    let permit = permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(io::Error::other)?;
+    let (stream, _peer) = listener.accept().await?;
+    Ok((stream, permit))
 }
 
 async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {

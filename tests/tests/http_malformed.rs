@@ -302,3 +302,29 @@ async fn concurrent_http_clients_share_one_episode_consistently() {
     assert!(numbers.iter().all(|n| *n >= 1 && *n <= max_steps));
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_cannot_hold_every_slot() {
+    // Goal: with every connection slot taken by silent clients, a new client is served
+    // once the header read timeout drops them (the cap delays, it never deadlocks).
+    let mut config = Config::local();
+    config.connections_max = 2;
+    config.header_read_timeout = Duration::from_secs(1);
+    let server = start_with(config).await;
+    let addr = server.local_addr();
+    let _silent: Vec<TcpStream> = vec![
+        TcpStream::connect(addr).await.unwrap(),
+        TcpStream::connect(addr).await.unwrap(),
+    ];
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let reply = tokio::time::timeout(Duration::from_secs(5), get(addr, "/health"))
+        .await
+        .expect("served after the silent clients time out");
+    assert_eq!(reply.status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "the cap was not applied"
+    );
+    server.shutdown().await;
+}
