@@ -135,7 +135,10 @@ fn optimal_score(task: TaskId) -> f64 {
     f64::from(env.final_grade().unwrap().score) / 1000.0
 }
 
-fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+/// A request's path, lowercased header names with values, and body.
+type Request = (String, Vec<(String, String)>, Vec<u8>);
+
+fn read_request(stream: &mut TcpStream) -> Option<Request> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
