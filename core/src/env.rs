@@ -232,22 +232,32 @@ impl Outcome {
     /// Return the error code this outcome reports, if any.
     #[must_use]
     pub const fn error(self) -> Option<ErrorCode> {
-        Some(match self {
-            Outcome::AlreadyDone => ErrorCode::EpisodeAlreadyDone,
-            Outcome::UnknownServiceInspected => ErrorCode::UnknownService,
-            Outcome::LogsFailed => ErrorCode::ReadLogsRequiresValidService,
-            Outcome::MetricsFailed => ErrorCode::QueryMetricsRequiresValidService,
-            Outcome::DiagnoseInvalidService => ErrorCode::DiagnoseRequiresValidService,
-            Outcome::DiagnoseInvalidDiagnosis => ErrorCode::DiagnoseRequiresValidDiagnosis,
-            Outcome::DiagnosisIncorrect(_) => ErrorCode::IncorrectDiagnosis,
-            Outcome::FixInvalidService => ErrorCode::ApplyFixRequiresValidService,
-            Outcome::FixInvalidFix => ErrorCode::ApplyFixRequiresValidFix,
-            Outcome::FixRejected { .. } => ErrorCode::DestructiveAction,
-            Outcome::VerifyInvalidService => ErrorCode::VerifyHealthRequiresValidService,
-            Outcome::VerifyBeforeFix(_) => ErrorCode::VerificationBeforeFix,
-            Outcome::InvalidActionType => ErrorCode::InvalidActionType,
-            _ => return None,
-        })
+        // One arm per variant, each a constant: compiles to a table lookup, not a jump.
+        match self {
+            Outcome::AlreadyDone => Some(ErrorCode::EpisodeAlreadyDone),
+            Outcome::UnknownServiceInspected => Some(ErrorCode::UnknownService),
+            Outcome::LogsFailed => Some(ErrorCode::ReadLogsRequiresValidService),
+            Outcome::MetricsFailed => Some(ErrorCode::QueryMetricsRequiresValidService),
+            Outcome::DiagnoseInvalidService => Some(ErrorCode::DiagnoseRequiresValidService),
+            Outcome::DiagnoseInvalidDiagnosis => Some(ErrorCode::DiagnoseRequiresValidDiagnosis),
+            Outcome::DiagnosisIncorrect(_) => Some(ErrorCode::IncorrectDiagnosis),
+            Outcome::FixInvalidService => Some(ErrorCode::ApplyFixRequiresValidService),
+            Outcome::FixInvalidFix => Some(ErrorCode::ApplyFixRequiresValidFix),
+            Outcome::FixRejected { .. } => Some(ErrorCode::DestructiveAction),
+            Outcome::VerifyInvalidService => Some(ErrorCode::VerifyHealthRequiresValidService),
+            Outcome::VerifyBeforeFix(_) => Some(ErrorCode::VerificationBeforeFix),
+            Outcome::InvalidActionType => Some(ErrorCode::InvalidActionType),
+            Outcome::Reset
+            | Outcome::ServicesListed
+            | Outcome::DependenciesInspected(_)
+            | Outcome::FullGraphInspected
+            | Outcome::LogsRead { .. }
+            | Outcome::MetricsRead { .. }
+            | Outcome::DiagnosisRecorded { .. }
+            | Outcome::FixApplied { .. }
+            | Outcome::VerifiedAfterFix(_)
+            | Outcome::VerifiedHealthy(_) => None,
+        }
     }
 }
 
@@ -606,7 +616,7 @@ impl Env {
         self.diagnosed |= bit(service);
         // The grader credits naming the configured root mode at any time, even after the
         // fix, when the step itself judges it incorrect (`behaviour.md` §17.4).
-        if is_root && task.broken_mode[service as usize] == diagnosis {
+        if is_root & (task.broken_mode[service as usize] == diagnosis) {
             self.root_identified |= bit(service);
         }
         if diagnosis == self.mode(service) {
@@ -682,15 +692,13 @@ impl Env {
     #[must_use]
     pub fn mode(&self, service: Service) -> Mode {
         let task = self.task();
-        let service_bit = bit(service);
-        let unremediated = task.root_mask & !self.fixed != 0;
-        let broken = (task.root_mask & service_bit != 0 && self.fixed & service_bit == 0)
-            || (task.affected_mask & service_bit != 0 && unremediated);
-        if broken {
-            task.broken_mode[service as usize]
-        } else {
-            Mode::Healthy
-        }
+        // Bitwise on masks rather than `&&`/`||`: the bits are data-dependent and the
+        // short-circuit branches mispredict.
+        let unfixed_roots = task.root_mask & !self.fixed;
+        let affected_broken = task.affected_mask & 0u8.wrapping_sub(u8::from(unfixed_roots != 0));
+        let broken = (unfixed_roots | affected_broken) & bit(service) != 0;
+        // A two-entry select compiles to a load, not a branch.
+        [Mode::Healthy, task.broken_mode[service as usize]][usize::from(broken)]
     }
 
     /// Return the service's visible status (§4): `recovering` between fix and verification.

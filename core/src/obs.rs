@@ -33,8 +33,12 @@
 
 use crate::env::Env;
 use crate::limits::OBS_LEN;
+use crate::task::{TASK_COUNT, TaskId};
+#[cfg(test)]
 use crate::topology::contains;
-use crate::vocab::{SERVICE_COUNT, Service};
+#[cfg(test)]
+use crate::vocab::Service;
+use crate::vocab::{SERVICE_COUNT, Status};
 
 /// One numeric observation.
 pub type Observation = [u8; OBS_LEN];
@@ -46,8 +50,117 @@ pub const GLOBAL_OFFSET: usize = SERVICE_COUNT * SERVICE_BLOCK;
 
 const _: () = assert!(GLOBAL_OFFSET + 8 == OBS_LEN);
 
+/// Bit of a [`DYNAMIC`] index: the service was fixed.
+const FIXED_BIT: usize = 1;
+/// Bit of a [`DYNAMIC`] index: the service was verified.
+const VERIFIED_BIT: usize = 2;
+/// Bit of a [`DYNAMIC`] index: the service's mode is broken (see [`Env::mode`]).
+const BROKEN_BIT: usize = 4;
+/// Bit of a [`DYNAMIC`] index: the service's dependencies were inspected.
+const INSPECTED_BIT: usize = 8;
+
+/// `DYNAMIC[task][resolved][service][index]`: the service block's bytes 0 (status),
+/// 1 (alert severity), 4 (inspected) and 7 (remediation) as a little-endian `u64`, for
+/// every combination of the four per-service bits of `index`. The remaining bytes come
+/// from [`crate::env::Seen`].
+static DYNAMIC: [[[[u64; 16]; SERVICE_COUNT]; 2]; TASK_COUNT] = {
+    let mut out = [[[[0; 16]; SERVICE_COUNT]; 2]; TASK_COUNT];
+    let mut t = 0;
+    while t < TASK_COUNT {
+        let task = TaskId::ALL[t].task();
+        let mut resolved = 0;
+        while resolved < 2 {
+            let mut s = 0;
+            while s < SERVICE_COUNT {
+                let mut index = 0;
+                while index < 16 {
+                    let fixed = index & FIXED_BIT != 0;
+                    let verified = index & VERIFIED_BIT != 0;
+                    // `Env::status`: recovering between fix and verification, else the
+                    // mode's status.
+                    let status = if fixed && !verified {
+                        Status::Recovering as u64
+                    } else if index & BROKEN_BIT != 0 {
+                        task.broken_mode[s].status() as u64
+                    } else {
+                        Status::Healthy as u64
+                    };
+                    let severity = match task.alert_severity[s] {
+                        Some(severity) if resolved == 0 => severity.priority() as u64,
+                        _ => 0,
+                    };
+                    let inspected = (index & INSPECTED_BIT != 0) as u64;
+                    let remediation = fixed as u64 | (verified as u64) << 1;
+                    out[t][resolved][s][index] =
+                        status | severity << 8 | inspected << 32 | remediation << 56;
+                    index += 1;
+                }
+                s += 1;
+            }
+            resolved += 1;
+        }
+        t += 1;
+    }
+    out
+};
+
 /// Write the observation of `env` into `out`.
+///
+/// Branch-free: the four masks that decide a service's status, alert, inspection and
+/// remediation bytes are packed one per byte of a `u32`, each service's four bits are
+/// gathered with one multiplication into an index of the precomputed [`DYNAMIC`] table,
+/// and each 8-byte block is stored as one `u64`. The statuses follow the rule of
+/// [`Env::status`] evaluated on whole service masks.
 pub fn encode(env: &Env, out: &mut Observation) {
+    let task_index = env.task as usize;
+    let task = env.task();
+    let resolved = env.is_resolved();
+    let fixed = env.fixed;
+    // `Env::mode`: a root is broken until fixed; an affected service while any root is
+    // unfixed.
+    let unfixed_roots = task.root_mask & !fixed;
+    let affected_broken = task.affected_mask & 0u8.wrapping_sub(u8::from(unfixed_roots != 0));
+    let broken = unfixed_roots | affected_broken;
+    let masks = u32::from_le_bytes([fixed, env.verified, broken, env.inspected]);
+    let table = &DYNAMIC[task_index][usize::from(resolved)];
+    for index in 0..SERVICE_COUNT {
+        // Bits index, 8 + index, 16 + index, 24 + index -> bits 21..25 (no carries: the
+        // partial products land on distinct positions).
+        let spread = (masks >> index) & 0x0101_0101;
+        let gathered = ((spread.wrapping_mul(0x0020_4081) >> 21) & 0xf) as usize;
+        let seen = env.seen[index];
+        // One 4-byte load: logs, metrics, diagnosis, verdicts go to bytes 2, 3, 5, 6.
+        let seen = u64::from(u32::from_le_bytes([
+            seen.logs,
+            seen.metrics,
+            seen.diagnosis,
+            seen.verdicts,
+        ]));
+        let word = table[index][gathered] | (seen & 0xffff) << 16 | (seen & 0xffff_0000) << 24;
+        out[index * SERVICE_BLOCK..(index + 1) * SERVICE_BLOCK]
+            .copy_from_slice(&word.to_le_bytes());
+    }
+    let flags = u8::from(env.listed_services())
+        | (u8::from(env.full_graph) << 1)
+        | (u8::from(env.last_outcome.success()) << 2)
+        | (u8::from(resolved) << 3)
+        | (u8::from(env.is_done()) << 4);
+    let counters = env.counters;
+    out[GLOBAL_OFFSET..].copy_from_slice(&[
+        task_index as u8,
+        env.step_count,
+        task.max_steps.saturating_sub(env.step_count),
+        task.max_steps,
+        flags,
+        env.last_error.map_or(0, |code| 1 + code as u8),
+        counters.destructive_actions,
+        counters.invalid_actions,
+    ]);
+}
+
+/// The straightforward encoder `encode` must agree with, byte for byte.
+#[cfg(test)]
+fn encode_reference(env: &Env, out: &mut Observation) {
     let task = env.task();
     let resolved = env.is_resolved();
     let seen = env.seen();
@@ -88,4 +201,71 @@ pub fn encode(env: &Env, out: &mut Observation) {
         counters.destructive_actions,
         counters.invalid_actions,
     ]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::ACTION_COUNT;
+
+    #[test]
+    fn encode_matches_the_reference_on_random_trajectories() {
+        // Goal: the branch-free encoder writes exactly the bytes of the field-by-field one,
+        // in every task, at every step, including after done and out-of-range indices.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |bound: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % bound
+        };
+        for episode in 0..4000 {
+            let task = TaskId::ALL[episode % TASK_COUNT];
+            let mut env = Env::new(task, episode as i64, 0);
+            // Bias towards the task's own services so fixes and verifications happen.
+            for _ in 0..20 {
+                let index = match next(4) {
+                    0 => next(ACTION_COUNT as u64 + 8),
+                    _ => next(ACTION_COUNT as u64),
+                } as u8;
+                let _ = env.step_index(index);
+                let (mut fast, mut slow) = ([0; OBS_LEN], [0; OBS_LEN]);
+                encode(&env, &mut fast);
+                encode_reference(&env, &mut slow);
+                assert_eq!(fast, slow, "{env:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn encode_matches_the_reference_on_solved_episodes() {
+        // Goal: recovering, verified and resolved states (rare under random actions) agree.
+        use crate::action::Action;
+        use crate::vocab::ActionType;
+        for task_id in TaskId::ALL {
+            let task = task_id.task();
+            let mut env = Env::new(task_id, 7, 0);
+            let check = |env: &Env| {
+                let (mut fast, mut slow) = ([0; OBS_LEN], [0; OBS_LEN]);
+                encode(env, &mut fast);
+                encode_reference(env, &mut slow);
+                assert_eq!(fast, slow, "{env:?}");
+            };
+            for symptom in task.symptoms {
+                let _ = env.step(Action::apply_fix(
+                    symptom.service,
+                    crate::vocab::Fix::ALL[0],
+                ));
+                check(&env);
+            }
+            for root in task.roots {
+                let _ = env.step(Action::apply_fix(root.service, root.fix));
+                check(&env);
+                let _ = env.step(Action::on(ActionType::VerifyHealth, root.service));
+                check(&env);
+            }
+            let _ = env.step(Action::list_services());
+            check(&env);
+        }
+    }
 }
