@@ -322,3 +322,35 @@ async fn idle_sessions_are_reaped_and_shutdown_closes_sessions() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_loses_its_slot() {
+    // Goal: a session whose client sends requests but never reads the replies is dropped
+    // once a reply cannot be delivered within the idle timeout, freeing its slot.
+    let mut config = Config::local();
+    config.session_idle_timeout = Duration::from_millis(500);
+    config.max_sessions = 1;
+    let server = start_with(config).await;
+    let addr = server.local_addr();
+    let mut greedy = connect(addr).await;
+    let request = Message::text(r#"{"type":"state"}"#);
+    for _ in 0..20_000 {
+        let sent = tokio::time::timeout(Duration::from_secs(2), greedy.feed(request.clone())).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            break;
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), greedy.flush()).await;
+    let mut served = false;
+    for _ in 0..100 {
+        let mut client = connect(addr).await;
+        if ask(&mut client, json!({"type": "state"})).await["type"] == "state" {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "the slot of the non-reading client was never freed");
+    drop(greedy);
+    server.shutdown().await;
+}

@@ -32,7 +32,7 @@ use crate::parse::ApiError;
 use crate::session::Session;
 
 /// How long we wait for the client's close reply after sending a close frame.
-const CLOSE_WAIT_MS: u64 = 1000;
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 fn header_has<B>(request: &Request<B>, name: hyper::header::HeaderName, token: &str) -> bool {
     request.headers().get_all(name).iter().any(|value| {
@@ -109,9 +109,19 @@ async fn refuse(mut socket: Socket, shared: &Shared) {
     );
     frame["data"]["active_sessions"] = Value::from(shared.active_sessions());
     frame["data"]["max_sessions"] = Value::from(shared.config.max_sessions);
-    if socket.send(Message::text(frame.to_string())).await.is_ok() {
+    if send(&mut socket, &frame, CLOSE_WAIT).await {
         close(&mut socket, CloseCode::Normal, "").await;
     }
+}
+
+/// Send one frame; `false` when the socket failed or the client did not take it in time
+/// (a client that never reads must not hold its session slot forever).
+async fn send(socket: &mut Socket, frame: &Value, within: Duration) -> bool {
+    let message = Message::text(frame.to_string());
+    matches!(
+        tokio::time::timeout(within, socket.send(message)).await,
+        Ok(Ok(()))
+    )
 }
 
 async fn close(socket: &mut Socket, code: CloseCode, reason: &str) {
@@ -119,10 +129,10 @@ async fn close(socket: &mut Socket, code: CloseCode, reason: &str) {
         code,
         reason: reason.into(),
     };
-    if socket.close(Some(frame)).await.is_ok() {
+    if let Ok(Ok(())) = tokio::time::timeout(CLOSE_WAIT, socket.close(Some(frame))).await {
         // Read until the client's close reply so the handshake completes cleanly.
         let wait = async { while let Some(Ok(_)) = socket.next().await {} };
-        let _ = tokio::time::timeout(Duration::from_millis(CLOSE_WAIT_MS), wait).await;
+        let _ = tokio::time::timeout(CLOSE_WAIT, wait).await;
     }
 }
 
@@ -163,7 +173,7 @@ async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared)
                 Ok(text) => text,
                 Err(_) => {
                     let frame = error_frame("INVALID_JSON", "Invalid JSON: not UTF-8 text");
-                    if socket.send(Message::text(frame.to_string())).await.is_err() {
+                    if !send(&mut socket, &frame, idle).await {
                         return;
                     }
                     continue;
@@ -174,7 +184,7 @@ async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared)
         };
         match handle_text(&mut session, text, shared.config.sealed) {
             Reply::Frame(frame) => {
-                if socket.send(Message::text(frame.to_string())).await.is_err() {
+                if !send(&mut socket, &frame, idle).await {
                     return;
                 }
             }
