@@ -849,7 +849,8 @@ impl Env {
         &self.seen
     }
 
-    /// Check every invariant of the state; used after restoring a snapshot.
+    /// Check every invariant of the state; used after restoring a snapshot. The final
+    /// check replays the history from a fresh reset and compares (at most 14 steps).
     ///
     /// # Errors
     /// Returns the first violated invariant.
@@ -881,6 +882,19 @@ impl Env {
         if self.trajectory_milli().abs() > TRAJECTORY_MAX_MILLI || self.flags & !7 != 0 {
             return Err(Invariant::Inconsistent);
         }
+        // Every field is a function of the reset arguments and the actions taken, so the
+        // state is valid exactly when replaying its history reproduces it. This ties the
+        // masks, counters, flags and grade to the history (a restored state whose history
+        // disagrees with its masks would otherwise break `record::Lists::of` or overflow a
+        // counter on the next step). At most `STEP_COUNT_MAX` steps, from a fresh episode.
+        let mut replay = Env::new(self.task, self.seed, self.stream);
+        replay.draws = self.draws;
+        for record in &self.history {
+            let _ = replay.step(record.action);
+        }
+        if replay != *self {
+            return Err(Invariant::History);
+        }
         Ok(())
     }
 }
@@ -896,6 +910,8 @@ pub enum Invariant {
     Termination,
     /// Some other field disagrees with the rest.
     Inconsistent,
+    /// The state is not what replaying its own action history from the reset gives.
+    History,
 }
 
 impl core::fmt::Display for Invariant {
@@ -905,6 +921,7 @@ impl core::fmt::Display for Invariant {
             Invariant::StepCount => "step_count disagrees with the history or max_steps",
             Invariant::Termination => "done disagrees with the limits or the frozen grade",
             Invariant::Inconsistent => "the state is internally inconsistent",
+            Invariant::History => "the state disagrees with a replay of its action history",
         })
     }
 }
