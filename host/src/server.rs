@@ -205,6 +205,7 @@ pub struct Running {
     addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     accept_loop: tokio::task::JoinHandle<()>,
+    shared: Arc<Shared>,
 }
 
 impl Running {
@@ -219,6 +220,11 @@ impl Running {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.accept_loop.await;
+        // WebSocket sessions run on their own tasks: give their close handshakes a moment.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while self.shared.active_sessions() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 
@@ -231,11 +237,12 @@ pub async fn bind(config: Config) -> io::Result<Running> {
     let addr = listener.local_addr()?;
     let (shutdown, receiver) = watch::channel(false);
     let shared = Arc::new(Shared::new(config, receiver));
-    let accept_loop = tokio::spawn(accept_loop(listener, shared));
+    let accept_loop = tokio::spawn(accept_loop(listener, shared.clone()));
     Ok(Running {
         addr,
         shutdown,
         accept_loop,
+        shared,
     })
 }
 

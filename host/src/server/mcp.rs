@@ -161,7 +161,10 @@ fn call(params: &Value, session: &mut Session, sealed: bool) -> Result<Value, (i
     };
     let answer = match name {
         "reset" => session.reset_json(Some(&Value::Object(arguments))),
-        "step" => session.step_json(&Value::Object(arguments)),
+        "step" => {
+            let body = Value::Object(arguments);
+            session.step_json(crate::parse::step_action(&body))
+        }
         "state" => Ok(session.state_json(sealed)),
         "grader" => Ok(session.grader_json()),
         name if ActionType::from_name(name).is_some() => {
