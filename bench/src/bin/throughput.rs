@@ -84,10 +84,10 @@ fn batch(scenario: &'static str, envs: usize, threads: usize, steps_per_env: u64
 fn main() {
     let json = std::env::args().skip(1).any(|arg| arg == "--json");
     let rows = [
-        single_env(20_000_000),
-        batch("batch_4096", 4096, 1, 5_000),
-        batch("batch_4096_threads_2", 4096, 2, 5_000),
-        batch("batch_1m", 1_000_000, 1, 20),
+        single_env(10_000_000),
+        batch("batch_4096", 4096, 1, 2_000),
+        batch("batch_4096_threads_2", 4096, 2, 2_000),
+        batch("batch_1m", 1_000_000, 1, 10),
     ];
     let env_bytes = size_of::<Env>();
     if json {
