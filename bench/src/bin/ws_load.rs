@@ -1,0 +1,254 @@
+//! WebSocket load generator: N concurrent OpenEnv sessions stepping as fast as they can.
+//!
+//! ```text
+//! cargo run --release -p incident-bench --bin ws_load -- --port 8000 [--sessions 64]
+//!     [--secs 10] [--threads 1] [--json]
+//! ```
+//!
+//! Each session connects to `ws://127.0.0.1:PORT/ws` (loopback only), sends
+//! `{"type":"reset","data":{"task_id":"easy_task","seed":S}}`, then
+//! `{"type":"step","data":{"action_type":"list_services"}}` over and over, reading exactly
+//! one reply per request, and resets again when a reply has `data.done == true`. The run is
+//! bounded: it stops after `--secs` seconds. It prints steps/s over all sessions and the
+//! p50/p99/max latency of one step (request sent to reply read).
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Command-line options (a tiny hand-written parser, no dependencies).
+#[derive(Clone, Copy, Debug)]
+struct Options {
+    port: u16,
+    sessions: usize,
+    secs: u64,
+    threads: usize,
+    json: bool,
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut options = Options {
+        port: 8000,
+        sessions: 64,
+        secs: 10,
+        threads: 1,
+        json: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--port" => {
+                options.port = value("--port")?
+                    .parse()
+                    .map_err(|e| format!("--port: {e}"))?
+            }
+            "--sessions" => {
+                options.sessions = value("--sessions")?
+                    .parse()
+                    .map_err(|e| format!("--sessions: {e}"))?;
+            }
+            "--secs" => {
+                options.secs = value("--secs")?
+                    .parse()
+                    .map_err(|e| format!("--secs: {e}"))?
+            }
+            "--threads" => {
+                options.threads = value("--threads")?
+                    .parse()
+                    .map_err(|e| format!("--threads: {e}"))?;
+            }
+            "--json" => options.json = true,
+            "-h" | "--help" => {
+                return Err(
+                    "usage: ws_load [--port 8000] [--sessions 64] [--secs 10] [--threads 1] [--json]"
+                        .into(),
+                );
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if options.sessions == 0 || options.threads == 0 || options.secs == 0 || options.secs > 600 {
+        return Err("--sessions and --threads must be positive, --secs in 1..=600".into());
+    }
+    Ok(options)
+}
+
+/// The part of a reply the generator reads.
+#[derive(Deserialize)]
+struct Reply {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    data: ReplyData,
+}
+
+#[derive(Default, Deserialize)]
+struct ReplyData {
+    #[serde(default)]
+    done: bool,
+}
+
+/// What one session measured.
+#[derive(Default)]
+struct SessionResult {
+    /// Latency of every step, nanoseconds.
+    step_ns: Vec<u64>,
+    /// Resets sent (the first one included).
+    resets: u64,
+    /// Error replies or transport failures.
+    errors: u64,
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Send one text frame and read its reply; `Err` on a transport failure or a closed socket.
+async fn request(socket: &mut Socket, text: &str) -> Result<Reply, String> {
+    socket
+        .send(Message::text(text))
+        .await
+        .map_err(|e| e.to_string())?;
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(reply))) => {
+                return serde_json::from_str(reply.as_str()).map_err(|e| e.to_string());
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(other)) => return Err(format!("unexpected frame {other:?}")),
+            Some(Err(error)) => return Err(error.to_string()),
+            None => return Err("connection closed".into()),
+        }
+    }
+}
+
+async fn session(port: u16, index: usize, deadline: Instant) -> SessionResult {
+    let mut result = SessionResult {
+        step_ns: Vec::with_capacity(1 << 16),
+        ..SessionResult::default()
+    };
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let mut socket = match tokio_tungstenite::connect_async(url.as_str()).await {
+        Ok((socket, _)) => socket,
+        Err(error) => {
+            eprintln!("session {index}: connect failed: {error}");
+            result.errors += 1;
+            return result;
+        }
+    };
+    let step = r#"{"type":"step","data":{"action_type":"list_services"}}"#;
+    let mut seed = index as u64 * 1_000_003;
+    let mut needs_reset = true;
+    while Instant::now() < deadline {
+        if needs_reset {
+            seed += 1;
+            let reset =
+                format!(r#"{{"type":"reset","data":{{"task_id":"easy_task","seed":{seed}}}}}"#);
+            result.resets += 1;
+            match request(&mut socket, &reset).await {
+                Ok(reply) if reply.kind == "observation" => needs_reset = false,
+                Ok(_) => result.errors += 1,
+                Err(error) => {
+                    eprintln!("session {index}: {error}");
+                    result.errors += 1;
+                    break;
+                }
+            }
+            continue;
+        }
+        let start = Instant::now();
+        match request(&mut socket, step).await {
+            Ok(reply) => {
+                result.step_ns.push(start.elapsed().as_nanos() as u64);
+                if reply.kind != "observation" {
+                    result.errors += 1;
+                }
+                needs_reset = reply.data.done;
+            }
+            Err(error) => {
+                eprintln!("session {index}: {error}");
+                result.errors += 1;
+                break;
+            }
+        }
+    }
+    let _ = socket.close(None).await;
+    result
+}
+
+fn percentile(sorted: &[u64], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1] as f64
+}
+
+fn main() -> ExitCode {
+    let options = match parse_options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(options.threads)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (results, elapsed) = runtime.block_on(async {
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(options.secs);
+        let tasks: Vec<_> = (0..options.sessions)
+            .map(|index| tokio::spawn(session(options.port, index, deadline)))
+            .collect();
+        let mut results = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            results.push(task.await.unwrap_or_default());
+        }
+        (results, start.elapsed())
+    });
+    let mut latencies: Vec<u64> = results
+        .iter()
+        .flat_map(|r| r.step_ns.iter().copied())
+        .collect();
+    latencies.sort_unstable();
+    let steps = latencies.len();
+    let resets: u64 = results.iter().map(|r| r.resets).sum();
+    let errors: u64 = results.iter().map(|r| r.errors).sum();
+    let seconds = elapsed.as_secs_f64();
+    let steps_per_sec = steps as f64 / seconds;
+    let (p50, p99, max) = (
+        percentile(&latencies, 0.50) / 1e3,
+        percentile(&latencies, 0.99) / 1e3,
+        latencies.last().copied().unwrap_or(0) as f64 / 1e3,
+    );
+    if options.json {
+        println!(
+            "{{\"scenario\": \"ws_sessions_{}\", \"sessions\": {}, \"seconds\": {seconds:.3}, \"steps\": {steps}, \"resets\": {resets}, \"errors\": {errors}, \"steps_per_sec\": {steps_per_sec:.0}, \"p50_us\": {p50:.1}, \"p99_us\": {p99:.1}, \"max_us\": {max:.1}}}",
+            options.sessions, options.sessions
+        );
+    } else {
+        println!(
+            "{} sessions, {seconds:.2} s: {steps} steps ({resets} resets, {errors} errors)",
+            options.sessions
+        );
+        println!("steps/s: {steps_per_sec:.0}");
+        println!("step latency: p50 {p50:.1} us, p99 {p99:.1} us, max {max:.1} us");
+    }
+    if errors > 0 || steps == 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
