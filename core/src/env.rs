@@ -437,6 +437,7 @@ impl Env {
     }
 
     /// Apply one action. Never panics; a step after done changes nothing.
+    #[inline]
     pub fn step(&mut self, action: Action) -> StepResult {
         if self.is_done() {
             return StepResult {

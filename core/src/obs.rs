@@ -111,6 +111,7 @@ static DYNAMIC: [[[[u64; 16]; SERVICE_COUNT]; 2]; TASK_COUNT] = {
 /// gathered with one multiplication into an index of the precomputed [`DYNAMIC`] table,
 /// and each 8-byte block is stored as one `u64`. The statuses follow the rule of
 /// [`Env::status`] evaluated on whole service masks.
+#[inline]
 pub fn encode(env: &Env, out: &mut Observation) {
     let task_index = env.task as usize;
     let task = env.task();

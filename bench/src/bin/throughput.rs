@@ -9,6 +9,11 @@
 //! actions, from a seeded xorshift) and auto-resets finished episodes with a uniformly
 //! drawn task, so the figure is the environment's own cost: step, reset and observation
 //! encoding. Each figure is the median of [`RUNS`] timed runs after one warm-up run.
+//!
+//! Besides the wall-clock rate, single-threaded scenarios also report the rate per second
+//! the thread actually ran on a CPU (`cpu_steps_per_sec`, from the kernel's
+//! `/proc/thread-self/schedstat`), which other processes on a shared machine do not
+//! distort; `null` for the two-thread scenario.
 
 use std::hint::black_box;
 use std::num::NonZeroUsize;
@@ -29,7 +34,39 @@ struct Row {
     scenario: &'static str,
     envs: usize,
     threads: usize,
+    /// Median over the runs of steps per wall-clock second.
     steps_per_sec: f64,
+    /// Median over the runs of steps per second the calling thread spent on a CPU (from
+    /// the scheduler's own accounting); `None` for multi-threaded scenarios or where
+    /// `/proc` is unavailable. On a machine shared with other work this is the figure the
+    /// other work does not distort.
+    cpu_steps_per_sec: Option<f64>,
+}
+
+/// Return the nanoseconds the calling thread has spent running on a CPU, from
+/// `/proc/thread-self/schedstat` (Linux), or `None`.
+fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// One timed run: wall-clock and on-CPU seconds.
+struct Timing {
+    wall: f64,
+    cpu: Option<f64>,
+}
+
+/// Time `work` by the wall clock and by the calling thread's on-CPU time.
+fn time(work: impl FnOnce()) -> Timing {
+    let cpu_start = thread_cpu_ns();
+    let start = Instant::now();
+    work();
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = match (cpu_start, thread_cpu_ns()) {
+        (Some(a), Some(b)) if b > a => Some((b - a) as f64 / 1e9),
+        _ => None,
+    };
+    Timing { wall, cpu }
 }
 
 /// Return the median of the measured rates.
@@ -38,23 +75,37 @@ fn median(mut rates: Vec<f64>) -> f64 {
     rates[rates.len() / 2]
 }
 
+/// Turn the timings of runs of `steps` steps into the row's two medians.
+fn rates(timings: &[Timing], steps: f64, multi_threaded: bool) -> (f64, Option<f64>) {
+    let wall = median(timings.iter().map(|t| steps / t.wall).collect());
+    let cpu = timings
+        .iter()
+        .map(|t| t.cpu.map(|cpu| steps / cpu))
+        .collect::<Option<Vec<f64>>>()
+        .filter(|_| !multi_threaded)
+        .map(median);
+    (wall, cpu)
+}
+
 fn single_env(steps: u64) -> Row {
     let tape = ActionTape::new(7, 1);
     let mut env = Env::new(TaskId::Easy, 1, 42);
     let mut observation = [0u8; incident_core::OBS_LEN];
     let mut run = || {
-        let start = Instant::now();
-        let sum = step_single(black_box(&mut env), &tape, steps, TASKS, &mut observation);
-        black_box((sum, &observation));
-        steps as f64 / start.elapsed().as_secs_f64()
+        time(|| {
+            let sum = step_single(black_box(&mut env), &tape, steps, TASKS, &mut observation);
+            black_box((sum, &observation));
+        })
     };
     run();
-    let rates = (0..RUNS).map(|_| run()).collect();
+    let timings: Vec<Timing> = (0..RUNS).map(|_| run()).collect();
+    let (steps_per_sec, cpu_steps_per_sec) = rates(&timings, steps as f64, false);
     Row {
         scenario: "single_env",
         envs: 1,
         threads: 1,
-        steps_per_sec: median(rates),
+        steps_per_sec,
+        cpu_steps_per_sec,
     }
 }
 
@@ -64,20 +115,23 @@ fn batch(scenario: &'static str, envs: usize, threads: usize, steps_per_env: u64
     let threads = NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN);
     let mut first_step = 0;
     let mut run = || {
-        let start = Instant::now();
-        let stats = step_parallel(&mut batch, &tape, first_step, steps_per_env, TASKS, threads);
-        let elapsed = start.elapsed().as_secs_f64();
-        black_box((stats, &batch.observations));
+        let timing = time(|| {
+            let stats = step_parallel(&mut batch, &tape, first_step, steps_per_env, TASKS, threads);
+            black_box((stats, &batch.observations));
+        });
         first_step += steps_per_env;
-        (envs as u64 * steps_per_env) as f64 / elapsed
+        timing
     };
     run();
-    let rates = (0..RUNS).map(|_| run()).collect();
+    let timings: Vec<Timing> = (0..RUNS).map(|_| run()).collect();
+    let steps = (envs as u64 * steps_per_env) as f64;
+    let (steps_per_sec, cpu_steps_per_sec) = rates(&timings, steps, threads.get() > 1);
     Row {
         scenario,
         envs,
         threads: threads.get(),
-        steps_per_sec: median(rates),
+        steps_per_sec,
+        cpu_steps_per_sec,
     }
 }
 
@@ -92,8 +146,11 @@ fn main() {
     let env_bytes = size_of::<Env>();
     if json {
         for row in &rows {
+            let cpu = row
+                .cpu_steps_per_sec
+                .map_or_else(|| "null".to_string(), |rate| format!("{rate:.0}"));
             println!(
-                "{{\"scenario\": \"{}\", \"envs\": {}, \"threads\": {}, \"steps_per_sec\": {:.0}, \"ns_per_step\": {:.3}}}",
+                "{{\"scenario\": \"{}\", \"envs\": {}, \"threads\": {}, \"steps_per_sec\": {:.0}, \"ns_per_step\": {:.3}, \"cpu_steps_per_sec\": {cpu}}}",
                 row.scenario,
                 row.envs,
                 row.threads,
@@ -104,12 +161,15 @@ fn main() {
         println!("{{\"scenario\": \"env_bytes\", \"bytes\": {env_bytes}}}");
     } else {
         println!(
-            "{:<22} {:>9} {:>7} {:>16} {:>12}",
-            "scenario", "envs", "threads", "steps/s", "ns/step"
+            "{:<22} {:>9} {:>7} {:>16} {:>12} {:>18}",
+            "scenario", "envs", "threads", "steps/s", "ns/step", "on-CPU steps/s"
         );
         for row in &rows {
+            let cpu = row
+                .cpu_steps_per_sec
+                .map_or_else(|| "-".to_string(), |rate| format!("{rate:.0}"));
             println!(
-                "{:<22} {:>9} {:>7} {:>16.0} {:>12.3}",
+                "{:<22} {:>9} {:>7} {:>16.0} {:>12.3} {cpu:>18}",
                 row.scenario,
                 row.envs,
                 row.threads,
