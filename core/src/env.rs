@@ -11,9 +11,10 @@ use rand_xoshiro::Xoshiro128PlusPlus;
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use crate::action::{Action, Arg};
+use crate::action::{ACTIONS, Action, Arg};
 use crate::grader::{self, Grade};
-use crate::limits::STEP_COUNT_MAX;
+use crate::limits::{ACTION_COUNT, STEP_COUNT_MAX};
+use crate::obs::{self, Blocks};
 use crate::task::{Task, TaskId};
 use crate::topology::{ServiceMask, bit, contains};
 use crate::vocab::{ActionType, Fix, Mode, SERVICE_COUNT, Service, Status};
@@ -302,12 +303,56 @@ pub struct Counters {
     pub fix_correct_count: u8,
 }
 
+/// One discrete action as plain values, for [`Env::step_index`].
+#[derive(Clone, Copy)]
+struct Op {
+    /// The action as [`Action::from_index`] gives it (stored in the history).
+    action: Action,
+    kind: ActionType,
+    /// The service (`api_gateway`, unused, for `list_services`).
+    service: Service,
+    /// The diagnosis of a `diagnose` (unused otherwise).
+    diagnosis: Mode,
+    /// The fix of an `apply_fix` (unused otherwise).
+    fix: Fix,
+}
+
+/// `OPS[index]`: the discrete action `index` decoded once, at compile time.
+static OPS: [Op; ACTION_COUNT] = {
+    let mut out = [Op {
+        action: Action::list_services(),
+        kind: ActionType::ListServices,
+        service: Service::ApiGateway,
+        diagnosis: Mode::Healthy,
+        fix: Fix::ALL[0],
+    }; ACTION_COUNT];
+    let mut index = 0;
+    while index < ACTION_COUNT {
+        let action = ACTIONS[index];
+        out[index].action = action;
+        if let Some(kind) = action.kind {
+            out[index].kind = kind;
+        }
+        if let Arg::Known(service) = action.service {
+            out[index].service = service;
+        }
+        if let Arg::Known(diagnosis) = action.diagnosis {
+            out[index].diagnosis = diagnosis;
+        }
+        if let Arg::Known(fix) = action.fix {
+            out[index].fix = fix;
+        }
+        index += 1;
+    }
+    out
+};
+
 /// Bit of [`Env::flags`]: the episode is over.
-const DONE: u8 = 1;
+pub(crate) const DONE: u8 = 1;
 /// Bit of [`Env::flags`]: every root was fixed and verified.
-const RESOLVED: u8 = 2;
+pub(crate) const RESOLVED: u8 = 2;
 /// Bit of [`Env::flags`]: `list_services` was used.
-const LISTED: u8 = 4;
+pub(crate) const LISTED: u8 = 4;
 
 /// Per service, what the agent has seen and done (for the numeric observation).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -350,6 +395,10 @@ pub struct Env {
     pub(crate) stream: u64,
     /// Values drawn from the stream so far.
     pub(crate) draws: u32,
+    /// The numeric observation of the current state ([`crate::obs`]), kept up to date by
+    /// `reset` and every step so that reading it is a copy. A function of the fields
+    /// above, so [`Env::check`]'s replay reproduces it.
+    pub(crate) obs: Blocks,
 }
 
 impl Default for Env {
@@ -386,6 +435,7 @@ impl Env {
             history: BoundedVec::new(),
             stream,
             draws: 0,
+            obs: obs::RESET[task as usize],
         };
         env.reset(task, seed);
         env
@@ -412,6 +462,7 @@ impl Env {
         self.final_grade = None;
         self.seen = [Seen::default(); SERVICE_COUNT];
         self.history.clear();
+        self.obs = obs::RESET[task as usize];
     }
 
     /// Draw the next value of this environment's generator.
@@ -475,6 +526,7 @@ impl Env {
         if terminal {
             self.final_grade = Some(grader::grade(self));
         }
+        self.obs = obs::blocks(self);
         StepResult {
             outcome,
             reward_milli: if terminal {
@@ -489,12 +541,162 @@ impl Env {
 
     /// Apply the discrete action `index`; an index outside `0..ACTION_COUNT` is an
     /// unknown action type (`invalid_action_type`), not a panic.
+    ///
+    /// The fast path of [`Env::step`]: the same state, result and history record as
+    /// `step(Action::from_index(index))`, but from a per-index table of plain values
+    /// (no argument decoding), with the reward rule reduced to what survives the clamp
+    /// and the cached observation updated in place (the touched service's block and the
+    /// global block; every service's status bytes only when `fixed` or `verified`
+    /// changed). Out-of-range indices take the reference path.
+    #[inline]
     pub fn step_index(&mut self, index: u8) -> StepResult {
-        let action = Action::from_index(index).unwrap_or(Action {
-            kind: None,
-            ..Action::list_services()
-        });
-        self.step(action)
+        let Some(&op) = OPS.get(usize::from(index)) else {
+            return self.step(Action {
+                kind: None,
+                ..Action::list_services()
+            });
+        };
+        if self.is_done() {
+            return StepResult {
+                outcome: Outcome::AlreadyDone,
+                reward_milli: REWARD_MIN_MILLI,
+                done: true,
+                terminal: false,
+            };
+        }
+        self.step_count += 1;
+        let task = self.task();
+        let service = op.service;
+        let s = service as usize;
+        let bit = bit(service);
+        let (fixed_before, verified_before) = (self.fixed, self.verified);
+        let broken = obs::broken_mask(self);
+        let mode = [Mode::Healthy, task.broken_mode[s]][usize::from(broken & bit != 0)];
+        // Every raw reward of a valid action below 50 clamps to 50; only a correct root
+        // diagnosis (80) and a successful fix (120) survive the clamp.
+        let mut reward_milli = REWARD_MIN_MILLI;
+        let mut expected = Mode::Healthy;
+        let outcome = match op.kind {
+            ActionType::ListServices => {
+                self.flags |= LISTED;
+                Outcome::ServicesListed
+            }
+            ActionType::InspectDependencies => {
+                self.inspected |= bit;
+                Outcome::DependenciesInspected(service)
+            }
+            ActionType::ReadLogs => {
+                self.investigated |= bit;
+                self.seen[s].logs = 1 + mode as u8;
+                Outcome::LogsRead { service, mode }
+            }
+            ActionType::QueryMetrics => {
+                let recovering = usize::from(self.fixed & !self.verified & bit != 0);
+                let status = [mode.status(), Status::Recovering][recovering];
+                self.metrics_queried |= bit;
+                self.seen[s].metrics = 1 + mode as u8;
+                Outcome::MetricsRead {
+                    service,
+                    mode,
+                    status,
+                }
+            }
+            ActionType::Diagnose => {
+                let diagnosis = op.diagnosis;
+                let is_root = task.root_mask & bit;
+                self.seen[s].diagnosis = 1 + diagnosis as u8;
+                self.diagnosed |= bit;
+                let named = 0u8.wrapping_sub(u8::from(task.broken_mode[s] == diagnosis));
+                self.root_identified |= is_root & named;
+                if diagnosis == mode {
+                    self.seen[s].verdicts |= 1;
+                    self.counters.diagnosis_correct_count += 1;
+                    reward_milli = [REWARD_MIN_MILLI, 80][usize::from(is_root != 0)];
+                    expected = diagnosis;
+                    Outcome::DiagnosisRecorded { service, diagnosis }
+                } else {
+                    self.seen[s].verdicts |= 2;
+                    self.counters.destructive_actions += 1;
+                    expected = mode;
+                    Outcome::DiagnosisIncorrect(service)
+                }
+            }
+            ActionType::ApplyFix => {
+                let fix = op.fix;
+                let reason = if mode == Mode::Healthy {
+                    Some(FixRejection::Healthy)
+                } else if self.fixed & bit != 0 {
+                    Some(FixRejection::AlreadyFixed)
+                } else if task.required_fix[s].is_some_and(|required| required != fix) {
+                    Some(FixRejection::WrongFix)
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    self.counters.destructive_actions += 1;
+                    self.seen[s].verdicts |= 4;
+                    Outcome::FixRejected {
+                        service,
+                        fix,
+                        reason,
+                    }
+                } else {
+                    self.fixed |= bit;
+                    self.counters.fix_correct_count += 1;
+                    reward_milli = 120;
+                    Outcome::FixApplied { service, fix }
+                }
+            }
+            ActionType::VerifyHealth => {
+                if self.fixed & bit != 0 {
+                    self.verified |= bit;
+                    Outcome::VerifiedAfterFix(service)
+                } else if mode == Mode::Healthy {
+                    Outcome::VerifiedHealthy(service)
+                } else {
+                    Outcome::VerifyBeforeFix(service)
+                }
+            }
+        };
+        self.last_error = outcome.error();
+        self.last_outcome = outcome;
+        let record = Record {
+            action: op.action,
+            reward_milli: reward_milli as u16,
+            success: outcome.success(),
+            expected,
+        };
+        // The history holds at most max_steps <= STEP_COUNT_MAX records (the episode is
+        // not done, so step_count <= max_steps after the increment).
+        let pushed = self.history.push(record);
+        debug_assert!(pushed.is_ok());
+        let trajectory = (Milli::from(self.trajectory_milli) + reward_milli)
+            .clamp(-TRAJECTORY_MAX_MILLI, TRAJECTORY_MAX_MILLI);
+        self.trajectory_milli = trajectory as i16;
+        let at_limit = u8::from(self.step_count >= task.max_steps) * DONE;
+        let resolved = u8::from(task.root_mask & !self.verified == 0) * (RESOLVED | DONE);
+        self.flags |= at_limit | resolved;
+        let terminal = self.is_done();
+        if terminal {
+            self.final_grade = Some(grader::grade(self));
+        }
+        if (self.fixed ^ fixed_before) | (self.verified ^ verified_before) != 0 {
+            // Modes, statuses, remediation and (on resolution) alerts of any service.
+            obs::refresh_services(self);
+        } else {
+            self.obs[s] = obs::service_block(self, broken, service);
+        }
+        self.obs[SERVICE_COUNT] = obs::global_block(self);
+        StepResult {
+            outcome,
+            reward_milli: if terminal {
+                REWARD_MIN_MILLI
+            } else {
+                reward_milli
+            },
+            done: terminal,
+            terminal,
+        }
     }
 
     fn expected_for(&self, action: Action, outcome: Outcome) -> Mode {

@@ -31,14 +31,12 @@
 //! Nothing here reveals the hidden answer: statuses and alerts are in every HTTP
 //! observation, and the rest records the results of the agent's own actions.
 
-use crate::env::Env;
+use crate::env::{DONE, Env, LISTED, RESOLVED};
 use crate::limits::OBS_LEN;
 use crate::task::{TASK_COUNT, TaskId};
 #[cfg(test)]
 use crate::topology::contains;
-#[cfg(test)]
-use crate::vocab::Service;
-use crate::vocab::{SERVICE_COUNT, Status};
+use crate::vocab::{SERVICE_COUNT, Service, Status};
 
 /// One numeric observation.
 pub type Observation = [u8; OBS_LEN];
@@ -104,60 +102,125 @@ static DYNAMIC: [[[[u64; 16]; SERVICE_COUNT]; 2]; TASK_COUNT] = {
     out
 };
 
+/// The observation as seven 8-byte blocks (six services, then the global block): the
+/// form [`Env`] caches it in.
+pub type Blocks = [[u8; SERVICE_BLOCK]; SERVICE_COUNT + 1];
+
 /// Write the observation of `env` into `out`.
 ///
-/// Branch-free: the four masks that decide a service's status, alert, inspection and
-/// remediation bytes are packed one per byte of a `u32`, each service's four bits are
-/// gathered with one multiplication into an index of the precomputed [`DYNAMIC`] table,
-/// and each 8-byte block is stored as one `u64`. The statuses follow the rule of
-/// [`Env::status`] evaluated on whole service masks.
+/// The environment keeps its observation up to date as it steps (see [`Env::step`] and
+/// [`Env::step_index`]), so this is a 56-byte copy.
 #[inline]
 pub fn encode(env: &Env, out: &mut Observation) {
-    let task_index = env.task as usize;
-    let task = env.task();
-    let resolved = env.is_resolved();
-    let fixed = env.fixed;
-    // `Env::mode`: a root is broken until fixed; an affected service while any root is
-    // unfixed.
-    let unfixed_roots = task.root_mask & !fixed;
-    let affected_broken = task.affected_mask & 0u8.wrapping_sub(u8::from(unfixed_roots != 0));
-    let broken = unfixed_roots | affected_broken;
-    let masks = u32::from_le_bytes([fixed, env.verified, broken, env.inspected]);
-    let table = &DYNAMIC[task_index][usize::from(resolved)];
-    for index in 0..SERVICE_COUNT {
-        // Bits index, 8 + index, 16 + index, 24 + index -> bits 21..25 (no carries: the
-        // partial products land on distinct positions).
-        let spread = (masks >> index) & 0x0101_0101;
-        let gathered = ((spread.wrapping_mul(0x0020_4081) >> 21) & 0xf) as usize;
-        let seen = env.seen[index];
-        // One 4-byte load: logs, metrics, diagnosis, verdicts go to bytes 2, 3, 5, 6.
-        let seen = u64::from(u32::from_le_bytes([
-            seen.logs,
-            seen.metrics,
-            seen.diagnosis,
-            seen.verdicts,
-        ]));
-        let word = table[index][gathered] | (seen & 0xffff) << 16 | (seen & 0xffff_0000) << 24;
-        out[index * SERVICE_BLOCK..(index + 1) * SERVICE_BLOCK]
-            .copy_from_slice(&word.to_le_bytes());
-    }
-    let flags = u8::from(env.listed_services())
-        | (u8::from(env.full_graph) << 1)
-        | (u8::from(env.last_outcome.success()) << 2)
-        | (u8::from(resolved) << 3)
-        | (u8::from(env.is_done()) << 4);
-    let counters = env.counters;
-    out[GLOBAL_OFFSET..].copy_from_slice(&[
-        task_index as u8,
-        env.step_count,
-        task.max_steps.saturating_sub(env.step_count),
-        task.max_steps,
-        flags,
-        env.last_error.map_or(0, |code| 1 + code as u8),
-        counters.destructive_actions,
-        counters.invalid_actions,
-    ]);
+    out.copy_from_slice(env.obs.as_flattened());
 }
+
+/// Return the broken-service mask of `env` (the rule of [`Env::mode`] on whole masks): a
+/// root is broken until fixed; an affected service while any root is unfixed.
+#[inline]
+pub(crate) fn broken_mask(env: &Env) -> u8 {
+    let task = env.task();
+    let unfixed_roots = task.root_mask & !env.fixed;
+    let affected_broken = task.affected_mask & 0u8.wrapping_sub(u8::from(unfixed_roots != 0));
+    unfixed_roots | affected_broken
+}
+
+/// Return the 8-byte block of `service` computed from the state (`broken` is
+/// [`broken_mask`]).
+///
+/// Branch-free: the four masks that decide a service's status, alert, inspection and
+/// remediation bytes are packed one per byte of a `u32`, the service's four bits are
+/// gathered with one multiplication into an index of the precomputed [`DYNAMIC`] table,
+/// and the block is assembled as one `u64`. The status follows the rule of
+/// [`Env::status`] evaluated on whole service masks.
+#[inline]
+pub(crate) fn service_block(env: &Env, broken: u8, service: Service) -> [u8; SERVICE_BLOCK] {
+    let index = service as usize;
+    let masks = u32::from_le_bytes([env.fixed, env.verified, broken, env.inspected]);
+    let table = &DYNAMIC[env.task as usize][usize::from(env.is_resolved())];
+    // Bits index, 8 + index, 16 + index, 24 + index -> bits 21..25 (no carries: the
+    // partial products land on distinct positions).
+    let spread = (masks >> index) & 0x0101_0101;
+    let gathered = ((spread.wrapping_mul(0x0020_4081) >> 21) & 0xf) as usize;
+    let seen = env.seen[index];
+    // One 4-byte load: logs, metrics, diagnosis, verdicts go to bytes 2, 3, 5, 6.
+    let seen = u64::from(u32::from_le_bytes([
+        seen.logs,
+        seen.metrics,
+        seen.diagnosis,
+        seen.verdicts,
+    ]));
+    let word = table[index][gathered] | (seen & 0xffff) << 16 | (seen & 0xffff_0000) << 24;
+    word.to_le_bytes()
+}
+
+/// Return the global block computed from the state.
+#[inline]
+pub(crate) fn global_block(env: &Env) -> [u8; SERVICE_BLOCK] {
+    let task = env.task();
+    // Bit 0 listed, 1 full graph, 2 success, 3 resolved, 4 done.
+    let flags = u64::from(env.flags & LISTED) >> 2
+        | (u64::from(env.full_graph) << 1)
+        | (u64::from(env.last_outcome.success()) << 2)
+        | (u64::from(env.flags & RESOLVED) << 2)
+        | (u64::from(env.flags & DONE) << 4);
+    let counters = env.counters;
+    // Assembled as one word: byte-by-byte stores cost twice the instructions.
+    let word = env.task as u64
+        | u64::from(env.step_count) << 8
+        | u64::from(task.max_steps.saturating_sub(env.step_count)) << 16
+        | u64::from(task.max_steps) << 24
+        | flags << 32
+        | u64::from(env.last_error.map_or(0, |code| 1 + code as u8)) << 40
+        | u64::from(counters.destructive_actions) << 48
+        | u64::from(counters.invalid_actions) << 56;
+    word.to_le_bytes()
+}
+
+/// Return every block computed from the state (what [`Env`] caches).
+pub(crate) fn blocks(env: &Env) -> Blocks {
+    let broken = broken_mask(env);
+    let mut out = [[0; SERVICE_BLOCK]; SERVICE_COUNT + 1];
+    for (block, service) in out.iter_mut().zip(Service::ALL) {
+        *block = service_block(env, broken, service);
+    }
+    out[SERVICE_COUNT] = global_block(env);
+    out
+}
+
+/// Refresh the service blocks' status, alert and remediation bytes of every service after
+/// `fixed` or `verified` changed (which changes modes, statuses and, on resolution, alerts).
+pub(crate) fn refresh_services(env: &mut Env) {
+    let broken = broken_mask(env);
+    for service in Service::ALL {
+        env.obs[service as usize] = service_block(env, broken, service);
+    }
+}
+
+/// `RESET[task]`: the observation right after `reset` (every root and affected service
+/// broken, nothing seen, `success` set by the reset outcome).
+pub(crate) static RESET: [Blocks; TASK_COUNT] = {
+    let mut out = [[[0; SERVICE_BLOCK]; SERVICE_COUNT + 1]; TASK_COUNT];
+    let mut t = 0;
+    while t < TASK_COUNT {
+        let task = TaskId::ALL[t].task();
+        let broken = task.root_mask | task.affected_mask;
+        let mut s = 0;
+        while s < SERVICE_COUNT {
+            let index = if broken & (1 << s) != 0 {
+                BROKEN_BIT
+            } else {
+                0
+            };
+            out[t][s] = DYNAMIC[t][0][s][index].to_le_bytes();
+            s += 1;
+        }
+        // Flags: only bit 2, the reset outcome's success.
+        out[t][SERVICE_COUNT] = [t as u8, 0, task.max_steps, task.max_steps, 4, 0, 0, 0];
+        t += 1;
+    }
+    out
+};
 
 /// The straightforward encoder `encode` must agree with, byte for byte.
 #[cfg(test)]
@@ -211,8 +274,9 @@ mod tests {
 
     #[test]
     fn encode_matches_the_reference_on_random_trajectories() {
-        // Goal: the branch-free encoder writes exactly the bytes of the field-by-field one,
-        // in every task, at every step, including after done and out-of-range indices.
+        // Goal: the cached observation (kept up to date incrementally by `step_index` and
+        // recomputed by `step`) holds exactly the bytes of the field-by-field encoder, in
+        // every task, at every step, including after done and out-of-range indices.
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         let mut next = |bound: u64| {
             state ^= state << 13;
@@ -229,12 +293,31 @@ mod tests {
                     0 => next(ACTION_COUNT as u64 + 8),
                     _ => next(ACTION_COUNT as u64),
                 } as u8;
-                let _ = env.step_index(index);
+                if episode % 2 == 0 {
+                    let _ = env.step_index(index);
+                } else {
+                    let action = crate::action::Action::from_index(index).unwrap_or_default();
+                    let _ = env.step(action);
+                }
+                assert_eq!(env.obs, blocks(&env), "{env:?}");
                 let (mut fast, mut slow) = ([0; OBS_LEN], [0; OBS_LEN]);
                 encode(&env, &mut fast);
                 encode_reference(&env, &mut slow);
                 assert_eq!(fast, slow, "{env:?}");
             }
+        }
+    }
+
+    #[test]
+    fn reset_observations_are_the_computed_ones() {
+        // Goal: the precomputed reset observation of each task is what the encoder gives.
+        for task in TaskId::ALL {
+            let env = Env::new(task, 3, 0);
+            assert_eq!(RESET[task as usize], blocks(&env));
+            let (mut fast, mut slow) = ([0; OBS_LEN], [0; OBS_LEN]);
+            encode(&env, &mut fast);
+            encode_reference(&env, &mut slow);
+            assert_eq!(fast, slow);
         }
     }
 

@@ -39,11 +39,18 @@ fn pinned_episode() -> Env {
 /// varint `216, 4`), seed 42 (zigzag 84), the service masks (database = 32), ..., then four
 /// history records, the last `1, 3, 2, 5, 0, 2, 2, 120, 1, 7` (apply_fix, known database,
 /// no diagnosis, known clear_disk, reward 120, success, expected healthy), stream 7,
-/// draws 0.
+/// draws 0, then the 56 bytes of the cached numeric observation (`core/src/obs.rs`: six
+/// service blocks, the last (database) `4, 0, 5, 0, 0, 5, 1, 1`: recovering, logs and
+/// diagnosis of disk_full, diagnosis accepted, fixed; then the global block
+/// `2, 4, 8, 12, 5, 0, 0, 0`).
+/// The observation was appended to the format when `Env` started caching it.
 const PINNED_SNAPSHOT: &[u8] = &[
     2, 4, 4, 216, 4, 84, 32, 0, 0, 0, 32, 0, 32, 32, 0, 0, 1, 1, 0, 17, 5, 2, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 5, 1, 4, 1, 5, 0, 0, 0, 50, 1, 7, 1, 0, 2, 5,
     0, 0, 50, 1, 7, 1, 2, 2, 5, 2, 4, 0, 80, 1, 4, 1, 3, 2, 5, 0, 2, 2, 120, 1, 7, 7, 0,
+    // The cached observation: six service blocks, then the global block.
+    0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 4, 0, 0, 0, 0, 0, 0, 4, 0, 5, 0, 0, 5, 1, 1, 2, 4, 8, 12, 5, 0, 0, 0,
 ];
 
 #[test]

@@ -252,6 +252,72 @@ fn random_episodes_keep_every_invariant_and_are_deterministic() {
 }
 
 #[test]
+fn fast_step_index_equals_the_reference_step() {
+    // Goal: `step_index` (the table-driven fast path with its incrementally updated
+    // observation) gives exactly the Env, result and observation of the reference
+    // `step(Action::from_index(i))`, for random index sequences (any byte, biased towards
+    // the tasks' root diagnoses, fixes and verifications so that fixes, recoveries and
+    // resolutions happen), across auto-resets.
+    let solving: Vec<u8> = TaskId::ALL
+        .iter()
+        .flat_map(|task| task.task().roots)
+        .flat_map(|root| {
+            [
+                Action::diagnose(root.service, root.mode),
+                Action::apply_fix(root.service, root.fix),
+                Action::on(ActionType::VerifyHealth, root.service),
+            ]
+        })
+        .map(|action| action.index().expect("canonical"))
+        .collect();
+    let index = prop_oneof![
+        6 => 0..incident_core::ACTION_COUNT as u8,
+        1 => any::<u8>(),
+        3 => prop::sample::select(solving),
+    ];
+    let strategy = (
+        task(),
+        any::<i64>(),
+        any::<u64>(),
+        prop::collection::vec(index, 0..64),
+    );
+    let resolved = AtomicUsize::new(0);
+    run(
+        "fast path",
+        1500,
+        strategy,
+        |(task, seed, stream, indices)| {
+            let mut fast = Env::new(task, seed, stream);
+            let mut reference = fast.clone();
+            let (mut fast_obs, mut reference_obs) = ([0u8; OBS_LEN], [0u8; OBS_LEN]);
+            for index in indices {
+                let action = Action::from_index(index).unwrap_or(Action {
+                    kind: None,
+                    ..Action::list_services()
+                });
+                let got = fast.step_index(index);
+                let want = reference.step(action);
+                prop_assert_eq!(got, want, "index {}", index);
+                prop_assert_eq!(&fast, &reference, "index {}", index);
+                obs::encode(&fast, &mut fast_obs);
+                obs::encode(&reference, &mut reference_obs);
+                prop_assert_eq!(fast_obs, reference_obs);
+                prop_assert_eq!(fast.check(), Ok(()));
+                if got.done {
+                    resolved.fetch_add(usize::from(fast.is_resolved()), Ordering::Relaxed);
+                    fast.auto_reset(TaskChoice::Uniform);
+                    reference.auto_reset(TaskChoice::Uniform);
+                }
+            }
+            Ok(())
+        },
+    );
+    let resolved = resolved.into_inner();
+    println!("fast path: {resolved} resolved episodes compared");
+    assert!(resolved > 50);
+}
+
+#[test]
 fn batch_stepping_equals_sequential_stepping() {
     // Goal: step_batch over N environments gives exactly what stepping each environment
     // with step_index and auto-resetting it by hand gives: observations, rewards, dones,
