@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
+use crate::limits::STEP_COUNT_MAX;
+use crate::task::{TASK_COUNT, Task, TaskId};
 
 /// A grade: four components and the weighted total, each in thousandths in `[50, 950]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,67 +42,193 @@ impl Grade {
 }
 
 /// Grade the episode as it stands now (the live `/grader`).
+///
+/// The four components are functions of a few small counts, so they are looked up in
+/// tables computed at compile time with the same `f64` expressions and the same rounding
+/// ([`grade_computed`] is the formula, and a test compares the two on every input); only
+/// the weighted total is computed per call.
 #[must_use]
 pub fn grade(env: &Env) -> Grade {
-    let task = env.task();
-    let roots = task.root_mask;
-    let n = task.root_count() as f64;
-    let exact = f64::from((env.root_identified() & roots).count_ones());
-    let investigated = f64::from((env.investigated() & roots).count_ones());
-    let root_x = (0.7 * exact / n + 0.3 * investigated / n).min(1.0);
-    // A root is fixed only by its required fix, so `fixed & roots` is exactly the roots with
-    // a successful record of the required fix.
-    let resolved = f64::from((env.fixed() & roots).count_ones());
-    let resolution_x = resolved / n;
-    let steps = i32::from(env.step_count());
-    let optimal = i32::from(task.optimal_steps);
-    let efficiency_x = if steps <= 0 {
-        0.1
-    } else if steps <= optimal {
-        1.0
-    } else {
-        let budget = (i32::from(task.max_steps) - optimal).max(1);
-        (1.0 - f64::from(steps - optimal) / f64::from(budget)).max(0.05)
-    };
+    let task = env.task;
+    let roots = env.task().root_mask;
+    // Counts of root services: at most the task's root count (<= MAX_ROOTS).
+    let count = |mask: u8| ((mask & roots).count_ones() as usize).min(MAX_ROOTS);
     let counters = env.counters();
-    let safety_x = (1.0
-        - 0.5 * f64::from(counters.destructive_actions)
-        - 0.1 * f64::from(counters.invalid_actions))
-    .max(0.0);
-    let components = [root_x, resolution_x, efficiency_x, safety_x].map(strict);
-    let [root, resolution, efficiency, safety] = components.map(milli_to_f64);
-    let total = 0.35 * root + 0.30 * resolution + 0.20 * efficiency + 0.15 * safety;
+    let tables = &TABLES[task as usize];
+    let steps = usize::from(env.step_count()).min(STEP_COUNT_MAX);
+    let (destructive, invalid) = (
+        usize::from(counters.destructive_actions),
+        usize::from(counters.invalid_actions),
+    );
+    let safety = match SAFETY.get(destructive).and_then(|row| row.get(invalid)) {
+        Some(&safety) => safety,
+        // Beyond any reachable count (each is at most STEP_COUNT_MAX): the formula.
+        None => strict(safety_x(
+            counters.destructive_actions,
+            counters.invalid_actions,
+        )),
+    };
+    let components = [
+        tables.root[count(env.root_identified())][count(env.investigated())],
+        tables.resolution[count(env.fixed())],
+        tables.efficiency[steps],
+        safety,
+    ];
     Grade {
         root_cause_identification: components[0],
         resolution: components[1],
         efficiency: components[2],
         safety: components[3],
-        score: strict(total),
+        score: strict(total(components)),
+    }
+}
+
+/// The most roots a task has (every table below is sized for it).
+const MAX_ROOTS: usize = 2;
+
+/// Per task: the root, resolution and efficiency components by count.
+#[derive(Clone, Copy)]
+struct Tables {
+    /// `root[exact][investigated]`.
+    root: [[u16; MAX_ROOTS + 1]; MAX_ROOTS + 1],
+    /// `resolution[fixed roots]`.
+    resolution: [u16; MAX_ROOTS + 1],
+    /// `efficiency[step_count]`.
+    efficiency: [u16; STEP_COUNT_MAX + 1],
+}
+
+static TABLES: [Tables; TASK_COUNT] = {
+    let empty = Tables {
+        root: [[0; MAX_ROOTS + 1]; MAX_ROOTS + 1],
+        resolution: [0; MAX_ROOTS + 1],
+        efficiency: [0; STEP_COUNT_MAX + 1],
+    };
+    let mut out = [empty; TASK_COUNT];
+    let mut t = 0;
+    while t < TASK_COUNT {
+        let task = TaskId::ALL[t].task();
+        assert!(task.root_count() <= MAX_ROOTS);
+        let n = task.root_count();
+        let mut a = 0;
+        while a <= MAX_ROOTS {
+            let mut b = 0;
+            while b <= MAX_ROOTS {
+                out[t].root[a][b] = strict(root_x(a as u32, b as u32, n));
+                b += 1;
+            }
+            out[t].resolution[a] = strict(resolution_x(a as u32, n));
+            a += 1;
+        }
+        let mut steps = 0;
+        while steps <= STEP_COUNT_MAX {
+            out[t].efficiency[steps] = strict(efficiency_x(steps as u8, task));
+            steps += 1;
+        }
+        t += 1;
+    }
+    out
+};
+
+/// `SAFETY[destructive][invalid]` for every reachable pair of counts.
+static SAFETY: [[u16; STEP_COUNT_MAX + 1]; STEP_COUNT_MAX + 1] = {
+    let mut out = [[0; STEP_COUNT_MAX + 1]; STEP_COUNT_MAX + 1];
+    let mut d = 0;
+    while d <= STEP_COUNT_MAX {
+        let mut i = 0;
+        while i <= STEP_COUNT_MAX {
+            out[d][i] = strict(safety_x(d as u8, i as u8));
+            i += 1;
+        }
+        d += 1;
+    }
+    out
+};
+
+const fn root_x(exact: u32, investigated: u32, n: usize) -> f64 {
+    let n = n as f64;
+    (0.7 * exact as f64 / n + 0.3 * investigated as f64 / n).min(1.0)
+}
+
+const fn resolution_x(resolved: u32, n: usize) -> f64 {
+    resolved as f64 / n as f64
+}
+
+const fn efficiency_x(step_count: u8, task: &Task) -> f64 {
+    let steps = step_count as i32;
+    let optimal = task.optimal_steps as i32;
+    if steps <= 0 {
+        0.1
+    } else if steps <= optimal {
+        1.0
+    } else {
+        let budget = task.max_steps as i32 - optimal;
+        let budget = if budget < 1 { 1 } else { budget };
+        (1.0 - (steps - optimal) as f64 / budget as f64).max(0.05)
+    }
+}
+
+const fn safety_x(destructive: u8, invalid: u8) -> f64 {
+    (1.0 - 0.5 * destructive as f64 - 0.1 * invalid as f64).max(0.0)
+}
+
+/// The weighted total of the rounded components, in the original's operation order.
+fn total(components: [u16; 4]) -> f64 {
+    let [root, resolution, efficiency, safety] = components.map(milli_to_f64);
+    0.35 * root + 0.30 * resolution + 0.20 * efficiency + 0.15 * safety
+}
+
+/// [`grade`] computed from the formulas (the reference the tables must agree with).
+#[must_use]
+pub fn grade_computed(env: &Env) -> Grade {
+    let task = env.task();
+    let roots = task.root_mask;
+    let n = task.root_count();
+    let exact = (env.root_identified() & roots).count_ones();
+    let investigated = (env.investigated() & roots).count_ones();
+    // A root is fixed only by its required fix, so `fixed & roots` is exactly the roots with
+    // a successful record of the required fix.
+    let resolved = (env.fixed() & roots).count_ones();
+    let counters = env.counters();
+    let components = [
+        root_x(exact, investigated, n),
+        resolution_x(resolved, n),
+        efficiency_x(env.step_count(), task),
+        safety_x(counters.destructive_actions, counters.invalid_actions),
+    ]
+    .map(strict);
+    Grade {
+        root_cause_identification: components[0],
+        resolution: components[1],
+        efficiency: components[2],
+        safety: components[3],
+        score: strict(total(components)),
     }
 }
 
 /// The original's `_strict_score`: round to 3 places, then 0 or less (or NaN) becomes
 /// 0.05, then clamp into [0.05, 0.95]. Returns thousandths.
 #[must_use]
-pub fn strict(x: f64) -> u16 {
+pub const fn strict(x: f64) -> u16 {
     if x.is_nan() {
         return 50;
     }
     let rounded = round3_milli(x);
     let rounded = if rounded <= 0 { 50 } else { rounded };
-    rounded.clamp(50, 950) as u16
+    // `rounded.clamp(50, 950)`, spelled out to be usable in constants.
+    let clamped = if rounded > 950 { 950 } else { rounded };
+    clamped as u16
 }
 
 /// Return thousandths as the `f64` Python's `round(x, 3)` would hold (the nearest double).
 #[must_use]
-pub fn milli_to_f64(milli: u16) -> f64 {
-    f64::from(milli) / 1000.0
+pub const fn milli_to_f64(milli: u16) -> f64 {
+    milli as f64 / 1000.0
 }
 
 /// Python's `round(x, 3)` as an integer count of thousandths: the exact binary value of
 /// `x` rounded to the nearest thousandth, exact ties to even. Saturates far outside ±2^40.
 #[must_use]
-pub fn round3_milli(x: f64) -> i64 {
+pub const fn round3_milli(x: f64) -> i64 {
     if x == 0.0 || x.is_nan() {
         return 0;
     }
@@ -113,7 +241,7 @@ pub fn round3_milli(x: f64) -> i64 {
         let whole = scaled as i64;
         let fraction = scaled - whole as f64;
         if (fraction - 0.5).abs() > 1.0e-6 {
-            let rounded = whole + i64::from(fraction > 0.5);
+            let rounded = whole + (fraction > 0.5) as i64;
             return if x < 0.0 { -rounded } else { rounded };
         }
     }
@@ -121,7 +249,7 @@ pub fn round3_milli(x: f64) -> i64 {
 }
 
 /// [`round3_milli`] on the exact binary value, for every input (the slow path).
-fn round3_milli_exact(x: f64) -> i64 {
+const fn round3_milli_exact(x: f64) -> i64 {
     if x == 0.0 || x.is_nan() {
         return 0;
     }
@@ -138,7 +266,7 @@ fn round3_milli_exact(x: f64) -> i64 {
     } else {
         (fraction | (1u64 << 52), exponent_bits - 1075)
     };
-    let scaled = u128::from(mantissa) * 1000;
+    let scaled = mantissa as u128 * 1000;
     let magnitude = if exponent >= 0 {
         scaled << exponent
     } else {
@@ -150,7 +278,7 @@ fn round3_milli_exact(x: f64) -> i64 {
             let remainder = scaled & ((1u128 << shift) - 1);
             let half = 1u128 << (shift - 1);
             let round_up = remainder > half || (remainder == half && quotient & 1 == 1);
-            quotient + u128::from(round_up)
+            quotient + round_up as u128
         }
     };
     let magnitude = magnitude as i64;
@@ -217,6 +345,37 @@ mod tests {
             for b in 0..=20 {
                 let x = 0.35 * f64::from(a) / 20.0 + 0.3 * f64::from(b) / 20.0 + 0.2 * 0.05 + 0.15;
                 assert_eq!(round3_milli(x), round3_milli_exact(x), "{x:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn table_grade_equals_the_formulas() {
+        // Goal: the table-driven grade is the formula's on every reachable input (every
+        // subset of roots identified, investigated and fixed, every step count, every pair
+        // of counters up to the step limit) and beyond it (the fallback).
+        for task in TaskId::ALL {
+            let roots = task.task().root_mask;
+            let subsets: Vec<u8> = (0..=roots).filter(|m| m & !roots == 0).collect();
+            let mut env = Env::new(task, 1, 0);
+            for &identified in &subsets {
+                for &investigated in &subsets {
+                    for &fixed in &subsets {
+                        for steps in 0..=task.task().max_steps {
+                            for destructive in 0..=16 {
+                                for invalid in 0..=16 {
+                                    env.root_identified = identified;
+                                    env.investigated = investigated | !roots & 0b10_1010;
+                                    env.fixed = fixed;
+                                    env.step_count = steps;
+                                    env.counters.destructive_actions = destructive;
+                                    env.counters.invalid_actions = invalid;
+                                    assert_eq!(grade(&env), grade_computed(&env), "{env:?}");
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     }
