@@ -545,9 +545,10 @@ impl Env {
     /// The fast path of [`Env::step`]: the same state, result and history record as
     /// `step(Action::from_index(index))`, but from a per-index table of plain values
     /// (no argument decoding), with the reward rule reduced to what survives the clamp
-    /// and the cached observation updated in place (the touched service's block and the
-    /// global block; every service's status bytes only when `fixed` or `verified`
-    /// changed). Out-of-range indices take the reference path.
+    /// and the cached observation updated in place (the one or two bytes the action
+    /// changes in its service's block, and the global block; every service's status,
+    /// alert and remediation bytes only when `fixed` or `verified` changed). Out-of-range
+    /// indices take the reference path.
     #[inline]
     pub fn step_index(&mut self, index: u8) -> StepResult {
         let Some(&op) = OPS.get(usize::from(index)) else {
@@ -570,8 +571,8 @@ impl Env {
         let s = service as usize;
         let bit = bit(service);
         let (fixed_before, verified_before) = (self.fixed, self.verified);
-        let broken = obs::broken_mask(self);
-        let mode = [Mode::Healthy, task.broken_mode[s]][usize::from(broken & bit != 0)];
+        let broken = obs::broken_mask(self) & bit != 0;
+        let mode = [Mode::Healthy, task.broken_mode[s]][usize::from(broken)];
         // Every raw reward of a valid action below 50 clamps to 50; only a correct root
         // diagnosis (80) and a successful fix (120) survive the clamp.
         let mut reward_milli = REWARD_MIN_MILLI;
@@ -583,11 +584,13 @@ impl Env {
             }
             ActionType::InspectDependencies => {
                 self.inspected |= bit;
+                self.obs[s][4] = 1;
                 Outcome::DependenciesInspected(service)
             }
             ActionType::ReadLogs => {
                 self.investigated |= bit;
                 self.seen[s].logs = 1 + mode as u8;
+                self.obs[s][2] = 1 + mode as u8;
                 Outcome::LogsRead { service, mode }
             }
             ActionType::QueryMetrics => {
@@ -595,6 +598,7 @@ impl Env {
                 let status = [mode.status(), Status::Recovering][recovering];
                 self.metrics_queried |= bit;
                 self.seen[s].metrics = 1 + mode as u8;
+                self.obs[s][3] = 1 + mode as u8;
                 Outcome::MetricsRead {
                     service,
                     mode,
@@ -605,17 +609,20 @@ impl Env {
                 let diagnosis = op.diagnosis;
                 let is_root = task.root_mask & bit;
                 self.seen[s].diagnosis = 1 + diagnosis as u8;
+                self.obs[s][5] = 1 + diagnosis as u8;
                 self.diagnosed |= bit;
                 let named = 0u8.wrapping_sub(u8::from(task.broken_mode[s] == diagnosis));
                 self.root_identified |= is_root & named;
                 if diagnosis == mode {
                     self.seen[s].verdicts |= 1;
+                    self.obs[s][6] |= 1;
                     self.counters.diagnosis_correct_count += 1;
                     reward_milli = [REWARD_MIN_MILLI, 80][usize::from(is_root != 0)];
                     expected = diagnosis;
                     Outcome::DiagnosisRecorded { service, diagnosis }
                 } else {
                     self.seen[s].verdicts |= 2;
+                    self.obs[s][6] |= 2;
                     self.counters.destructive_actions += 1;
                     expected = mode;
                     Outcome::DiagnosisIncorrect(service)
@@ -635,6 +642,7 @@ impl Env {
                 if let Some(reason) = reason {
                     self.counters.destructive_actions += 1;
                     self.seen[s].verdicts |= 4;
+                    self.obs[s][6] |= 4;
                     Outcome::FixRejected {
                         service,
                         fix,
@@ -680,11 +688,11 @@ impl Env {
         if terminal {
             self.final_grade = Some(grader::grade(self));
         }
+        // The arms above wrote the touched service's own bytes (logs, metrics, inspected,
+        // diagnosis, verdicts); only a new fix or verification changes other bytes: modes,
+        // statuses, remediation and (on resolution) alerts of any service.
         if (self.fixed ^ fixed_before) | (self.verified ^ verified_before) != 0 {
-            // Modes, statuses, remediation and (on resolution) alerts of any service.
             obs::refresh_services(self);
-        } else {
-            self.obs[s] = obs::service_block(self, broken, service);
         }
         self.obs[SERVICE_COUNT] = obs::global_block(self);
         StepResult {
