@@ -7,6 +7,9 @@
 
 use incident_core::limits::{FIELD_CHARS_MAX, REASONING_CHARS_MAX};
 use incident_core::{Action, ActionType, Arg, Fix, Mode, Service, TaskId};
+use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value, json};
 
 /// A request the server refuses, with its status and JSON body.
@@ -168,6 +171,96 @@ pub fn parse_action(value: &Value) -> Result<ParsedAction, ApiError> {
         fix: arg(raw.fix.as_ref(), Fix::from_name),
     };
     Ok(ParsedAction { action, raw })
+}
+
+/// An action object whose fields are all plain (escape-free) strings or null: what almost
+/// every client sends. Unknown keys (an `"action"` wrapper included), duplicate keys,
+/// escapes and other types do not fit; such bodies take the [`Value`] path, which alone
+/// words the errors.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainAction<'a> {
+    action_type: &'a str,
+    #[serde(default, borrow)]
+    service: Option<&'a str>,
+    #[serde(default, borrow)]
+    diagnosis: Option<&'a str>,
+    #[serde(default, borrow)]
+    fix: Option<&'a str>,
+    #[serde(default, borrow)]
+    reasoning: Option<&'a str>,
+}
+
+/// A `T` that only a JSON object deserializes to (a derived struct also accepts an
+/// array of its fields, which the protocol does not).
+pub struct ObjectOnly<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Only<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Only<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer
+            .deserialize_map(Only(std::marker::PhantomData))
+            .map(ObjectOnly)
+    }
+}
+
+/// A plain action object, deserialized without building a [`Value`].
+pub struct FastAction<'a>(PlainAction<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FastAction<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ObjectOnly::<PlainAction<'a>>::deserialize(deserializer).map(|only| FastAction(only.0))
+    }
+}
+
+impl FastAction<'_> {
+    /// Validate like [`parse_action`]; `None` when [`parse_action`] would refuse it (call
+    /// it on the [`Value`] to get the error).
+    #[must_use]
+    pub fn validate(&self) -> Option<ParsedAction> {
+        let plain = &self.0;
+        let kind = ActionType::from_name(plain.action_type)?;
+        let field = |text: Option<&str>, max_chars: usize| match text {
+            Some(text) if text.chars().count() > max_chars => None,
+            other => Some(other.map(str::to_owned)),
+        };
+        let raw = RawNames {
+            service: field(plain.service, FIELD_CHARS_MAX)?,
+            diagnosis: field(plain.diagnosis, FIELD_CHARS_MAX)?,
+            fix: field(plain.fix, FIELD_CHARS_MAX)?,
+        };
+        if plain
+            .reasoning
+            .is_some_and(|text| text.chars().count() > REASONING_CHARS_MAX)
+        {
+            return None;
+        }
+        let action = Action {
+            kind: Some(kind),
+            service: arg(raw.service.as_ref(), Service::from_name),
+            diagnosis: arg(raw.diagnosis.as_ref(), Mode::diagnosis_from_name),
+            fix: arg(raw.fix.as_ref(), Fix::from_name),
+        };
+        Some(ParsedAction { action, raw })
+    }
+}
+
+/// Parse and validate a `/step` body that is one plain action object (see
+/// [`FastAction`]); `None` for anything else, which [`parse_action`] then handles.
+#[must_use]
+pub fn parse_plain_action(bytes: &[u8]) -> Option<ParsedAction> {
+    serde_json::from_slice::<FastAction<'_>>(bytes)
+        .ok()?
+        .validate()
 }
 
 /// A validated reset request.

@@ -8,7 +8,9 @@ use incident_core::env::Outcome;
 use incident_core::grader::{Grade, milli_to_f64};
 use incident_core::record::{Inspected, Lists};
 use incident_core::task::Alert;
-use incident_core::text::{self, ActionResult, METRICS, Message, Timestamp};
+use incident_core::text::{
+    self, ActionResult, LOGS_PER_READ, LogEvent, METRICS, Message, Timestamp, TraceId,
+};
 use incident_core::topology::{DEPENDS_ON, services};
 use incident_core::{ActionType, Env, Milli, Service, TaskId};
 use serde::Serialize;
@@ -48,6 +50,17 @@ pub fn clamped(milli: Milli) -> f64 {
     float(milli.clamp(50, 950))
 }
 
+/// A value written as a JSON string through its `Display` impl, without an intermediate
+/// `String` (`Serializer::collect_str` escapes each written fragment in place).
+#[derive(Clone, Copy)]
+pub struct DisplayStr<T>(pub T);
+
+impl<T: std::fmt::Display> Serialize for DisplayStr<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
 /// One service summary.
 #[derive(Serialize)]
 pub struct Summary {
@@ -73,7 +86,7 @@ pub struct AlertJson {
     service: &'static str,
     title: &'static str,
     description: &'static str,
-    triggered_at: String,
+    triggered_at: DisplayStr<Timestamp>,
     runbook_hint: &'static str,
 }
 
@@ -84,7 +97,7 @@ impl AlertJson {
             service: alert.service.name(),
             title: alert.title,
             description: alert.description,
-            triggered_at: Timestamp::base(seed).to_string(),
+            triggered_at: DisplayStr(Timestamp::base(seed)),
             runbook_hint: alert.runbook_hint,
         }
     }
@@ -93,11 +106,32 @@ impl AlertJson {
 /// One log line.
 #[derive(Serialize)]
 pub struct LogJson {
-    timestamp: String,
+    timestamp: DisplayStr<Timestamp>,
     level: &'static str,
     service: &'static str,
     message: &'static str,
-    trace_id: String,
+    trace_id: DisplayStr<TraceId>,
+}
+
+impl LogJson {
+    fn new(event: &LogEvent) -> LogJson {
+        LogJson {
+            timestamp: DisplayStr(event.timestamp),
+            level: event.level,
+            service: event.service.name(),
+            message: event.message,
+            trace_id: DisplayStr(event.trace_id()),
+        }
+    }
+}
+
+/// The `logs` list: the four lines of a `read_logs`, `[]` after any other action.
+pub struct Logs(Option<[LogEvent; LOGS_PER_READ]>);
+
+impl Serialize for Logs {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().flatten().map(LogJson::new))
+    }
 }
 
 /// The metrics object of `query_metrics`.
@@ -141,16 +175,46 @@ impl Serialize for Graph<'_> {
     }
 }
 
+/// The six service summaries in canonical order, serialized straight from the env.
+#[derive(Clone, Copy)]
+pub struct Summaries<'a>(pub &'a Env);
+
+impl Serialize for Summaries<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(Service::ALL.iter().map(|&service| Summary {
+            service_name: service.name(),
+            status: self.0.status(service).name(),
+            depends_on: DependsOn(service),
+        }))
+    }
+}
+
+/// The active alerts (`[]` once resolved), serialized straight from the env.
+#[derive(Clone, Copy)]
+pub struct Alerts<'a>(pub &'a Env);
+
+impl Serialize for Alerts<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let env = self.0;
+        let alerts: &[Alert] = if env.is_resolved() {
+            &[]
+        } else {
+            env.task().alerts
+        };
+        serializer.collect_seq(alerts.iter().map(|alert| AlertJson::new(alert, env.seed())))
+    }
+}
+
 /// The HTTP `observation` object.
 #[derive(Serialize)]
 pub struct Observation<'a> {
-    action_result: String,
+    action_result: DisplayStr<ActionResult<'a>>,
     success: bool,
-    message: String,
-    logs: Vec<LogJson>,
+    message: DisplayStr<Message>,
+    logs: Logs,
     metrics: Option<MetricsJson>,
-    service_summaries: Vec<Summary>,
-    active_alerts: Vec<AlertJson>,
+    service_summaries: Summaries<'a>,
+    active_alerts: Alerts<'a>,
     dependency_graph: Graph<'a>,
     step_number: u8,
     max_steps: u8,
@@ -162,25 +226,19 @@ pub struct Observation<'a> {
 /// Build the observation after `outcome` (the env already reflects the step).
 #[must_use]
 pub fn observation<'a>(
-    env: &Env,
+    env: &'a Env,
     lists: &'a Lists,
     outcome: Outcome,
-    unknown: &str,
+    unknown: &'a str,
 ) -> Observation<'a> {
     let logs = match outcome {
-        Outcome::LogsRead { service, mode } => {
-            text::log_events(env.seed(), service, mode, env.step_count())
-                .iter()
-                .map(|event| LogJson {
-                    timestamp: event.timestamp.to_string(),
-                    level: event.level,
-                    service: event.service.name(),
-                    message: event.message,
-                    trace_id: event.trace_id().to_string(),
-                })
-                .collect()
-        }
-        _ => Vec::new(),
+        Outcome::LogsRead { service, mode } => Some(text::log_events(
+            env.seed(),
+            service,
+            mode,
+            env.step_count(),
+        )),
+        _ => None,
     };
     let metrics = match outcome {
         Outcome::MetricsRead {
@@ -208,13 +266,13 @@ pub fn observation<'a>(
         _ => None,
     };
     Observation {
-        action_result: ActionResult { outcome, unknown }.to_string(),
+        action_result: DisplayStr(ActionResult { outcome, unknown }),
         success: outcome.success(),
-        message: Message { outcome }.to_string(),
-        logs,
+        message: DisplayStr(Message { outcome }),
+        logs: Logs(logs),
         metrics,
-        service_summaries: summaries(env),
-        active_alerts: alerts(env),
+        service_summaries: Summaries(env),
+        active_alerts: Alerts(env),
         dependency_graph: Graph(lists),
         step_number: env.step_count(),
         max_steps: env.task().max_steps,
@@ -222,32 +280,6 @@ pub fn observation<'a>(
         available_services: Service::ALL.map(Service::name),
         available_actions: ActionType::ALL.map(ActionType::name),
     }
-}
-
-/// The six service summaries in canonical order.
-#[must_use]
-pub fn summaries(env: &Env) -> Vec<Summary> {
-    Service::ALL
-        .iter()
-        .map(|&service| Summary {
-            service_name: service.name(),
-            status: env.status(service).name(),
-            depends_on: DependsOn(service),
-        })
-        .collect()
-}
-
-/// The active alerts (`[]` once resolved).
-#[must_use]
-pub fn alerts(env: &Env) -> Vec<AlertJson> {
-    if env.is_resolved() {
-        return Vec::new();
-    }
-    env.task()
-        .alerts
-        .iter()
-        .map(|alert| AlertJson::new(alert, env.seed()))
-        .collect()
 }
 
 /// The grader details object, in the original's key order.
@@ -292,11 +324,11 @@ pub struct StepResponse<'a> {
 /// Build the response of a reset (`outcome == Reset`), a step, or a step after done.
 #[must_use]
 pub fn step_response<'a>(
-    env: &Env,
+    env: &'a Env,
     lists: &'a Lists,
     outcome: Outcome,
     reward_milli: Milli,
-    unknown: &str,
+    unknown: &'a str,
 ) -> StepResponse<'a> {
     let after_done = outcome == Outcome::AlreadyDone;
     let grade = env.final_grade().filter(|_| !after_done);
@@ -310,6 +342,38 @@ pub fn step_response<'a>(
             trajectory_reward: clamped(env.trajectory_milli()),
             grader_score: grade.map(|g| clamped(Milli::from(g.score))),
             grader_details: grade.map(Details),
+        },
+    }
+}
+
+/// The WebSocket `observation` frame around a step response:
+/// `{"type":"observation","data":{"observation":..,"reward":..,"done":..,"metadata":..}}`.
+#[derive(Serialize)]
+pub struct ObservationFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    data: FrameData<'a>,
+}
+
+#[derive(Serialize)]
+struct FrameData<'a> {
+    observation: Observation<'a>,
+    reward: Option<f64>,
+    done: bool,
+    metadata: Info,
+}
+
+/// Wrap a step response as a WebSocket `observation` frame (`reward` is `null` when
+/// `with_reward` is false, as after a reset).
+#[must_use]
+pub fn observation_frame(response: StepResponse<'_>, with_reward: bool) -> ObservationFrame<'_> {
+    ObservationFrame {
+        kind: "observation",
+        data: FrameData {
+            observation: response.observation,
+            reward: with_reward.then_some(response.reward),
+            done: response.done,
+            metadata: response.info,
         },
     }
 }

@@ -127,11 +127,30 @@ impl Session {
     /// Write the response of the last reset or step as JSON bytes.
     #[must_use]
     pub fn last_response_bytes(&self) -> Vec<u8> {
-        let lists = Lists::of(&self.env);
-        let (outcome, reward, unknown) = &self.last;
-        to_bytes(&render::step_response(
-            &self.env, &lists, *outcome, *reward, unknown,
-        ))
+        let mut out = Vec::with_capacity(RESPONSE_BYTES_HINT);
+        self.write_last_response(&mut out);
+        out
+    }
+
+    /// Append the response of the last reset or step to `out` as JSON bytes.
+    pub fn write_last_response(&self, out: &mut Vec<u8>) {
+        write_response(&self.env, &self.last, out, None);
+    }
+
+    /// Append the last reset or step as a WebSocket `observation` frame to `out`
+    /// (`with_reward` false after a reset: the frame's reward is `null`).
+    pub fn write_last_frame(&self, out: &mut Vec<u8>, with_reward: bool) {
+        write_response(&self.env, &self.last, out, Some(with_reward));
+    }
+
+    /// Copy what the response of the last reset or step needs, so it can be rendered
+    /// after a lock on the session is released.
+    #[must_use]
+    pub fn reply(&self) -> Reply {
+        Reply {
+            env: self.env.clone(),
+            last: self.last.clone(),
+        }
     }
 
     /// Return `/state` (`sealed` hides the answer fields).
@@ -158,6 +177,48 @@ impl Session {
     pub fn baseline_json(&self) -> Value {
         to_value(&render::baseline(&self.env))
     }
+}
+
+/// Typical size of a step response (1.7 to 2.5 KB); one allocation holds it.
+pub const RESPONSE_BYTES_HINT: usize = 4096;
+
+/// A copy of what the response of one reset or step needs (the environment is a small
+/// plain value), rendered without holding the session.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    env: Env,
+    last: (Outcome, Milli, String),
+}
+
+impl Reply {
+    /// Render the `{observation, reward, done, info}` response as JSON bytes.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(RESPONSE_BYTES_HINT);
+        write_response(&self.env, &self.last, &mut out, None);
+        out
+    }
+}
+
+/// Append a step response (or, with `frame = Some(with_reward)`, its WebSocket
+/// `observation` frame) to `out`.
+fn write_response(
+    env: &Env,
+    last: &(Outcome, Milli, String),
+    out: &mut Vec<u8>,
+    frame: Option<bool>,
+) {
+    let lists = Lists::of(env);
+    let (outcome, reward, unknown) = last;
+    let response = render::step_response(env, &lists, *outcome, *reward, unknown);
+    let written = match frame {
+        None => serde_json::to_writer(&mut *out, &response),
+        Some(with_reward) => {
+            serde_json::to_writer(&mut *out, &render::observation_frame(response, with_reward))
+        }
+    };
+    // Our response types cannot fail to serialize (string keys, finite floats).
+    debug_assert!(written.is_ok());
 }
 
 /// Serialize a response to a JSON value. Our response types cannot fail to serialize

@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use crate::parse::ApiError;
+use crate::parse::{self, ApiError, ParsedAction};
 
 /// Parse a request body: `Ok(None)` for an empty body, `Ok(Some(json))`, or a 422.
 ///
@@ -20,6 +20,27 @@ pub fn parse(bytes: &[u8]) -> Result<Option<Value>, ApiError> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(value) => Ok(Some(value)),
         Err(error) => Err(invalid(bytes, &error)),
+    }
+}
+
+/// Parse and validate a `/step` body: a plain action object directly, anything else
+/// through [`parse`], [`parse::step_action`] and [`parse::parse_action`] (which word
+/// every error).
+///
+/// # Errors
+/// An empty body (422 `missing`), bytes that are not JSON, or an invalid action.
+pub fn step_request(bytes: &[u8]) -> Result<ParsedAction, ApiError> {
+    if let Some(parsed) = parse::parse_plain_action(bytes) {
+        return Ok(parsed);
+    }
+    match parse(bytes)? {
+        Some(body) => parse::parse_action(parse::step_action(&body)),
+        None => Err(ApiError::validation(
+            "missing",
+            &["body"],
+            "Field required",
+            Value::Null,
+        )),
     }
 }
 

@@ -54,23 +54,32 @@ where
         (&Method::GET, "/ui/" | "/ui" | "/docs" | "/redoc") => html(UI_PAGE),
         (&Method::GET, "/ws") => ws::upgrade(request, shared),
         (&Method::POST, "/reset") => match read_json(request, shared).await {
-            Ok(body) => {
-                let answer = shared.session().reset_json(body.as_ref());
-                answer_json(answer)
-            }
+            // Validate before locking; render after unlocking.
+            Ok(body) => match parse::parse_reset(body.as_ref()) {
+                Ok(reset) => {
+                    let reply = {
+                        let mut session = shared.session();
+                        session.reset(reset);
+                        session.reply()
+                    };
+                    json_bytes(StatusCode::OK, reply.to_bytes())
+                }
+                Err(error) => api_error(&error),
+            },
             Err(response) => response,
         },
-        (&Method::POST, "/step") => match read_json(request, shared).await {
-            Ok(Some(body)) => {
-                let answer = shared.session().step_json(parse::step_action(&body));
-                answer_json(answer)
-            }
-            Ok(None) => api_error(&ApiError::validation(
-                "missing",
-                &["body"],
-                "Field required",
-                Value::Null,
-            )),
+        (&Method::POST, "/step") => match read_body(request, shared).await {
+            Ok(bytes) => match json_body::step_request(&bytes) {
+                Ok(action) => {
+                    let reply = {
+                        let mut session = shared.session();
+                        session.step(action);
+                        session.reply()
+                    };
+                    json_bytes(StatusCode::OK, reply.to_bytes())
+                }
+                Err(error) => api_error(&error),
+            },
             Err(response) => response,
         },
         (&Method::POST, "/mcp") => mcp_http(request, shared).await,
@@ -130,13 +139,6 @@ pub fn detail(status: StatusCode, message: &str) -> HttpResponse {
 fn api_error(error: &ApiError) -> HttpResponse {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
     json_value(status, &error.body)
-}
-
-fn answer_json(answer: Result<Value, ApiError>) -> HttpResponse {
-    match answer {
-        Ok(value) => json_value(StatusCode::OK, &value),
-        Err(error) => api_error(&error),
-    }
 }
 
 fn redirect(location: &'static str) -> HttpResponse {

@@ -28,7 +28,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::router::{HttpResponse, detail};
 use super::{FRAME_BYTES_MAX, Shared, mcp};
-use crate::parse::ApiError;
+use crate::parse::{self, ApiError, FastAction, ObjectOnly};
 use crate::session::Session;
 
 /// How long we wait for the client's close reply after sending a close frame.
@@ -117,7 +117,12 @@ async fn refuse(mut socket: Socket, shared: &Shared) {
 /// Send one frame; `false` when the socket failed or the client did not take it in time
 /// (a client that never reads must not hold its session slot forever).
 async fn send(socket: &mut Socket, frame: &Value, within: Duration) -> bool {
-    let message = Message::text(frame.to_string());
+    send_text(socket, frame.to_string(), within).await
+}
+
+/// Send one text frame (see [`send`]).
+async fn send_text(socket: &mut Socket, text: String, within: Duration) -> bool {
+    let message = Message::text(text);
     matches!(
         tokio::time::timeout(within, socket.send(message)).await,
         Ok(Ok(()))
@@ -138,7 +143,8 @@ async fn close(socket: &mut Socket, code: CloseCode, reason: &str) {
 
 /// What to do after one message.
 enum Reply {
-    Frame(Value),
+    /// Send this JSON text.
+    Frame(String),
     Close,
 }
 
@@ -184,7 +190,7 @@ async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared)
         };
         match handle_text(&mut session, text, shared.config.sealed) {
             Reply::Frame(frame) => {
-                if !send(&mut socket, &frame, idle).await {
+                if !send_text(&mut socket, frame, idle).await {
                     return;
                 }
             }
@@ -205,28 +211,68 @@ fn validation_error(error: &ApiError) -> Value {
     frame
 }
 
-fn observation_frame(response: &Value, reward: Value) -> Value {
-    json!({"type": "observation", "data": {
-        "observation": response["observation"],
-        "reward": reward,
-        "done": response["done"],
-        "metadata": response["info"],
-    }})
+/// Render the last reset or step of `session` as an `observation` frame.
+fn observation_frame(session: &Session, with_reward: bool) -> String {
+    let mut out = Vec::with_capacity(crate::session::RESPONSE_BYTES_HINT);
+    session.write_last_frame(&mut out, with_reward);
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A `step` message whose action is a plain object (see [`FastAction`]).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainStep<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(borrow)]
+    data: FastAction<'a>,
 }
 
 /// Answer one text message of a session.
 fn handle_text(session: &mut Session, text: &str, sealed: bool) -> Reply {
+    // The common message, a step with a plain action, without building a `Value`; any
+    // other message, and any invalid action, takes the general path below.
+    if let Ok(ObjectOnly(step)) = serde_json::from_str::<ObjectOnly<PlainStep<'_>>>(text)
+        && step.kind == "step"
+        && let Some(parsed) = step.data.validate()
+    {
+        session.step(parsed);
+        return Reply::Frame(observation_frame(session, true));
+    }
+    match handle_value(session, text, sealed) {
+        Answer::Frame(frame) => Reply::Frame(frame.to_string()),
+        Answer::Observation { with_reward } => {
+            Reply::Frame(observation_frame(session, with_reward))
+        }
+        Answer::Close => Reply::Close,
+    }
+}
+
+/// What [`handle_value`] answers.
+enum Answer {
+    /// This frame.
+    Frame(Value),
+    /// The session's last reset or step as an `observation` frame.
+    Observation {
+        with_reward: bool,
+    },
+    Close,
+}
+
+/// Answer one text message through a parsed [`Value`].
+fn handle_value(session: &mut Session, text: &str, sealed: bool) -> Answer {
     let message: Value = match serde_json::from_str(text) {
         Ok(value) => value,
         Err(error) => {
-            return Reply::Frame(error_frame(
+            return Answer::Frame(error_frame(
                 "INVALID_JSON",
                 &format!("Invalid JSON: {error}"),
             ));
         }
     };
     let Some(kind) = message.get("type").and_then(Value::as_str) else {
-        return Reply::Frame(error_frame(
+        return Answer::Frame(error_frame(
             "VALIDATION_ERROR",
             "Invalid message: expected a JSON object with a string \"type\"",
         ));
@@ -234,8 +280,11 @@ fn handle_text(session: &mut Session, text: &str, sealed: bool) -> Reply {
     let data = message.get("data").filter(|data| !data.is_null());
     let frame = match kind {
         "reset" => match data {
-            None | Some(Value::Object(_)) => match session.reset_json(data) {
-                Ok(response) => observation_frame(&response, Value::Null),
+            None | Some(Value::Object(_)) => match parse::parse_reset(data) {
+                Ok(request) => {
+                    session.reset(request);
+                    return Answer::Observation { with_reward: false };
+                }
                 Err(error) => validation_error(&error),
             },
             Some(_) => error_frame(
@@ -245,10 +294,10 @@ fn handle_text(session: &mut Session, text: &str, sealed: bool) -> Reply {
         },
         "step" => match data {
             Some(action @ Value::Object(_)) => {
-                match session.step_json(crate::parse::step_action(action)) {
-                    Ok(response) => {
-                        let reward = response["reward"].clone();
-                        observation_frame(&response, reward)
+                match parse::parse_action(parse::step_action(action)) {
+                    Ok(parsed) => {
+                        session.step(parsed);
+                        return Answer::Observation { with_reward: true };
                     }
                     Err(error) => validation_error(&error),
                 }
@@ -259,7 +308,7 @@ fn handle_text(session: &mut Session, text: &str, sealed: bool) -> Reply {
             ),
         },
         "state" => json!({"type": "state", "data": session.state_json(sealed)}),
-        "close" => return Reply::Close,
+        "close" => return Answer::Close,
         "mcp" => match data {
             Some(request) => json!({"type": "mcp", "data": mcp::handle(request, session, sealed)
                 .unwrap_or_else(|| json!({}))}),
@@ -270,7 +319,7 @@ fn handle_text(session: &mut Session, text: &str, sealed: bool) -> Reply {
         },
         other => error_frame("UNKNOWN_TYPE", &format!("Unknown message type: {other}")),
     };
-    Reply::Frame(frame)
+    Answer::Frame(frame)
 }
 
 #[cfg(test)]
@@ -279,9 +328,68 @@ mod tests {
 
     fn frame(session: &mut Session, text: &str) -> Value {
         match handle_text(session, text, false) {
-            Reply::Frame(frame) => frame,
+            Reply::Frame(frame) => serde_json::from_str(&frame).unwrap(),
             Reply::Close => Value::Null,
         }
+    }
+
+    /// The frame as the `Value` path built it before frames were written as bytes.
+    fn value_frame(session: &Session, with_reward: bool) -> String {
+        let response = session.last_response();
+        let reward = if with_reward {
+            response["reward"].clone()
+        } else {
+            Value::Null
+        };
+        json!({"type": "observation", "data": {
+            "observation": response["observation"],
+            "reward": reward,
+            "done": response["done"],
+            "metadata": response["info"],
+        }})
+        .to_string()
+    }
+
+    #[test]
+    fn observation_frames_equal_the_value_rendering() {
+        // Goal: reset and step frames, plain and general actions alike, are byte for byte
+        // the frames the `Value` path wrote.
+        let steps = [
+            r#"{"type":"step","data":{"action_type":"list_services"}}"#,
+            r#"{"type":"step","data":{"action_type":"read_logs","service":"database"}}"#,
+            r#"{"type":"step","data":{"action":{"action_type":"query_metrics","service":"order_service"}}}"#,
+            r#"{"type":"step","data":{"action_type":"inspect_dependencies"}}"#,
+            r#"{"type":"step","data":{"action_type":"read_logs","service":"nop\u0065"}}"#,
+            r#"{"type":"step","data":{"action_type":"diagnose","service":"database","diagnosis":"disk_full"}}"#,
+            r#"{"type":"step","data":{"action_type":"apply_fix","service":"database","fix":"clear_disk"}}"#,
+            r#"{"type":"step","data":{"action_type":"verify_health","service":"database"}}"#,
+        ];
+        for task in ["easy_task", "medium_task", "hard_task"] {
+            let mut session = Session::new();
+            let reset = format!(r#"{{"type":"reset","data":{{"task_id":"{task}","seed":3}}}}"#);
+            let Reply::Frame(frame) = handle_text(&mut session, &reset, false) else {
+                panic!("reset closed the session");
+            };
+            assert_eq!(frame, value_frame(&session, false));
+            for round in 0..40 {
+                let text = steps[(round * 5 + 1) % steps.len()];
+                let Reply::Frame(frame) = handle_text(&mut session, text, false) else {
+                    panic!("step closed the session");
+                };
+                assert_eq!(frame, value_frame(&session, true), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn array_messages_never_step() {
+        // Goal: a derived struct would accept `["step", {...}]`; the protocol does not.
+        let mut session = Session::new();
+        let answer = frame(&mut session, r#"["step",{"action_type":"list_services"}]"#);
+        assert_eq!(answer["data"]["code"], "VALIDATION_ERROR");
+        let answer = frame(&mut session, r#"{"type":"step","data":["list_services"]}"#);
+        assert_eq!(answer["data"]["code"], "VALIDATION_ERROR");
+        assert_eq!(session.env().step_count(), 0);
     }
 
     #[test]

@@ -1,0 +1,138 @@
+//! The allocation-light paths (typed action parsing, responses written straight to bytes)
+//! against the general ones (`serde_json::Value` in, `Value` out): same actions, same
+//! errors, same bytes.
+
+use incident_core::{ActionType, Fix, Mode, Service, TaskId};
+use incident_host::parse;
+use incident_host::server::json_body;
+use incident_host::session::Session;
+use serde_json::{Value, json};
+
+/// The general path: bytes -> `Value` -> action (or the error it words).
+fn general(bytes: &[u8]) -> Result<parse::ParsedAction, parse::ApiError> {
+    match json_body::parse(bytes)? {
+        Some(body) => parse::parse_action(parse::step_action(&body)),
+        None => Err(parse::ApiError::validation(
+            "missing",
+            &["body"],
+            "Field required",
+            Value::Null,
+        )),
+    }
+}
+
+/// Bodies of every shape: plain, wrapped, escaped, mistyped, duplicated, oversized.
+fn bodies() -> Vec<Vec<u8>> {
+    let mut texts: Vec<String> = Vec::new();
+    let names = |all: &[&'static str]| {
+        let mut names: Vec<String> = all.iter().map(|s| (*s).to_owned()).collect();
+        names.extend(["", "nope", "DATABASE", "databas\\u0065", "é"].map(String::from));
+        names
+    };
+    let services = names(&Service::ALL.map(Service::name));
+    for kind in ActionType::ALL {
+        for service in &services {
+            texts.push(format!(
+                r#"{{"action_type": "{}", "service": "{service}"}}"#,
+                kind.name()
+            ));
+        }
+        texts.push(format!(r#"{{"action_type":"{}"}}"#, kind.name()));
+        texts.push(format!(
+            r#"{{"action": {{"action_type": "{}", "service": "database"}}}}"#,
+            kind.name()
+        ));
+    }
+    for mode in Mode::ALL {
+        texts.push(format!(
+            r#"{{"action_type":"diagnose","service":"database","diagnosis":"{}","reasoning":"r"}}"#,
+            mode.name()
+        ));
+    }
+    for fix in Fix::ALL {
+        texts.push(format!(
+            r#"{{"action_type":"apply_fix","service":"database","fix":"{}","reasoning":null}}"#,
+            fix.name()
+        ));
+    }
+    let long = "x".repeat(101);
+    let longer = "y".repeat(5001);
+    texts.extend([
+        String::new(),
+        "   ".into(),
+        "{".into(),
+        "null".into(),
+        "[]".into(),
+        "{}".into(),
+        r#"["list_services", null, null, null, null]"#.into(),
+        r#"{"action_type": "read_logs", "service": "database"} x"#.into(),
+        r#"{"action_type": "READ_LOGS"}"#.into(),
+        r#"{"action_type": null}"#.into(),
+        r#"{"action_type": 5}"#.into(),
+        r#"{"action_type": "read_logs", "service": 5}"#.into(),
+        r#"{"action_type": "read_logs", "service": ["database"]}"#.into(),
+        r#"{"action_type": "read_logs", "service": null, "extra": 1}"#.into(),
+        r#"{"action_type": "read_logs", "action_type": "list_services"}"#.into(),
+        r#"{"action_type": "read_logs", "service": "database", "service": "nope"}"#.into(),
+        r#"{"action": null}"#.into(),
+        r#"{"action": "read_logs"}"#.into(),
+        r#"{"action": ["list_services"]}"#.into(),
+        r#"{"action": {"action_type": "list_services"}, "action_type": "read_logs"}"#.into(),
+        format!(r#"{{"action_type": "read_logs", "service": "{long}"}}"#),
+        format!(r#"{{"action_type": "read_logs", "reasoning": "{longer}"}}"#),
+        format!(
+            r#"{{"action_type": "read_logs", "reasoning": "{}"}}"#,
+            &longer[1..]
+        ),
+        " \n{\"action_type\":\"list_services\"}\t".into(),
+    ]);
+    texts.into_iter().map(String::into_bytes).collect()
+}
+
+#[test]
+fn plain_action_parsing_agrees_with_the_value_path() {
+    // Goal: every body gives the same action, or the same error, on both paths.
+    let mut fast = 0;
+    for body in bodies() {
+        let text = String::from_utf8_lossy(&body).into_owned();
+        let expected = general(&body);
+        if let Some(parsed) = parse::parse_plain_action(&body) {
+            fast += 1;
+            assert_eq!(Ok(parsed), expected.clone(), "{text}");
+        }
+        assert_eq!(json_body::step_request(&body), expected, "{text}");
+    }
+    assert!(fast > 50, "the plain path took only {fast} bodies");
+}
+
+#[test]
+fn responses_written_as_bytes_equal_the_value_rendering() {
+    // Goal: across tasks, seeds and every action body, the bytes of a reset or step
+    // response equal its `Value` serialized, and so does a `Reply` taken after it.
+    let actions: Vec<_> = bodies()
+        .iter()
+        .filter_map(|body| json_body::step_request(body).ok())
+        .collect();
+    for task in TaskId::ALL {
+        for seed in [0_i64, 1, 7, -3, 86_399, 123_456_789] {
+            let mut session = Session::new();
+            let reset = json!({"task_id": task.name(), "seed": seed});
+            let value = session.reset_json(Some(&reset)).unwrap();
+            assert_eq!(
+                session.last_response_bytes(),
+                value.to_string().into_bytes()
+            );
+            for index in 0..actions.len() {
+                // Vary the order per seed so episodes reach many states.
+                let action = &actions[(index * 7 + seed.unsigned_abs() as usize) % actions.len()];
+                session.step(action.clone());
+                let expected = session.last_response().to_string().into_bytes();
+                assert_eq!(session.last_response_bytes(), expected);
+                assert_eq!(session.reply().to_bytes(), expected);
+                if session.env().is_done() && index % 3 == 0 {
+                    session.reset_json(Some(&reset)).unwrap();
+                }
+            }
+        }
+    }
+}
