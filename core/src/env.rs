@@ -275,6 +275,24 @@ pub struct StepResult {
     pub terminal: bool,
 }
 
+impl StepResult {
+    /// The result of a step that was taken: the terminal step emits the 0.05 floor in
+    /// place of its own reward (`behaviour.md` §6.2 step 9).
+    #[inline]
+    const fn emitted(outcome: Outcome, reward_milli: Milli, terminal: bool) -> StepResult {
+        StepResult {
+            outcome,
+            reward_milli: if terminal {
+                REWARD_MIN_MILLI
+            } else {
+                reward_milli
+            },
+            done: terminal,
+            terminal,
+        }
+    }
+}
+
 /// One entry of the action history.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
@@ -527,16 +545,7 @@ impl Env {
             self.final_grade = Some(grader::grade(self));
         }
         self.obs = obs::blocks(self);
-        StepResult {
-            outcome,
-            reward_milli: if terminal {
-                REWARD_MIN_MILLI
-            } else {
-                reward_milli
-            },
-            done: terminal,
-            terminal,
-        }
+        StepResult::emitted(outcome, reward_milli, terminal)
     }
 
     /// Apply the discrete action `index`; an index outside `0..ACTION_COUNT` is an
@@ -695,16 +704,7 @@ impl Env {
             obs::refresh_services(self);
         }
         self.obs[SERVICE_COUNT] = obs::global_block(self);
-        StepResult {
-            outcome,
-            reward_milli: if terminal {
-                REWARD_MIN_MILLI
-            } else {
-                reward_milli
-            },
-            done: terminal,
-            terminal,
-        }
+        StepResult::emitted(outcome, reward_milli, terminal)
     }
 
     fn expected_for(&self, action: Action, outcome: Outcome) -> Mode {
