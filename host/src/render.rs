@@ -18,6 +18,9 @@ use serde::ser::{SerializeMap, Serializer};
 
 use crate::parse::RawNames;
 
+mod bytes;
+pub use bytes::write_step_response;
+
 /// Name of the benchmark in `/tasks`, `/manifest` and the runner's output.
 pub const BENCHMARK: &str = "devops_incident_env";
 /// Version `/manifest` reports.

@@ -208,17 +208,8 @@ fn write_response(
     out: &mut Vec<u8>,
     frame: Option<bool>,
 ) {
-    let lists = Lists::of(env);
     let (outcome, reward, unknown) = last;
-    let response = render::step_response(env, &lists, *outcome, *reward, unknown);
-    let written = match frame {
-        None => serde_json::to_writer(&mut *out, &response),
-        Some(with_reward) => {
-            serde_json::to_writer(&mut *out, &render::observation_frame(response, with_reward))
-        }
-    };
-    // Our response types cannot fail to serialize (string keys, finite floats).
-    debug_assert!(written.is_ok());
+    render::write_step_response(out, env, *outcome, *reward, unknown, frame);
 }
 
 /// Serialize a response to a JSON value. Our response types cannot fail to serialize

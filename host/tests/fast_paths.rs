@@ -26,7 +26,20 @@ fn bodies() -> Vec<Vec<u8>> {
     let mut texts: Vec<String> = Vec::new();
     let names = |all: &[&'static str]| {
         let mut names: Vec<String> = all.iter().map(|s| (*s).to_owned()).collect();
-        names.extend(["", "nope", "DATABASE", "databas\\u0065", "é"].map(String::from));
+        names.extend(
+            [
+                "",
+                "nope",
+                "DATABASE",
+                "databas\\u0065",
+                "é",
+                "q\\\"uote",
+                "t\\tab",
+                "back\\\\slash",
+                "\\u0001",
+            ]
+            .map(String::from),
+        );
         names
     };
     let services = names(&Service::ALL.map(Service::name));
@@ -105,6 +118,30 @@ fn plain_action_parsing_agrees_with_the_value_path() {
     assert!(fast > 50, "the plain path took only {fast} bodies");
 }
 
+/// A WebSocket `observation` frame as bytes.
+fn frame(session: &Session, with_reward: bool) -> String {
+    let mut out = Vec::new();
+    session.write_last_frame(&mut out, with_reward);
+    String::from_utf8(out).unwrap()
+}
+
+/// The same frame built from the response's `Value`.
+fn value_frame(session: &Session, with_reward: bool) -> String {
+    let response = session.last_response();
+    let reward = if with_reward {
+        response["reward"].clone()
+    } else {
+        Value::Null
+    };
+    json!({"type": "observation", "data": {
+        "observation": response["observation"],
+        "reward": reward,
+        "done": response["done"],
+        "metadata": response["info"],
+    }})
+    .to_string()
+}
+
 #[test]
 fn responses_written_as_bytes_equal_the_value_rendering() {
     // Goal: across tasks, seeds and every action body, the bytes of a reset or step
@@ -129,6 +166,7 @@ fn responses_written_as_bytes_equal_the_value_rendering() {
                 let expected = session.last_response().to_string().into_bytes();
                 assert_eq!(session.last_response_bytes(), expected);
                 assert_eq!(session.reply().to_bytes(), expected);
+                assert_eq!(frame(&session, true), value_frame(&session, true));
                 if session.env().is_done() && index % 3 == 0 {
                     session.reset_json(Some(&reset)).unwrap();
                 }
