@@ -152,26 +152,40 @@ async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared)
     let mut session = Session::new();
     let mut shutdown = shared.shutdown.clone();
     let idle = shared.config.session_idle_timeout;
+    // One shutdown waiter and one idle timer for the whole session, not one of each per
+    // message: the timer is re-armed only when it fires early (the session was active).
+    let shutdown_signal = shutdown.changed();
+    tokio::pin!(shutdown_signal);
+    let idle_timer = tokio::time::sleep(idle);
+    tokio::pin!(idle_timer);
     loop {
-        let next = tokio::select! {
-            next = tokio::time::timeout(idle, socket.next()) => next,
-            _ = shutdown.changed() => {
-                close(&mut socket, CloseCode::Away, "server shutting down").await;
-                return;
+        let waiting_since = tokio::time::Instant::now();
+        let next = loop {
+            tokio::select! {
+                next = socket.next() => break next,
+                () = &mut idle_timer => {
+                    let due = waiting_since + idle;
+                    if tokio::time::Instant::now() < due {
+                        idle_timer.as_mut().reset(due);
+                        continue;
+                    }
+                    close(&mut socket, CloseCode::Away, "session idle timeout").await;
+                    return;
+                }
+                _ = &mut shutdown_signal => {
+                    close(&mut socket, CloseCode::Away, "server shutting down").await;
+                    return;
+                }
             }
         };
         let message = match next {
-            Err(_) => {
-                close(&mut socket, CloseCode::Away, "session idle timeout").await;
-                return;
-            }
-            Ok(None) => return,
-            Ok(Some(Err(WsError::Capacity(_)))) => {
+            None => return,
+            Some(Err(WsError::Capacity(_))) => {
                 close(&mut socket, CloseCode::Size, "message larger than 1 MiB").await;
                 return;
             }
-            Ok(Some(Err(_))) => return,
-            Ok(Some(Ok(message))) => message,
+            Some(Err(_)) => return,
+            Some(Ok(message)) => message,
         };
         let text = match &message {
             Message::Text(text) => text.as_str(),
