@@ -31,6 +31,11 @@ use super::{FRAME_BYTES_MAX, Shared, mcp};
 use crate::parse::{self, ApiError, FastAction, ObjectOnly};
 use crate::session::Session;
 
+/// Bytes tungstenite reads per call. Its default (128 KiB) is zero-filled before every
+/// read, which cost more than the rest of a step; messages are ~100 bytes, and larger
+/// ones (up to [`FRAME_BYTES_MAX`]) simply take several reads.
+const READ_BUFFER_BYTES: usize = 4096;
+
 /// How long we wait for the client's close reply after sending a close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
@@ -70,6 +75,7 @@ where
             return;
         };
         let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_BYTES)
             .max_message_size(Some(FRAME_BYTES_MAX))
             .max_frame_size(Some(FRAME_BYTES_MAX));
         let socket =
