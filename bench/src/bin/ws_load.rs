@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// Bytes the client's WebSocket reads per call (see `session`).
+const READ_BUFFER_BYTES: usize = 16 * 1024;
 
 /// Command-line options (a tiny hand-written parser, no dependencies).
 #[derive(Clone, Copy, Debug)]
@@ -131,7 +135,11 @@ async fn session(port: u16, index: usize, deadline: Instant) -> SessionResult {
         ..SessionResult::default()
     };
     let url = format!("ws://127.0.0.1:{port}/ws");
-    let mut socket = match tokio_tungstenite::connect_async(url.as_str()).await {
+    // tungstenite zero-fills its whole read buffer (128 KiB by default) before every read;
+    // replies are ~2 KiB, so a small buffer keeps the generator's own cost down.
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
+    let connecting = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
+    let mut socket = match connecting.await {
         Ok((socket, _)) => socket,
         Err(error) => {
             eprintln!("session {index}: connect failed: {error}");
