@@ -8,7 +8,8 @@
 # when it is missing, starts `incident-env serve --host 127.0.0.1 --port $PORT`, drives it
 # with bench/http/step.lua (POST /step with a mix of actions and a POST /reset every
 # $RESET_EVERY requests; 0 for /step only) for a bounded $DURATION per run, prints
-# requests/s and p50/p99 latency per run, and stops the server it started.
+# requests/s, p50/p99 latency and the server's CPU time per request (from /proc; DURATION
+# in seconds, e.g. 10s) per run, and stops the server it started.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -48,13 +49,27 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
+# CPU time (user + system, in clock ticks) the server has used so far.
+server_ticks() {
+    awk '{print $14 + $15}' "/proc/$server_pid/stat" 2>/dev/null || echo 0
+}
+
 run() {
     local threads="$1" connections="$2"
     echo "== POST /step, $connections connection(s), $threads wrk thread(s), $duration"
+    local before after
+    before="$(server_ticks)"
     wrk -t"$threads" -c"$connections" -d"$duration" --timeout 2s --latency \
         -s "$here/step.lua" "http://127.0.0.1:$port/step" | tee /tmp/wrk-$connections.txt
+    after="$(server_ticks)"
+    # The server's CPU per request: comparable across runs on a busy machine, where
+    # requests/s depend on what else runs on the cores.
     grep '^RESULT' "/tmp/wrk-$connections.txt" \
-        | sed "s/^RESULT/connections=$connections/"
+        | sed "s/^RESULT/connections=$connections/" \
+        | awk -v ticks="$((after - before))" -v hz="$(getconf CLK_TCK)" -v secs="${duration%s}" '{
+            split($2, rps, "=");
+            printf "%s server_cpu_us_per_req=%.1f\n", $0, ticks / hz * 1e6 / (rps[2] * secs)
+        }'
 }
 
 run 1 1
