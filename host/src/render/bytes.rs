@@ -351,3 +351,68 @@ pub fn write_step_response(
     info(out, env, outcome);
     out.extend_from_slice(if frame.is_some() { b"}}" } else { b"}" });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_indexed_by_discriminant() {
+        // Goal: the fragment tables are built in `ALL` order and indexed with `as usize`;
+        // both agree only while each `ALL[i] as usize == i`.
+        assert!(
+            Service::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, &v)| v as usize == i)
+        );
+        assert!(
+            Status::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, &v)| v as usize == i)
+        );
+        assert!(Mode::ALL.iter().enumerate().all(|(i, &v)| v as usize == i));
+        assert!(
+            TaskId::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, &v)| v as usize == i)
+        );
+    }
+
+    #[test]
+    fn strings_escape_exactly_as_serde_json_does() {
+        // Goal: the unescaped copy is taken only when serde_json would copy too.
+        for byte in 0_u8..=0x7f {
+            let text = format!("a{}b", char::from(byte));
+            let mut ours = Vec::new();
+            push_str(&mut ours, &text);
+            assert_eq!(ours, serde_json::to_vec(&text).unwrap(), "byte {byte:#x}");
+            let mut shown = Vec::new();
+            push_display(&mut shown, &text);
+            assert_eq!(shown, ours, "byte {byte:#x}");
+        }
+        let mut ours = Vec::new();
+        push_str(&mut ours, "é\u{2028}😀");
+        assert_eq!(ours, serde_json::to_vec("é\u{2028}😀").unwrap());
+    }
+
+    #[test]
+    fn timestamps_and_trace_ids_match_their_display() {
+        // Goal: the hand-written formats equal core's `Display` for every second of the
+        // two days timestamps can fall on, and for every log line position.
+        for seconds in (0..2 * 86_400).step_by(7) {
+            let stamp = Timestamp(seconds);
+            let mut ours = Vec::new();
+            push_timestamp(&mut ours, stamp);
+            assert_eq!(ours, serde_json::to_vec(&stamp.to_string()).unwrap());
+        }
+        for event in text::log_events(-5, Service::Database, Mode::DiskFull, 3) {
+            let mut ours = Vec::new();
+            push_trace_id(&mut ours, &event);
+            let expected = serde_json::to_vec(&event.trace_id().to_string()).unwrap();
+            assert_eq!(ours, expected);
+        }
+    }
+}
