@@ -365,6 +365,23 @@ static OPS: [Op; ACTION_COUNT] = {
     out
 };
 
+/// `MODES[task][service][broken]`: the service's mode when healthy (`broken` 0) or broken
+/// (1). A load from a table, so the compiler cannot turn the select into a branch (which
+/// mispredicts under random actions).
+static MODES: [[[Mode; 2]; SERVICE_COUNT]; crate::task::TASK_COUNT] = {
+    let mut out = [[[Mode::Healthy; 2]; SERVICE_COUNT]; crate::task::TASK_COUNT];
+    let mut t = 0;
+    while t < crate::task::TASK_COUNT {
+        let mut s = 0;
+        while s < SERVICE_COUNT {
+            out[t][s][1] = TaskId::ALL[t].task().broken_mode[s];
+            s += 1;
+        }
+        t += 1;
+    }
+    out
+};
+
 /// Bit of [`Env::flags`]: the episode is over.
 pub(crate) const DONE: u8 = 1;
 /// Bit of [`Env::flags`]: every root was fixed and verified.
@@ -581,14 +598,23 @@ impl Env {
         let bit = bit(service);
         let (fixed_before, verified_before) = (self.fixed, self.verified);
         let broken = obs::broken_mask(self) & bit != 0;
-        let mode = [Mode::Healthy, task.broken_mode[s]][usize::from(broken)];
+        let mode = MODES[self.task as usize][s][usize::from(broken)];
         // Every raw reward of a valid action below 50 clamps to 50; only a correct root
         // diagnosis (80) and a successful fix (120) survive the clamp.
         let mut reward_milli = REWARD_MIN_MILLI;
         let mut expected = Mode::Healthy;
+        // The global block, updated in place rather than rebuilt: step count +1 and steps
+        // remaining −1 (no carry or borrow: the episode is not done, so
+        // step_count < max_steps before the increment), the arms below add their own
+        // changes (listed bit, destructive counter), the success bit and the error byte
+        // are replaced after the match and resolved/done are set at the terminal step.
+        // The invalid counter and the full-graph bit never change here: every indexed
+        // action has valid arguments.
+        let mut global = u64::from_le_bytes(self.obs[SERVICE_COUNT]) + (1 << 8) - (1 << 16);
         let outcome = match op.kind {
             ActionType::ListServices => {
                 self.flags |= LISTED;
+                global |= obs::GLOBAL_LISTED;
                 Outcome::ServicesListed
             }
             ActionType::InspectDependencies => {
@@ -633,6 +659,7 @@ impl Env {
                     self.seen[s].verdicts |= 2;
                     self.obs[s][6] |= 2;
                     self.counters.destructive_actions += 1;
+                    global += obs::GLOBAL_DESTRUCTIVE_ONE;
                     expected = mode;
                     Outcome::DiagnosisIncorrect(service)
                 }
@@ -650,6 +677,7 @@ impl Env {
                 };
                 if let Some(reason) = reason {
                     self.counters.destructive_actions += 1;
+                    global += obs::GLOBAL_DESTRUCTIVE_ONE;
                     self.seen[s].verdicts |= 4;
                     self.obs[s][6] |= 4;
                     Outcome::FixRejected {
@@ -675,12 +703,16 @@ impl Env {
                 }
             }
         };
-        self.last_error = outcome.error();
+        let error = outcome.error();
+        let success = outcome.success();
+        self.last_error = error;
         self.last_outcome = outcome;
+        global = global & !obs::GLOBAL_OUTCOME
+            | obs::global_outcome(success, error.map_or(0, |code| 1 + code as u8));
         let record = Record {
             action: op.action,
             reward_milli: reward_milli as u16,
-            success: outcome.success(),
+            success,
             expected,
         };
         // The history holds at most max_steps <= STEP_COUNT_MAX records (the episode is
@@ -696,6 +728,7 @@ impl Env {
         let terminal = self.is_done();
         if terminal {
             self.final_grade = Some(grader::grade(self));
+            global |= obs::global_end(self.is_resolved());
         }
         // The arms above wrote the touched service's own bytes (logs, metrics, inspected,
         // diagnosis, verdicts); only a new fix or verification changes other bytes: modes,
@@ -703,7 +736,7 @@ impl Env {
         if (self.fixed ^ fixed_before) | (self.verified ^ verified_before) != 0 {
             obs::refresh_services(self);
         }
-        self.obs[SERVICE_COUNT] = obs::global_block(self);
+        self.obs[SERVICE_COUNT] = global.to_le_bytes();
         StepResult::emitted(outcome, reward_milli, terminal)
     }
 

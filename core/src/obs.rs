@@ -177,6 +177,27 @@ pub(crate) fn global_block(env: &Env) -> [u8; SERVICE_BLOCK] {
     word.to_le_bytes()
 }
 
+/// Global block as a little-endian `u64`: the flags byte's `services listed` bit.
+pub(crate) const GLOBAL_LISTED: u64 = 1 << 32;
+/// Global block: one destructive action (added to byte 54).
+pub(crate) const GLOBAL_DESTRUCTIVE_ONE: u64 = 1 << 48;
+/// Global block: the bits a step's outcome decides (flags bit 2 `success`, byte 53 error).
+pub(crate) const GLOBAL_OUTCOME: u64 = 4 << 32 | 0xff << 40;
+
+/// Return the global block's outcome bits (see [`GLOBAL_OUTCOME`]) for `success` and the
+/// error byte `error`.
+#[inline]
+pub(crate) const fn global_outcome(success: bool, error: u8) -> u64 {
+    (success as u64) << 34 | (error as u64) << 40
+}
+
+/// Return the global block's bits set when the episode ends: flags bit 4 `done`, and bit 3
+/// when it ended `resolved`.
+#[inline]
+pub(crate) const fn global_end(resolved: bool) -> u64 {
+    (resolved as u64) << 35 | 1 << 36
+}
+
 /// Return every block computed from the state (what [`Env`] caches).
 pub(crate) fn blocks(env: &Env) -> Blocks {
     let broken = broken_mask(env);
