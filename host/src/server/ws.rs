@@ -249,6 +249,17 @@ struct PlainStep<'a> {
     data: FastAction<'a>,
 }
 
+/// Answer one incoming text frame of a WebSocket session: `Some(reply frame JSON)`, or
+/// `None` for a `close` message (the socket is then closed with 1000). Public so fuzz
+/// targets and tests can drive the protocol without a socket.
+#[must_use]
+pub fn handle_frame(session: &mut Session, text: &str, sealed: bool) -> Option<String> {
+    match handle_text(session, text, sealed) {
+        Reply::Frame(frame) => Some(frame),
+        Reply::Close => None,
+    }
+}
+
 /// Answer one text message of a session.
 fn handle_text(session: &mut Session, text: &str, sealed: bool) -> Reply {
     // The common message, a step with a plain action, without building a `Value`; any

@@ -1,0 +1,56 @@
+//! `POST /step` bodies: arbitrary bytes through the router's exact path
+//! (`json_body::step_request`: the typed fast path, else JSON decode with the Python-style
+//! error mapping, `step_action`, `parse_action`), then `Session::step` and the byte
+//! rendering of the reply.
+//!
+//! Asserts: no panic; every error is a 4xx with a `{"detail": ...}` body and leaves the
+//! session's state JSON unchanged; the fast path agrees with the `Value` path whenever it
+//! accepts a body; the reply bytes equal the `Value` rendering; core invariants hold.
+#![no_main]
+
+use incident_host::parse;
+use incident_host::server::json_body;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let mut session = incident_fuzz::warm_session(data.len());
+    let before = session.state_json(false);
+
+    // The Value path alone, as the router took it before the fast path existed.
+    let value_path = match json_body::parse(data) {
+        Ok(Some(body)) => parse::parse_action(parse::step_action(&body)),
+        Ok(None) => Err(parse::ApiError::validation(
+            "missing",
+            &["body"],
+            "Field required",
+            serde_json::Value::Null,
+        )),
+        Err(error) => Err(error),
+    };
+    if let Some(fast) = parse::parse_plain_action(data) {
+        assert_eq!(Ok(fast), value_path, "fast path disagrees with the Value path");
+    }
+
+    match json_body::step_request(data) {
+        Err(error) => {
+            assert!((400..500).contains(&error.status), "status {}", error.status);
+            assert!(error.body.get("detail").is_some(), "no detail: {}", error.body);
+            assert_eq!(Err(error), value_path, "router error differs from the Value path");
+            assert_eq!(session.state_json(false), before, "a rejected body changed the state");
+        }
+        Ok(parsed) => {
+            assert_eq!(Ok(parsed.clone()), value_path, "router action differs");
+            let result = session.step(parsed);
+            incident_fuzz::check_step(session.env(), result);
+            let bytes = session.reply().to_bytes();
+            let value = session.last_response();
+            assert_eq!(
+                String::from_utf8(bytes.clone()).expect("UTF-8"),
+                value.to_string(),
+                "byte rendering differs from the Value rendering"
+            );
+            assert_eq!(bytes, session.last_response_bytes());
+            let _: serde_json::Value = serde_json::from_slice(&bytes).expect("reply is JSON");
+        }
+    }
+});

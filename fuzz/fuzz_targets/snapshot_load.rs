@@ -1,0 +1,40 @@
+//! Snapshots: arbitrary bytes into `Env::load`.
+//!
+//! Asserts: no panic; a loaded environment passes `check()`, saves back to the same bytes
+//! and loads again equal; stepping it with every discrete index class, an out-of-range
+//! index and structured actions with Missing/Unknown arguments never panics, the fast
+//! (`step_index`) and reference (`step`) paths agree, and `check()` stays Ok.
+#![no_main]
+
+use incident_core::limits::SNAPSHOT_BYTES_MAX;
+use incident_core::{Action, Arg, Env};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(env) = Env::load(data) else {
+        return;
+    };
+    assert!(env.check().is_ok(), "load returned an invalid env");
+    let mut buffer = [0u8; SNAPSHOT_BYTES_MAX];
+    let saved = env.save(&mut buffer).expect("a loaded env saves");
+    assert_eq!(saved, data, "save(load(bytes)) != bytes");
+    assert_eq!(Env::load(saved).as_ref(), Ok(&env), "reload differs");
+
+    for start in [0u8, 3, 57, 101] {
+        let mut stepped = env.clone();
+        for k in 0..16u8 {
+            let index = start.wrapping_add(k.wrapping_mul(29)) % 120; // 115..119: out of range
+            incident_fuzz::step_index_both(&mut stepped, index);
+        }
+        incident_fuzz::step_index_both(&mut stepped, 255);
+    }
+    let mut stepped = env.clone();
+    let odd = [
+        Action { kind: None, ..Action::list_services() },
+        Action { service: Arg::Unknown, ..Action::list_services() },
+        Action { diagnosis: Arg::Unknown, fix: Arg::Unknown, ..Action::list_services() },
+    ];
+    for action in odd {
+        incident_fuzz::step_both(&mut stepped, action);
+    }
+});
