@@ -28,6 +28,19 @@ pub struct Grade {
 }
 
 impl Grade {
+    /// Build a grade from its four strict components; the total is the original's
+    /// weighted sum of them, made strict.
+    #[must_use]
+    fn from_components(components: [u16; 4]) -> Grade {
+        Grade {
+            root_cause_identification: components[0],
+            resolution: components[1],
+            efficiency: components[2],
+            safety: components[3],
+            score: strict(total(components)),
+        }
+    }
+
     /// Return the components and total in the original's key order.
     #[must_use]
     pub fn details(&self) -> [(&'static str, u16); 5] {
@@ -74,13 +87,7 @@ pub fn grade(env: &Env) -> Grade {
         tables.efficiency[steps],
         safety,
     ];
-    Grade {
-        root_cause_identification: components[0],
-        resolution: components[1],
-        efficiency: components[2],
-        safety: components[3],
-        score: strict(total(components)),
-    }
+    Grade::from_components(components)
 }
 
 /// The most roots a task has (every table below is sized for it).
@@ -196,13 +203,7 @@ pub fn grade_computed(env: &Env) -> Grade {
         safety_x(counters.destructive_actions, counters.invalid_actions),
     ]
     .map(strict);
-    Grade {
-        root_cause_identification: components[0],
-        resolution: components[1],
-        efficiency: components[2],
-        safety: components[3],
-        score: strict(total(components)),
-    }
+    Grade::from_components(components)
 }
 
 /// The original's `_strict_score`: round to 3 places, then 0 or less (or NaN) becomes

@@ -72,7 +72,11 @@ fn main() {
             let mut env = Env::new(task, seed, seed as u64);
             for step in 0..=usize::from(task.task().max_steps) {
                 let saved = env.save(&mut buffer).expect("save");
-                write("snapshot_load", &format!("{}-{seed}-{step}", task.name()), saved);
+                write(
+                    "snapshot_load",
+                    &format!("{}-{seed}-{step}", task.name()),
+                    saved,
+                );
                 let index = ((step * 37).wrapping_add(seed as usize) % 115) as u8;
                 let _ = env.step(Action::from_index(index).expect("index"));
             }

@@ -45,11 +45,16 @@ fuzz_target!(|data: &[u8]| {
                 let seed = input.i64();
                 env.reset(task, seed);
                 assert!(env.check().is_ok(), "reset env invalid");
-                assert_eq!((env.task_id(), env.seed(), env.step_count()), (task, seed, 0));
+                assert_eq!(
+                    (env.task_id(), env.seed(), env.step_count()),
+                    (task, seed, 0)
+                );
             }
         }
     }
     let mut buffer = [0u8; SNAPSHOT_BYTES_MAX];
-    let saved = env.save(&mut buffer).expect("every env fits the snapshot buffer");
+    let saved = env
+        .save(&mut buffer)
+        .expect("every env fits the snapshot buffer");
     assert_eq!(Env::load(saved), Ok(env), "snapshot round trip");
 });

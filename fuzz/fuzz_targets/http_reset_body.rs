@@ -27,9 +27,21 @@ fuzz_target!(|data: &[u8]| {
     });
     match request {
         Err(error) => {
-            assert!((400..500).contains(&error.status), "status {}", error.status);
-            assert!(error.body.get("detail").is_some(), "no detail: {}", error.body);
-            assert_eq!(session.state_json(false), before, "a rejected body changed the state");
+            assert!(
+                (400..500).contains(&error.status),
+                "status {}",
+                error.status
+            );
+            assert!(
+                error.body.get("detail").is_some(),
+                "no detail: {}",
+                error.body
+            );
+            assert_eq!(
+                session.state_json(false),
+                before,
+                "a rejected body changed the state"
+            );
         }
         Ok(reset) => {
             let (task, seed) = (reset.task, reset.seed);
@@ -39,7 +51,10 @@ fuzz_target!(|data: &[u8]| {
             let episode_id = reset.episode_id.clone();
             session.reset(reset);
             let env = session.env();
-            assert_eq!((env.task_id(), env.seed(), env.step_count()), (task, seed, 0));
+            assert_eq!(
+                (env.task_id(), env.seed(), env.step_count()),
+                (task, seed, 0)
+            );
             assert!(env.check().is_ok(), "invariant broken after reset");
             if let Some(id) = episode_id {
                 assert_eq!(session.episode_id(), id);

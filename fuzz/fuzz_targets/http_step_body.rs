@@ -28,15 +28,35 @@ fuzz_target!(|data: &[u8]| {
         Err(error) => Err(error),
     };
     if let Some(fast) = parse::parse_plain_action(data) {
-        assert_eq!(Ok(fast), value_path, "fast path disagrees with the Value path");
+        assert_eq!(
+            Ok(fast),
+            value_path,
+            "fast path disagrees with the Value path"
+        );
     }
 
     match json_body::step_request(data) {
         Err(error) => {
-            assert!((400..500).contains(&error.status), "status {}", error.status);
-            assert!(error.body.get("detail").is_some(), "no detail: {}", error.body);
-            assert_eq!(Err(error), value_path, "router error differs from the Value path");
-            assert_eq!(session.state_json(false), before, "a rejected body changed the state");
+            assert!(
+                (400..500).contains(&error.status),
+                "status {}",
+                error.status
+            );
+            assert!(
+                error.body.get("detail").is_some(),
+                "no detail: {}",
+                error.body
+            );
+            assert_eq!(
+                Err(error),
+                value_path,
+                "router error differs from the Value path"
+            );
+            assert_eq!(
+                session.state_json(false),
+                before,
+                "a rejected body changed the state"
+            );
         }
         Ok(parsed) => {
             assert_eq!(Ok(parsed.clone()), value_path, "router action differs");

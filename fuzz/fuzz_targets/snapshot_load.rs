@@ -22,7 +22,11 @@ fuzz_target!(|data: &[u8]| {
     let reloaded = Env::load(&saved).expect("a saved env loads");
     assert_eq!(reloaded, env, "reload differs");
     let mut again = [0u8; SNAPSHOT_BYTES_MAX];
-    assert_eq!(reloaded.save(&mut again).expect("saves"), &saved[..], "save not canonical");
+    assert_eq!(
+        reloaded.save(&mut again).expect("saves"),
+        &saved[..],
+        "save not canonical"
+    );
 
     for start in [0u8, 3, 57, 101] {
         let mut stepped = env.clone();
@@ -34,9 +38,19 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut stepped = env.clone();
     let odd = [
-        Action { kind: None, ..Action::list_services() },
-        Action { service: Arg::Unknown, ..Action::list_services() },
-        Action { diagnosis: Arg::Unknown, fix: Arg::Unknown, ..Action::list_services() },
+        Action {
+            kind: None,
+            ..Action::list_services()
+        },
+        Action {
+            service: Arg::Unknown,
+            ..Action::list_services()
+        },
+        Action {
+            diagnosis: Arg::Unknown,
+            fix: Arg::Unknown,
+            ..Action::list_services()
+        },
     ];
     for action in odd {
         incident_fuzz::step_both(&mut stepped, action);

@@ -9,22 +9,8 @@
 #![no_main]
 
 use incident_host::server::ws;
-use incident_host::session::Session;
 use libfuzzer_sys::fuzz_target;
-use serde_json::{Value, json};
-
-/// The observation frame as the `Value` path builds it.
-fn value_frame(session: &Session, with_reward: bool) -> String {
-    let response = session.last_response();
-    let reward = if with_reward { response["reward"].clone() } else { Value::Null };
-    json!({"type": "observation", "data": {
-        "observation": response["observation"],
-        "reward": reward,
-        "done": response["done"],
-        "metadata": response["info"],
-    }})
-    .to_string()
-}
+use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -44,11 +30,19 @@ fuzz_target!(|data: &[u8]| {
         match kind {
             "observation" => {
                 let with_reward = !frame["data"]["reward"].is_null();
-                assert_eq!(reply, value_frame(&session, with_reward), "frame rendering");
+                assert_eq!(
+                    reply,
+                    session.last_frame_reference(with_reward),
+                    "frame rendering"
+                );
             }
             "error" => {
                 assert!(frame["data"]["code"].is_string() && frame["data"]["message"].is_string());
-                assert_eq!(session.state_json(false), before, "an error changed the state");
+                assert_eq!(
+                    session.state_json(false),
+                    before,
+                    "an error changed the state"
+                );
             }
             "state" => assert_eq!(frame["data"], session.state_json(sealed)),
             "mcp" => assert!(frame["data"].is_object()),

@@ -94,9 +94,16 @@ pub fn check_step(env: &Env, result: StepResult) {
         result.reward_milli
     );
     assert!(env.step_count() <= env.task().max_steps, "step count");
-    assert_eq!(env.history().len(), usize::from(env.step_count()), "history");
+    assert_eq!(
+        env.history().len(),
+        usize::from(env.step_count()),
+        "history"
+    );
     if result.terminal {
-        assert!(env.is_done() && env.final_grade().is_some(), "terminal grade");
+        assert!(
+            env.is_done() && env.final_grade().is_some(),
+            "terminal grade"
+        );
     }
     assert_eq!(env.is_done(), env.final_grade().is_some(), "grade iff done");
 }

@@ -143,6 +143,26 @@ impl Session {
         write_response(&self.env, &self.last, out, Some(with_reward));
     }
 
+    /// Render the last reset or step as a WebSocket `observation` frame through the
+    /// `Value` tree: the slow reference that [`Session::write_last_frame`]'s bytes must
+    /// equal (used by tests and the fuzz targets).
+    #[must_use]
+    pub fn last_frame_reference(&self, with_reward: bool) -> String {
+        let response = self.last_response();
+        let reward = if with_reward {
+            response["reward"].clone()
+        } else {
+            Value::Null
+        };
+        serde_json::json!({"type": "observation", "data": {
+            "observation": response["observation"],
+            "reward": reward,
+            "done": response["done"],
+            "metadata": response["info"],
+        }})
+        .to_string()
+    }
+
     /// Copy what the response of the last reset or step needs, so it can be rendered
     /// after a lock on the session is released.
     #[must_use]

@@ -258,8 +258,9 @@ pub fn run_task(
 ) -> io::Result<TaskSummary> {
     writeln!(
         out,
-        "[START] task={} env=devops_incident_env model={model}",
-        task.name()
+        "[START] task={} env={} model={model}",
+        task.name(),
+        crate::render::BENCHMARK
     )?;
     let mut backend = Backend {
         mirror: Session::new(),

@@ -364,23 +364,6 @@ mod tests {
         }
     }
 
-    /// The frame as the `Value` path built it before frames were written as bytes.
-    fn value_frame(session: &Session, with_reward: bool) -> String {
-        let response = session.last_response();
-        let reward = if with_reward {
-            response["reward"].clone()
-        } else {
-            Value::Null
-        };
-        json!({"type": "observation", "data": {
-            "observation": response["observation"],
-            "reward": reward,
-            "done": response["done"],
-            "metadata": response["info"],
-        }})
-        .to_string()
-    }
-
     #[test]
     fn observation_frames_equal_the_value_rendering() {
         // Goal: reset and step frames, plain and general actions alike, are byte for byte
@@ -401,13 +384,13 @@ mod tests {
             let Reply::Frame(frame) = handle_text(&mut session, &reset, false) else {
                 panic!("reset closed the session");
             };
-            assert_eq!(frame, value_frame(&session, false));
+            assert_eq!(frame, session.last_frame_reference(false));
             for round in 0..40 {
                 let text = steps[(round * 5 + 1) % steps.len()];
                 let Reply::Frame(frame) = handle_text(&mut session, text, false) else {
                     panic!("step closed the session");
                 };
-                assert_eq!(frame, value_frame(&session, true), "{text}");
+                assert_eq!(frame, session.last_frame_reference(true), "{text}");
             }
         }
     }
