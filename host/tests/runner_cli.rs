@@ -19,7 +19,7 @@ const KEY: &str = "test-key-123";
 
 fn reference() -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/reference/inference-stdout-fallback.txt");
+        .join("../tests/reference/inference-stdout-fallback.txt");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

@@ -7,7 +7,7 @@ use incident_host::session::Session;
 use serde_json::Value;
 
 fn reference_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/reference");
     assert!(
         dir.is_dir(),
         "reference traces not found at {}",

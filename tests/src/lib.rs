@@ -1,7 +1,7 @@
 //! Shared helpers of the integration tests.
 //!
 //! - [`trace`]: reads the reference traces recorded from the original Python server
-//!   (`shared/reference/*.jsonl`, a sibling of the repository root).
+//!   (`tests/reference/*.jsonl`, a copy of `../shared/reference`).
 //! - [`adapter`]: the test-side stand-in for the HTTP layer: turns a JSON `/step` or
 //!   `/reset` body into core calls, rejecting what the original rejected with 422/500
 //!   before the environment is touched.
@@ -19,15 +19,15 @@ pub mod trace {
 
     use serde_json::Value;
 
-    /// Return the folder of the reference traces (`<repo>/../shared/reference`), or panic
+    /// Return the folder of the reference traces (`tests/reference`, a copy of
+    /// `../shared/reference` kept in the repository so that a bare clone passes), or panic
     /// with a message saying where it was looked for.
     #[must_use]
     pub fn reference_dir() -> PathBuf {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("reference");
         assert!(
             dir.is_dir(),
-            "reference traces not found at {} (expected the `shared` folder to be a sibling of \
-             the repository root)",
+            "reference traces not found at {} (they are committed in tests/reference)",
             dir.display()
         );
         dir

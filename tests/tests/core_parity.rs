@@ -1,5 +1,5 @@
 //! Parity of the core with the original Python environment, exchange by exchange, over
-//! every reference trace in `shared/reference`, plus the in-process baseline runs.
+//! every reference trace in `tests/reference` (a copy of `shared/reference`), plus the in-process baseline runs.
 
 use incident_core::baseline::{self, Shown};
 use incident_core::env::Outcome;

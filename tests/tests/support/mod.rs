@@ -125,9 +125,9 @@ pub async fn post_raw(addr: SocketAddr, path: &str, body: &[u8]) -> Reply {
     request(addr, "POST", path, &headers, Some(body)).await
 }
 
-/// Return the reference traces folder (`../shared/reference`).
+/// Return the reference traces folder (`tests/reference`).
 pub fn reference_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("reference");
     assert!(
         dir.is_dir(),
         "reference traces not found at {}",
