@@ -11,15 +11,21 @@
 //!   holds `/schema`, `/metadata` and `/openapi.json`; [`json_body`] turns request bytes
 //!   into JSON with FastAPI-shaped errors.
 //!
-//! Limits (all in [`Config`], defaults below): request bodies are capped at
-//! [`BODY_LIMIT_BYTES_DEFAULT`] (413 beyond), headers must arrive within
-//! [`HEADER_READ_TIMEOUT_SECS_DEFAULT`] and bodies within [`BODY_READ_TIMEOUT_SECS_DEFAULT`]
-//! (408), at most [`MAX_SESSIONS_DEFAULT`] WebSocket sessions run at once
-//! (`CAPACITY_REACHED` beyond), WebSocket messages are capped at [`FRAME_BYTES_MAX`], and a
-//! WebSocket session idle for [`SESSION_IDLE_TIMEOUT_SECS_DEFAULT`] is closed; at most
-//! [`CONNECTIONS_MAX_DEFAULT`] HTTP connections are served at once, and an idle
-//! keep-alive connection is closed after the header read timeout.
+//! Limits (all in [`Config`], defaults below; `host/SERVER.md` lists each with what
+//! happens at it): request bodies are capped at [`BODY_LIMIT_BYTES_DEFAULT`] (413 beyond),
+//! headers must arrive within [`HEADER_READ_TIMEOUT_SECS_DEFAULT`] and bodies within
+//! [`BODY_READ_TIMEOUT_SECS_DEFAULT`] (408); at most [`CONNECTIONS_MAX_DEFAULT`] HTTP
+//! connections are open at once, and at the bound the one idle longest is shed
+//! ([`conns`]); the listen backlog is [`LISTEN_BACKLOG`]. At most [`MAX_SESSIONS_DEFAULT`]
+//! WebSocket sessions run at once (`CAPACITY_REACHED` beyond); WebSocket messages are
+//! capped at [`FRAME_BYTES_MAX`] and what waits to be written at
+//! [`WS_WRITE_BUFFER_BYTES_MAX`]; a peer that does not take a reply or pong within
+//! [`WRITE_TIMEOUT_SECS_DEFAULT`] is dropped, and a session without a data message for
+//! [`SESSION_IDLE_TIMEOUT_SECS_DEFAULT`] is closed. `serve` raises its file limit to the
+//! hard limit and shrinks the connection and session bounds to fit it
+//! ([`fit_to_file_limit`]).
 
+pub mod conns;
 pub mod json_body;
 pub mod mcp;
 pub mod router;
@@ -29,18 +35,23 @@ pub mod ws;
 use std::convert::Infallible;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use hyper::Request;
+use hyper::body::{Body as _, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::session::Session;
+use conns::{Connections, Slot};
 
 /// Default cap on a request body (64 KiB; the largest legitimate body is under 6 KiB).
 pub const BODY_LIMIT_BYTES_DEFAULT: usize = 64 * 1024;
@@ -52,14 +63,25 @@ pub const HEADER_READ_TIMEOUT_SECS_DEFAULT: u64 = 10;
 pub const BODY_READ_TIMEOUT_SECS_DEFAULT: u64 = 10;
 /// Default idle time after which a WebSocket session is closed (10 minutes).
 pub const SESSION_IDLE_TIMEOUT_SECS_DEFAULT: u64 = 600;
-/// Default number of WebSocket sessions that may run at once.
-pub const MAX_SESSIONS_DEFAULT: usize = 64;
+/// Default number of WebSocket sessions that may run at once (a GRPO-style trainer opens
+/// one per generation; memory per session is measured in `BENCHMARKS.md`).
+pub const MAX_SESSIONS_DEFAULT: usize = 16_384;
+/// Most bytes waiting to be written on one WebSocket (a reply up to [`FRAME_BYTES_MAX`],
+/// plus room for a pong and a close frame); the buffer grows only as needed.
+pub const WS_WRITE_BUFFER_BYTES_MAX: usize = FRAME_BYTES_MAX + 4096;
+/// Default time a peer has to take a WebSocket reply or pong before it is dropped.
+pub const WRITE_TIMEOUT_SECS_DEFAULT: u64 = 10;
 /// Largest request head (start line and headers); 431 beyond.
 pub const HEAD_BYTES_MAX: usize = 64 * 1024;
-/// Default number of HTTP connections served at once; further clients wait in the
-/// listen backlog until one finishes (idle keep-alive connections end after the header
-/// read timeout).
-pub const CONNECTIONS_MAX_DEFAULT: usize = 1024;
+/// Default number of HTTP connections open at once; at the bound the connection idle
+/// longest is shed for a new one ([`conns`]).
+pub const CONNECTIONS_MAX_DEFAULT: usize = 16_384;
+/// Listen backlog asked of the kernel (Linux caps it at `net.core.somaxconn`, 4096 by
+/// default): connections that arrived but were not accepted yet.
+pub const LISTEN_BACKLOG: u32 = 16_384;
+/// File descriptors kept for everything but connections and sessions (the listener,
+/// stdio, the runtime's epoll and wakers, WebSocket refusals in progress).
+pub const FDS_RESERVED: usize = 256;
 /// Time open connections get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE_SECS: u64 = 10;
 
@@ -93,9 +115,12 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's body (408 beyond).
     #[arg(long, default_value_t = BODY_READ_TIMEOUT_SECS_DEFAULT)]
     pub body_read_timeout_secs: u64,
-    /// Most HTTP connections served at once (others wait to be accepted).
+    /// Most HTTP connections open at once; at the bound the longest-idle one is shed.
     #[arg(long, default_value_t = CONNECTIONS_MAX_DEFAULT)]
     pub max_connections: usize,
+    /// Seconds a WebSocket peer has to take a reply or a pong before it is dropped.
+    #[arg(long, default_value_t = WRITE_TIMEOUT_SECS_DEFAULT)]
+    pub write_timeout_secs: u64,
 }
 
 /// Everything the server needs to run.
@@ -115,8 +140,10 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// Time a client has to send a request's body.
     pub body_read_timeout: Duration,
-    /// Most HTTP connections served at once.
+    /// Most HTTP connections open at once.
     pub connections_max: usize,
+    /// Time a WebSocket peer has to take a reply or a pong.
+    pub write_timeout: Duration,
 }
 
 impl Config {
@@ -132,6 +159,7 @@ impl Config {
             header_read_timeout: Duration::from_secs(HEADER_READ_TIMEOUT_SECS_DEFAULT),
             body_read_timeout: Duration::from_secs(BODY_READ_TIMEOUT_SECS_DEFAULT),
             connections_max: CONNECTIONS_MAX_DEFAULT,
+            write_timeout: Duration::from_secs(WRITE_TIMEOUT_SECS_DEFAULT),
         }
     }
 
@@ -153,6 +181,7 @@ impl Config {
             header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
             body_read_timeout: Duration::from_secs(args.body_read_timeout_secs.max(1)),
             connections_max: args.max_connections.max(1),
+            write_timeout: Duration::from_secs(args.write_timeout_secs.max(1)),
         })
     }
 }
@@ -233,7 +262,7 @@ impl Running {
 /// # Errors
 /// The address cannot be bound.
 pub async fn bind(config: Config) -> io::Result<Running> {
-    let listener = TcpListener::bind(config.addr).await?;
+    let listener = listen(config.addr)?;
     let addr = listener.local_addr()?;
     let (shutdown, receiver) = watch::channel(false);
     let shared = Arc::new(Shared::new(config, receiver));
@@ -246,25 +275,34 @@ pub async fn bind(config: Config) -> io::Result<Running> {
     })
 }
 
+/// Bind with an explicit [`LISTEN_BACKLOG`] (tokio's `bind` asks for 1024).
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.clone();
     let mut connections = JoinSet::new();
-    let permits = Arc::new(Semaphore::new(shared.config.connections_max.max(1)));
+    let table = Connections::new(shared.config.connections_max);
     loop {
-        tokio::select! {
-            accepted = accept_with_permit(&listener, &permits) => match accepted {
-                Ok((stream, permit)) => {
-                    let shared = shared.clone();
-                    connections.spawn(async move {
-                        serve_connection(stream, shared).await;
-                        drop(permit);
-                    });
-                }
-                // Out of file descriptors and the like: back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        let accepted = tokio::select! {
+            accepted = accept(&listener, &table) => accepted,
             _ = shutdown.changed() => break,
+        };
+        while connections.try_join_next().is_some() {}
+        match accepted {
+            Ok((stream, slot)) => {
+                connections.spawn(serve_connection(stream, slot, shared.clone()));
+            }
+            // Out of file descriptors and the like: back off instead of spinning.
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
     drop(listener);
@@ -275,22 +313,46 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-/// Wait for a free connection slot, then accept (both steps are cancel-safe).
-async fn accept_with_permit(
-    listener: &TcpListener,
-    permits: &Arc<Semaphore>,
-) -> io::Result<(TcpStream, OwnedSemaphorePermit)> {
-    let permit = permits
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(io::Error::other)?;
+/// Accept a connection, then find it a slot (shedding an idle one at the bound).
+async fn accept(listener: &TcpListener, table: &Arc<Connections>) -> io::Result<(TcpStream, Slot)> {
     let (stream, _peer) = listener.accept().await?;
-    Ok((stream, permit))
+    let slot = table.open().await;
+    Ok((stream, slot))
 }
 
-async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
+/// A request body that marks its connection busy once it has fully arrived.
+struct Tracked {
+    inner: Incoming,
+    slot: Arc<Slot>,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, hyper::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(context);
+        if let Poll::Ready(None) = polled {
+            self.slot.busy();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+async fn serve_connection(stream: TcpStream, slot: Slot, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
+    let slot = Arc::new(slot);
     let mut shutdown = shared.shutdown.clone();
     let mut builder = http1::Builder::new();
     builder
@@ -298,9 +360,22 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
         .header_read_timeout(shared.config.header_read_timeout)
         .max_header_size(HEAD_BYTES_MAX);
     let service_shared = shared.clone();
-    let service = service_fn(move |request| {
+    let service_slot = slot.clone();
+    let service = service_fn(move |request: Request<Incoming>| {
         let shared = service_shared.clone();
-        async move { Ok::<_, Infallible>(router::route(request, &shared).await) }
+        let slot = service_slot.clone();
+        async move {
+            if request.body().is_end_stream() {
+                slot.busy();
+            }
+            let request = request.map(|inner| Tracked {
+                inner,
+                slot: slot.clone(),
+            });
+            let response = router::route(request, &shared).await;
+            slot.idle();
+            Ok::<_, Infallible>(response)
+        }
     });
     let connection = builder
         .serve_connection(TokioIo::new(stream), service)
@@ -308,6 +383,8 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
     tokio::pin!(connection);
     tokio::select! {
         _ = connection.as_mut() => {}
+        // Chosen to make room for a new client: dropping the connection closes it.
+        () = slot.shed() => {}
         _ = shutdown.changed() => {
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
@@ -338,11 +415,49 @@ async fn wait_for_signal() {
     }
 }
 
+/// Raise the process's file limit to its hard limit, then shrink the connection and
+/// session bounds to what it allows (saying so on stderr).
+fn fit_file_limit(config: &mut Config) {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
+        Err(error) => {
+            eprintln!("incident-env serve: cannot read the file limit ({error}); bounds kept");
+            return;
+        }
+    };
+    let (connections, sessions) =
+        fit_to_file_limit(config.connections_max, config.max_sessions, limit);
+    if (connections, sessions) != (config.connections_max, config.max_sessions) {
+        eprintln!(
+            "incident-env serve: the file limit is {limit}: --max-connections {connections} \
+             (asked {}), --max-sessions {sessions} (asked {})",
+            config.connections_max, config.max_sessions
+        );
+        config.connections_max = connections;
+        config.max_sessions = sessions;
+    }
+}
+
+/// Return `(connections, sessions)` that fit in `limit` file descriptors with
+/// [`FDS_RESERVED`] to spare: unchanged when they fit, else sessions get at most half.
+#[must_use]
+pub fn fit_to_file_limit(connections: usize, sessions: usize, limit: usize) -> (usize, usize) {
+    let budget = limit.saturating_sub(FDS_RESERVED).max(2);
+    if connections.saturating_add(sessions) <= budget {
+        return (connections, sessions);
+    }
+    let sessions = sessions.min(budget / 2).max(1);
+    (connections.min(budget - sessions).max(1), sessions)
+}
+
 /// Run the server until SIGINT/SIGTERM, then shut down gracefully.
 #[must_use]
 pub fn main(args: ServeArgs) -> ExitCode {
     let config = match Config::from_args(&args) {
-        Ok(config) => config,
+        Ok(mut config) => {
+            fit_file_limit(&mut config);
+            config
+        }
         Err(error) => {
             eprintln!(
                 "incident-env serve: bad address {}:{}: {error}",
@@ -383,4 +498,22 @@ pub fn main(args: ServeArgs) -> ExitCode {
         running.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_shrink_to_the_file_limit() {
+        // Goal: bounds that fit are kept; bounds that do not are shrunk so that
+        // connections + sessions + the reserve fit, sessions getting at most half.
+        assert_eq!(fit_to_file_limit(16_384, 16_384, 1 << 20), (16_384, 16_384));
+        let (connections, sessions) = fit_to_file_limit(16_384, 16_384, 20_000);
+        assert!(connections + sessions + FDS_RESERVED <= 20_000);
+        assert_eq!(sessions, (20_000 - FDS_RESERVED) / 2);
+        assert_eq!(fit_to_file_limit(100, 16_384, 20_000), (100, 16_384));
+        let (connections, sessions) = fit_to_file_limit(1024, 64, 10);
+        assert!(connections >= 1 && sessions >= 1);
+    }
 }

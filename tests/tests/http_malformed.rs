@@ -304,27 +304,34 @@ async fn concurrent_http_clients_share_one_episode_consistently() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idle_connections_cannot_hold_every_slot() {
-    // Goal: with every connection slot taken by silent clients, a new client is served
-    // once the header read timeout drops them (the cap delays, it never deadlocks).
+async fn idle_connections_are_shed_for_new_clients() {
+    // Goal: with every connection slot taken by silent clients, a new client is served at
+    // once (long before the header read timeout) because the oldest silent one is shed.
     let mut config = Config::local();
     config.connections_max = 2;
-    config.header_read_timeout = Duration::from_secs(1);
+    config.header_read_timeout = Duration::from_secs(30);
     let server = start_with(config).await;
     let addr = server.local_addr();
-    let _silent: Vec<TcpStream> = vec![
+    let mut silent: Vec<TcpStream> = vec![
         TcpStream::connect(addr).await.unwrap(),
         TcpStream::connect(addr).await.unwrap(),
     ];
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     let reply = tokio::time::timeout(Duration::from_secs(5), get(addr, "/health"))
         .await
-        .expect("served after the silent clients time out");
+        .expect("served while the silent clients are connected");
     assert_eq!(reply.status, 200);
     assert!(
-        started.elapsed() >= Duration::from_millis(500),
-        "the cap was not applied"
+        started.elapsed() < Duration::from_secs(2),
+        "waited {:?}",
+        started.elapsed()
+    );
+    let mut byte = [0u8; 1];
+    let oldest = tokio::time::timeout(Duration::from_secs(5), silent[0].read(&mut byte)).await;
+    assert!(
+        matches!(oldest, Ok(Ok(0) | Err(_))),
+        "the oldest silent client was not shed: {oldest:?}"
     );
     server.shutdown().await;
 }

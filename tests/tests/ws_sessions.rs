@@ -339,9 +339,9 @@ async fn idle_sessions_are_reaped_and_shutdown_closes_sessions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_loses_its_slot() {
     // Goal: a session whose client sends requests but never reads the replies is dropped
-    // once a reply cannot be delivered within the idle timeout, freeing its slot.
+    // once a reply cannot be delivered within the write timeout, freeing its slot.
     let mut config = Config::local();
-    config.session_idle_timeout = Duration::from_millis(500);
+    config.write_timeout = Duration::from_millis(500);
     config.max_sessions = 1;
     let server = start_with(config).await;
     let addr = server.local_addr();

@@ -5,7 +5,11 @@
 //! `mcp` (data = a JSON-RPC request). Replies are `observation`, `state`, `mcp` or `error`
 //! frames; an error never ends the session. Framing, pings and the close handshake are
 //! tokio-tungstenite's; messages and frames over [`super::FRAME_BYTES_MAX`] are refused
-//! (the connection is closed with 1009). A session idle for the configured timeout is
+//! (the connection is closed with 1009), protocol errors close with 1002 and text that is
+//! not UTF-8 with 1007. What waits to be written is capped
+//! ([`super::WS_WRITE_BUFFER_BYTES_MAX`]); a peer that does not take a reply or a pong
+//! within the write timeout is dropped, and until it takes it nothing more is read from it.
+//! A session without a data message for the idle timeout (pings and pongs do not count) is
 //! closed with 1001; so is every session when the server shuts down.
 
 use std::sync::Arc;
@@ -20,6 +24,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -27,7 +32,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::router::{HttpResponse, detail};
-use super::{FRAME_BYTES_MAX, Shared, mcp};
+use super::{FRAME_BYTES_MAX, Shared, WS_WRITE_BUFFER_BYTES_MAX, mcp};
 use crate::parse::{self, ApiError, FastAction, ObjectOnly};
 use crate::session::Session;
 
@@ -74,13 +79,12 @@ where
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
-        let config = WebSocketConfig::default()
-            .read_buffer_size(READ_BUFFER_BYTES)
-            .max_message_size(Some(FRAME_BYTES_MAX))
-            .max_frame_size(Some(FRAME_BYTES_MAX));
-        let socket =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                .await;
+        let socket = WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            Role::Server,
+            Some(socket_config()),
+        )
+        .await;
         match permit {
             Some(permit) => run(socket, permit, &shared).await,
             None => refuse(socket, &shared).await,
@@ -98,6 +102,19 @@ where
 }
 
 type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// The bounds of one WebSocket connection: messages and frames in and out are capped at
+/// [`FRAME_BYTES_MAX`]; frames are written as soon as they are sent (no write batching);
+/// what waits to be written (replies, pongs, a close) is capped at
+/// [`WS_WRITE_BUFFER_BYTES_MAX`], so a peer that never reads cannot grow it.
+fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_write_buffer_size(WS_WRITE_BUFFER_BYTES_MAX)
+        .max_message_size(Some(FRAME_BYTES_MAX))
+        .max_frame_size(Some(FRAME_BYTES_MAX))
+}
 
 /// Return an `error` frame.
 #[must_use]
@@ -158,39 +175,35 @@ async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared)
     let mut session = Session::new();
     let mut shutdown = shared.shutdown.clone();
     let idle = shared.config.session_idle_timeout;
+    let stall = shared.config.write_timeout;
     // One shutdown waiter and one idle timer for the whole session, not one of each per
     // message: the timer is re-armed only when it fires early (the session was active).
     let shutdown_signal = shutdown.changed();
     tokio::pin!(shutdown_signal);
     let idle_timer = tokio::time::sleep(idle);
     tokio::pin!(idle_timer);
+    // Only data messages are activity: a peer that only pings or pongs is idle.
+    let mut active_at = Instant::now();
     loop {
-        let waiting_since = tokio::time::Instant::now();
-        let next = loop {
-            tokio::select! {
-                next = socket.next() => break next,
-                () = &mut idle_timer => {
-                    let due = waiting_since + idle;
-                    if tokio::time::Instant::now() < due {
-                        idle_timer.as_mut().reset(due);
-                        continue;
-                    }
-                    close(&mut socket, CloseCode::Away, "session idle timeout").await;
-                    return;
+        let next = tokio::select! {
+            next = socket.next() => next,
+            () = &mut idle_timer => {
+                let due = active_at + idle;
+                if Instant::now() < due {
+                    idle_timer.as_mut().reset(due);
+                    continue;
                 }
-                _ = &mut shutdown_signal => {
-                    close(&mut socket, CloseCode::Away, "server shutting down").await;
-                    return;
-                }
+                close(&mut socket, CloseCode::Away, "session idle timeout").await;
+                return;
+            }
+            _ = &mut shutdown_signal => {
+                close(&mut socket, CloseCode::Away, "server shutting down").await;
+                return;
             }
         };
         let message = match next {
             None => return,
-            Some(Err(WsError::Capacity(_))) => {
-                close(&mut socket, CloseCode::Size, "message larger than 1 MiB").await;
-                return;
-            }
-            Some(Err(_)) => return,
+            Some(Err(error)) => return fail(&mut socket, &error).await,
             Some(Ok(message)) => message,
         };
         let text = match &message {
@@ -198,19 +211,29 @@ async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared)
             Message::Binary(bytes) => match std::str::from_utf8(bytes) {
                 Ok(text) => text,
                 Err(_) => {
+                    active_at = Instant::now();
                     let frame = error_frame("INVALID_JSON", "Invalid JSON: not UTF-8 text");
-                    if !send(&mut socket, &frame, idle).await {
+                    if !send(&mut socket, &frame, stall).await {
                         return;
                     }
                     continue;
                 }
             },
-            // Pings are answered by tungstenite; a close is echoed and ends the stream.
+            // tungstenite has queued the pong: write it before reading on, so a peer that
+            // pings without reading is held back by TCP and dropped after the write timeout.
+            Message::Ping(_) => {
+                if !flush(&mut socket, stall).await {
+                    return;
+                }
+                continue;
+            }
+            // Pongs are ignored; a close is echoed by tungstenite and ends the stream.
             _ => continue,
         };
+        active_at = Instant::now();
         match handle_text(&mut session, text, shared.config.sealed) {
             Reply::Frame(frame) => {
-                if !send_text(&mut socket, frame, idle).await {
+                if !send_text(&mut socket, frame, stall).await {
                     return;
                 }
             }
@@ -220,6 +243,41 @@ async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared)
             }
         }
     }
+}
+
+/// Write what is queued (a pong); `false` when the peer did not take it in time.
+async fn flush(socket: &mut Socket, within: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(within, socket.flush()).await,
+        Ok(Ok(()))
+    )
+}
+
+/// End a session after a read error: close with the code RFC 6455 gives it (1009 too
+/// big, 1002 protocol error, 1007 invalid UTF-8), or just drop a broken connection.
+async fn fail(socket: &mut Socket, error: &WsError) {
+    match error {
+        WsError::Capacity(_) => {
+            close(socket, CloseCode::Size, "message larger than 1 MiB").await;
+        }
+        WsError::Protocol(problem) => {
+            let reason = problem.to_string();
+            close(socket, CloseCode::Protocol, truncated(&reason)).await;
+        }
+        WsError::Utf8(_) => {
+            close(socket, CloseCode::Invalid, "text frame is not valid UTF-8").await;
+        }
+        _ => {}
+    }
+}
+
+/// Cut a close reason to the 123 bytes a close frame has room for, on a char boundary.
+fn truncated(reason: &str) -> &str {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
 }
 
 fn validation_error(error: &ApiError) -> Value {

@@ -1,0 +1,350 @@
+//! The abuse suite: the real `incident-env serve` binary attacked the way the hardening
+//! issue did, each case bounded to seconds. Memory is the server's resident set, read
+//! from `/proc/<pid>/status` (Linux only).
+//!
+//! `cargo test -p incident-host --test abuse` (CI runs it with the workspace tests).
+#![cfg(target_os = "linux")]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async};
+
+/// Most the server's resident set may grow while one peer floods it.
+const FLOOD_RSS_GROWTH_MAX_KIB: u64 = 8 * 1024;
+
+/// A spawned server, killed on drop.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Start `incident-env serve` on a free loopback port with extra options.
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_incident-env"))
+            .args(["serve", "--host", "127.0.0.1", "--port", "0"])
+            .args(args)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn incident-env");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("the server printed its address")
+                .unwrap();
+            if let Some(rest) = line.split("http://").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap();
+                break addr.parse().expect("a socket address");
+            }
+        };
+        // Keep draining stderr so the server never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, addr }
+    }
+
+    /// Return the server's resident set in KiB.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc/<pid>/status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Raise this test process's file limit (thousands of client sockets).
+fn raise_file_limit(needed: u64) {
+    let limit = rlimit::increase_nofile_limit(u64::MAX).expect("raise the file limit");
+    assert!(limit >= needed, "the file limit {limit} is below {needed}");
+}
+
+/// Open a WebSocket by hand and return the raw stream after the 101.
+async fn raw_ws(addr: SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).await.unwrap(), 1, "handshake cut");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
+    stream
+}
+
+/// One client frame (masked with a zero key, as RFC 6455 allows), `first` = FIN + opcode.
+fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![first];
+    match payload.len() {
+        len @ 0..=125 => out.push(0x80 | len as u8),
+        len @ 126..=0xffff => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Write `chunk` over and over without reading, for at most `secs`, while the server's
+/// memory is sampled; return the largest growth seen (KiB) and whether the server cut
+/// the connection.
+async fn flood(server: &Server, stream: &mut TcpStream, chunk: &[u8], secs: u64) -> (u64, bool) {
+    let base = server.rss_kib();
+    let mut growth = 0;
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut last_sample = Instant::now();
+    while Instant::now() < deadline {
+        let write = tokio::time::timeout(Duration::from_millis(200), stream.write_all(chunk));
+        match write.await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return (growth, true),
+            Err(_) => {
+                // Backpressure: the server stopped reading. Has it dropped us yet?
+                let mut probe = [0u8; 4096];
+                let mut peer_closed = false;
+                while let Ok(read) =
+                    tokio::time::timeout(Duration::from_millis(50), stream.read(&mut probe)).await
+                {
+                    match read {
+                        Ok(0) | Err(_) => {
+                            peer_closed = true;
+                            break;
+                        }
+                        Ok(_) => {}
+                    }
+                }
+                if peer_closed {
+                    return (growth.max(server.rss_kib().saturating_sub(base)), true);
+                }
+            }
+        }
+        if last_sample.elapsed() > Duration::from_millis(50) {
+            growth = growth.max(server.rss_kib().saturating_sub(base));
+            last_sample = Instant::now();
+            assert!(
+                growth < FLOOD_RSS_GROWTH_MAX_KIB,
+                "the server grew by {growth} KiB under the flood"
+            );
+        }
+    }
+    (growth.max(server.rss_kib().saturating_sub(base)), false)
+}
+
+async fn health_ms(addr: SocketAddr) -> f64 {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out))
+        .await
+        .expect("/health answered")
+        .unwrap();
+    assert!(out.starts_with(b"HTTP/1.1 200"), "{out:?}");
+    started.elapsed().as_secs_f64() * 1e3
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_flood_keeps_memory_flat_and_is_dropped() {
+    // Goal: a peer that sends pings as fast as it can and never reads makes the server
+    // grow by less than FLOOD_RSS_GROWTH_MAX_KIB and is dropped once it has not taken its
+    // pongs for the write timeout; other clients are still served.
+    let server = Server::start(&["--write-timeout-secs", "1"]);
+    let mut stream = raw_ws(server.addr).await;
+    let chunk: Vec<u8> = std::iter::repeat_n(frame(0x89, &[b'p'; 125]), 512)
+        .flatten()
+        .collect();
+    let (growth, dropped) = flood(&server, &mut stream, &chunk, 8).await;
+    println!("ping flood: server RSS grew by at most {growth} KiB");
+    assert!(dropped, "the flooding peer was never dropped");
+    assert!(health_ms(server.addr).await < 5_000.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_flood_without_reading_keeps_memory_flat() {
+    // Goal: the same for step messages: replies the peer never reads stop the server
+    // reading from it, memory stays flat and the peer is dropped after the write timeout.
+    let server = Server::start(&["--write-timeout-secs", "1"]);
+    let mut stream = raw_ws(server.addr).await;
+    let step = frame(
+        0x81,
+        br#"{"type":"step","data":{"action_type":"list_services"}}"#,
+    );
+    let chunk: Vec<u8> = std::iter::repeat_n(step, 256).flatten().collect();
+    let (growth, dropped) = flood(&server, &mut stream, &chunk, 8).await;
+    println!("step flood: server RSS grew by at most {growth} KiB");
+    assert!(dropped, "the non-reading peer was never dropped");
+}
+
+/// Send raw bytes after the handshake and return the close code the server sent.
+async fn close_code_for(addr: SocketAddr, bytes: &[u8]) -> Option<u16> {
+    let mut stream = raw_ws(addr).await;
+    stream.write_all(bytes).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
+    // Server frames are unmasked: [0x88, len, code_hi, code_lo, reason...].
+    let at = out.windows(2).position(|w| w[0] == 0x88 && w[1] >= 2)?;
+    Some(u16::from_be_bytes([*out.get(at + 2)?, *out.get(at + 3)?]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_errors_close_with_1002_and_bad_utf8_with_1007() {
+    // Goal: RFC 6455's close codes before the connection drops: 1002 for frames that break
+    // the protocol, 1007 for a text frame that is not UTF-8, 1009 for an oversized frame.
+    let server = Server::start(&[]);
+    let mut unmasked = vec![0x81, 2];
+    unmasked.extend_from_slice(b"{}");
+    let mut oversized = vec![0x81, 0x80 | 127];
+    oversized.extend_from_slice(&(2u64 << 20).to_be_bytes());
+    oversized.extend_from_slice(&[0, 0, 0, 0]);
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        (
+            "invalid UTF-8 text",
+            frame(0x81, b"{\"type\":\"\xff\xfe\"}"),
+            1007,
+        ),
+        ("unmasked client frame", unmasked, 1002),
+        ("reserved opcode", frame(0x83, b"x"), 1002),
+        ("reserved bits", frame(0xC1, b"{}"), 1002),
+        ("fragmented ping", frame(0x09, b"x"), 1002),
+        ("control frame over 125 bytes", frame(0x89, &[0; 126]), 1002),
+        ("continuation without a start", frame(0x80, b"x"), 1002),
+        ("oversized frame", oversized, 1009),
+    ];
+    for (label, bytes, code) in cases {
+        assert_eq!(
+            close_code_for(server.addr, &bytes).await,
+            Some(code),
+            "{label}"
+        );
+    }
+    assert!(health_ms(server.addr).await < 5_000.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_crowd_does_not_delay_new_clients() {
+    // Goal: with 3,000 silent connections open (beyond the old 1,024 bound) and then
+    // 1,500 against a 500-connection bound, a new client's /health answers in
+    // milliseconds: the bound is high enough, and at the bound the longest-idle
+    // connections are shed instead of new ones waiting.
+    raise_file_limit(4_000);
+    for (args, crowd) in [(&[][..], 3_000), (&["--max-connections", "500"][..], 1_500)] {
+        let server = Server::start(args);
+        let before = server.rss_kib();
+        let mut silent = Vec::with_capacity(crowd);
+        for _ in 0..crowd {
+            silent.push(TcpStream::connect(server.addr).await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let per_connection = (server.rss_kib().saturating_sub(before)) as f64 / crowd as f64;
+        let mut probes = Vec::new();
+        for _ in 0..5 {
+            probes.push(health_ms(server.addr).await);
+        }
+        probes.sort_by(f64::total_cmp);
+        println!(
+            "{crowd} idle connections {args:?}: /health {probes:.1?} ms, {per_connection:.1} KiB RSS each"
+        );
+        assert!(probes[2] < 100.0, "median /health {} ms", probes[2]);
+        assert!(probes[4] < 1_000.0, "slowest /health {} ms", probes[4]);
+    }
+}
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn connect(addr: SocketAddr) -> Client {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    client_async(format!("ws://{addr}/ws"), MaybeTlsStream::Plain(stream))
+        .await
+        .expect("WebSocket handshake")
+        .0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_only_pings_is_idle() {
+    // Goal: pings do not keep a session alive: one that only pings is closed with 1001
+    // after the idle timeout, while one that sends messages stays open.
+    let server = Server::start(&["--session-idle-timeout-secs", "1"]);
+    let mut pinger = connect(server.addr).await;
+    let started = Instant::now();
+    let code = loop {
+        assert!(started.elapsed() < Duration::from_secs(5), "never closed");
+        pinger
+            .send(Message::Ping(b"hi".to_vec().into()))
+            .await
+            .unwrap();
+        match tokio::time::timeout(Duration::from_millis(200), pinger.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => break frame.map(|f| f.code),
+            Ok(Some(Ok(_))) | Err(_) => {}
+            Ok(other) => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(code, Some(CloseCode::Away));
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_a_thousand_sessions_each_step_under_the_default_bound() {
+    // Goal: the default --max-sessions is at least 1,024, and 1,100 sessions open at once
+    // each reset and step; prints the server's memory per session.
+    raise_file_limit(2_400);
+    let server = Server::start(&[]);
+    let before = server.rss_kib();
+    let mut clients = Vec::new();
+    for _ in 0..1_100 {
+        clients.push(connect(server.addr).await);
+    }
+    let reset = r#"{"type":"reset","data":{"task_id":"hard_task","seed":3}}"#;
+    let step = r#"{"type":"step","data":{"action_type":"read_logs","service":"database"}}"#;
+    for text in [reset, step] {
+        for client in &mut clients {
+            client.send(Message::text(text)).await.unwrap();
+        }
+        for client in &mut clients {
+            let reply = tokio::time::timeout(Duration::from_secs(10), client.next())
+                .await
+                .expect("a reply in time");
+            let Some(Ok(Message::Text(reply))) = reply else {
+                panic!("{reply:?}");
+            };
+            assert!(
+                reply.as_str().starts_with(r#"{"type":"observation""#),
+                "{reply}"
+            );
+        }
+    }
+    let per_session = server.rss_kib().saturating_sub(before) as f64 / clients.len() as f64;
+    println!("1,100 sessions after a step: {per_session:.1} KiB RSS each");
+    assert!(per_session < 256.0, "{per_session} KiB per session");
+}
