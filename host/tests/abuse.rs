@@ -20,6 +20,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async};
 /// Most the server's resident set may grow while one peer floods it.
 const FLOOD_RSS_GROWTH_MAX_KIB: u64 = 8 * 1024;
 
+/// The cases run one at a time, so that timings measure the server, not the other cases.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A spawned server, killed on drop.
 struct Server {
     child: Child,
@@ -114,49 +117,32 @@ fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Write `chunk` over and over without reading, for at most `secs`, while the server's
-/// memory is sampled; return the largest growth seen (KiB) and whether the server cut
-/// the connection.
-async fn flood(server: &Server, stream: &mut TcpStream, chunk: &[u8], secs: u64) -> (u64, bool) {
+/// Write `chunk` over and over without ever reading, for at most `secs`, while the
+/// server's memory is sampled; return the largest growth seen (KiB) and whether the
+/// server cut the connection (a write failed: it reset the connection).
+async fn flood(server: &Server, stream: TcpStream, chunk: Vec<u8>, secs: u64) -> (u64, bool) {
     let base = server.rss_kib();
     let mut growth = 0;
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut last_sample = Instant::now();
-    while Instant::now() < deadline {
-        let write = tokio::time::timeout(Duration::from_millis(200), stream.write_all(chunk));
-        match write.await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return (growth, true),
-            Err(_) => {
-                // Backpressure: the server stopped reading. Has it dropped us yet?
-                let mut probe = [0u8; 4096];
-                let mut peer_closed = false;
-                while let Ok(read) =
-                    tokio::time::timeout(Duration::from_millis(50), stream.read(&mut probe)).await
-                {
-                    match read {
-                        Ok(0) | Err(_) => {
-                            peer_closed = true;
-                            break;
-                        }
-                        Ok(_) => {}
-                    }
-                }
-                if peer_closed {
-                    return (growth.max(server.rss_kib().saturating_sub(base)), true);
-                }
+    let mut stream = stream;
+    let writer = tokio::spawn(async move {
+        loop {
+            if stream.write_all(&chunk).await.is_err() {
+                return;
             }
         }
-        if last_sample.elapsed() > Duration::from_millis(50) {
-            growth = growth.max(server.rss_kib().saturating_sub(base));
-            last_sample = Instant::now();
-            assert!(
-                growth < FLOOD_RSS_GROWTH_MAX_KIB,
-                "the server grew by {growth} KiB under the flood"
-            );
-        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline && !writer.is_finished() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        growth = growth.max(server.rss_kib().saturating_sub(base));
+        assert!(
+            growth < FLOOD_RSS_GROWTH_MAX_KIB,
+            "the server grew by {growth} KiB under the flood"
+        );
     }
-    (growth.max(server.rss_kib().saturating_sub(base)), false)
+    let dropped = writer.is_finished();
+    writer.abort();
+    (growth, dropped)
 }
 
 async fn health_ms(addr: SocketAddr) -> f64 {
@@ -180,12 +166,13 @@ async fn a_ping_flood_keeps_memory_flat_and_is_dropped() {
     // Goal: a peer that sends pings as fast as it can and never reads makes the server
     // grow by less than FLOOD_RSS_GROWTH_MAX_KIB and is dropped once it has not taken its
     // pongs for the write timeout; other clients are still served.
+    let _serial = SERIAL.lock().await;
     let server = Server::start(&["--write-timeout-secs", "1"]);
-    let mut stream = raw_ws(server.addr).await;
+    let stream = raw_ws(server.addr).await;
     let chunk: Vec<u8> = std::iter::repeat_n(frame(0x89, &[b'p'; 125]), 512)
         .flatten()
         .collect();
-    let (growth, dropped) = flood(&server, &mut stream, &chunk, 8).await;
+    let (growth, dropped) = flood(&server, stream, chunk, 8).await;
     println!("ping flood: server RSS grew by at most {growth} KiB");
     assert!(dropped, "the flooding peer was never dropped");
     assert!(health_ms(server.addr).await < 5_000.0);
@@ -195,14 +182,15 @@ async fn a_ping_flood_keeps_memory_flat_and_is_dropped() {
 async fn a_request_flood_without_reading_keeps_memory_flat() {
     // Goal: the same for step messages: replies the peer never reads stop the server
     // reading from it, memory stays flat and the peer is dropped after the write timeout.
+    let _serial = SERIAL.lock().await;
     let server = Server::start(&["--write-timeout-secs", "1"]);
-    let mut stream = raw_ws(server.addr).await;
+    let stream = raw_ws(server.addr).await;
     let step = frame(
         0x81,
         br#"{"type":"step","data":{"action_type":"list_services"}}"#,
     );
     let chunk: Vec<u8> = std::iter::repeat_n(step, 256).flatten().collect();
-    let (growth, dropped) = flood(&server, &mut stream, &chunk, 8).await;
+    let (growth, dropped) = flood(&server, stream, chunk, 8).await;
     println!("step flood: server RSS grew by at most {growth} KiB");
     assert!(dropped, "the non-reading peer was never dropped");
 }
@@ -222,6 +210,7 @@ async fn close_code_for(addr: SocketAddr, bytes: &[u8]) -> Option<u16> {
 async fn protocol_errors_close_with_1002_and_bad_utf8_with_1007() {
     // Goal: RFC 6455's close codes before the connection drops: 1002 for frames that break
     // the protocol, 1007 for a text frame that is not UTF-8, 1009 for an oversized frame.
+    let _serial = SERIAL.lock().await;
     let server = Server::start(&[]);
     let mut unmasked = vec![0x81, 2];
     unmasked.extend_from_slice(b"{}");
@@ -258,6 +247,7 @@ async fn an_idle_crowd_does_not_delay_new_clients() {
     // 1,500 against a 500-connection bound, a new client's /health answers in
     // milliseconds: the bound is high enough, and at the bound the longest-idle
     // connections are shed instead of new ones waiting.
+    let _serial = SERIAL.lock().await;
     raise_file_limit(4_000);
     for (args, crowd) in [(&[][..], 3_000), (&["--max-connections", "500"][..], 1_500)] {
         let server = Server::start(args);
@@ -276,8 +266,10 @@ async fn an_idle_crowd_does_not_delay_new_clients() {
         println!(
             "{crowd} idle connections {args:?}: /health {probes:.1?} ms, {per_connection:.1} KiB RSS each"
         );
-        assert!(probes[2] < 100.0, "median /health {} ms", probes[2]);
-        assert!(probes[4] < 1_000.0, "slowest /health {} ms", probes[4]);
+        // Milliseconds, with room for a loaded two-core machine; before, a new client
+        // waited for a header timeout (10 s) to free a slot.
+        assert!(probes[2] < 250.0, "median /health {} ms", probes[2]);
+        assert!(probes[4] < 2_000.0, "slowest /health {} ms", probes[4]);
     }
 }
 
@@ -295,6 +287,7 @@ async fn connect(addr: SocketAddr) -> Client {
 async fn a_session_that_only_pings_is_idle() {
     // Goal: pings do not keep a session alive: one that only pings is closed with 1001
     // after the idle timeout, while one that sends messages stays open.
+    let _serial = SERIAL.lock().await;
     let server = Server::start(&["--session-idle-timeout-secs", "1"]);
     let mut pinger = connect(server.addr).await;
     let started = Instant::now();
@@ -318,6 +311,7 @@ async fn a_session_that_only_pings_is_idle() {
 async fn over_a_thousand_sessions_each_step_under_the_default_bound() {
     // Goal: the default --max-sessions is at least 1,024, and 1,100 sessions open at once
     // each reset and step; prints the server's memory per session.
+    let _serial = SERIAL.lock().await;
     raise_file_limit(2_400);
     let server = Server::start(&[]);
     let before = server.rss_kib();
