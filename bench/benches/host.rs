@@ -9,9 +9,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use incident_host::parse;
-use incident_host::server::json_body;
-use incident_host::session::Session;
+use incident_api::{Session, decode, parse};
 use serde_json::{Value, json};
 
 /// A `/step` body with a service argument (the common shape).
@@ -22,20 +20,17 @@ fn json_layer(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     // Render: the response to a read_logs step (log lines included), as bytes.
     let mut session = Session::new();
-    session
-        .reset_json(Some(&json!({"task_id": "hard_task", "seed": 1})))
-        .expect("reset");
-    let body: Value = serde_json::from_slice(STEP_BODY).expect("json");
-    session
-        .step_json(parse::step_action(&body))
-        .expect("valid step");
+    session.apply(
+        decode::reset_value(Some(&json!({"task_id": "hard_task", "seed": 1}))).expect("reset"),
+    );
+    let reply = session.apply(decode::step(STEP_BODY).expect("valid step"));
     group.bench_function("render_step_response", |b| {
-        b.iter(|| black_box(&session).last_response_bytes());
+        b.iter(|| black_box(&reply).to_json_bytes());
     });
     // Parse: bytes -> validated action, as `POST /step` does (a plain action object is
     // deserialized directly; anything else goes through a `Value`).
     group.bench_function("parse_step_request", |b| {
-        b.iter(|| json_body::step_request(black_box(STEP_BODY)).is_ok());
+        b.iter(|| decode::step_request(black_box(STEP_BODY)).is_ok());
     });
     // The general path every non-plain body takes: bytes -> `Value` -> validated action.
     group.bench_function("parse_step_request_value", |b| {

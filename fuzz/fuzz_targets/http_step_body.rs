@@ -1,23 +1,22 @@
 //! `POST /step` bodies: arbitrary bytes through the router's exact path
-//! (`json_body::step_request`: the typed fast path, else JSON decode with the Python-style
-//! error mapping, `step_action`, `parse_action`), then `Session::step` and the byte
-//! rendering of the reply.
+//! (`decode::step`: the typed fast path, else JSON decode with the Python-style error
+//! mapping, `step_action`, `parse_action`), then `Session::apply` and the byte rendering
+//! of the reply.
 //!
 //! Asserts: no panic; every error is a 4xx with a `{"detail": ...}` body and leaves the
 //! session's state JSON unchanged; the fast path agrees with the `Value` path whenever it
 //! accepts a body; the reply bytes equal the `Value` rendering; core invariants hold.
 #![no_main]
 
-use incident_host::parse;
-use incident_host::server::json_body;
+use incident_api::{Command, Reply, decode, parse};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut session = incident_fuzz::warm_session(data.len());
-    let before = session.state_json(false);
+    let before = session.state_json();
 
     // The Value path alone, as the router took it before the fast path existed.
-    let value_path = match json_body::parse(data) {
+    let value_path = match decode::parse(data) {
         Ok(Some(body)) => parse::parse_action(parse::step_action(&body)),
         Ok(None) => Err(parse::ApiError::validation(
             "missing",
@@ -35,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 
-    match json_body::step_request(data) {
+    match decode::step(data) {
         Err(error) => {
             assert!(
                 (400..500).contains(&error.status),
@@ -53,23 +52,36 @@ fuzz_target!(|data: &[u8]| {
                 "router error differs from the Value path"
             );
             assert_eq!(
-                session.state_json(false),
+                session.state_json(),
                 before,
                 "a rejected body changed the state"
             );
         }
-        Ok(parsed) => {
+        Ok(command) => {
+            let Command::Step(parsed) = command else {
+                panic!("decode::step gave {command:?}");
+            };
             assert_eq!(Ok(parsed.clone()), value_path, "router action differs");
-            let result = session.step(parsed);
-            incident_fuzz::check_step(session.env(), result);
-            let bytes = session.reply().to_bytes();
+            // The session's step is the core's step.
+            let mut twin = session.env().clone();
+            let result = twin.step(parsed.action);
+            let reply = session.apply(Command::Step(parsed));
+            let Reply::Observation(observed) = &reply else {
+                panic!("a step answered {}", reply.kind());
+            };
+            assert_eq!(observed.env(), &twin, "session step differs from the core's");
+            assert_eq!(
+                (observed.outcome(), observed.reward_milli()),
+                (result.outcome, result.reward_milli)
+            );
+            incident_fuzz::check_step(observed.env(), result);
+            let bytes = reply.to_json_bytes();
             let value = session.last_response();
             assert_eq!(
                 String::from_utf8(bytes.clone()).expect("UTF-8"),
                 value.to_string(),
                 "byte rendering differs from the Value rendering"
             );
-            assert_eq!(bytes, session.last_response_bytes());
             let _: serde_json::Value = serde_json::from_slice(&bytes).expect("reply is JSON");
         }
     }

@@ -3,24 +3,25 @@
 use incident_core::env::{REWARD_MAX_MILLI, REWARD_MIN_MILLI};
 use incident_core::vocab::{ActionType, Fix, Mode, Service};
 use incident_core::{Action, Arg, Env, StepResult, TaskId};
-use incident_host::session::Session;
+use incident_api::{Command, Session};
 
 /// A session in a state picked from `selector` (the input length, so the body bytes stay
-/// untouched): any of the four tasks, 0 to 14 steps in, so done episodes are covered too.
+/// untouched): any of the four tasks, 0 to 14 steps in, so done episodes are covered too;
+/// sealed for odd selectors.
 pub fn warm_session(selector: usize) -> Session {
-    let mut session = Session::new();
+    let mut session = Session::new().with_sealed(selector % 2 == 1);
     let task = TaskId::ALL[selector % TaskId::ALL.len()];
-    let request = incident_host::parse::ResetRequest {
+    let request = incident_api::parse::ResetRequest {
         task,
         seed: (selector / 4) as i64,
         episode_id: Some("fuzz".to_owned()),
     };
-    session.reset(request);
+    session.apply(Command::Reset(request));
     for step in 0..(selector / 4) % 15 {
         let index = ((step * 37 + selector) % incident_core::ACTION_COUNT) as u8;
         let action = Action::from_index(index).expect("index below ACTION_COUNT");
-        let raw = incident_host::parse::RawNames::default();
-        session.step(incident_host::parse::ParsedAction { action, raw });
+        let raw = incident_api::parse::RawNames::default();
+        session.apply(Command::Step(incident_api::parse::ParsedAction { action, raw }));
     }
     session
 }

@@ -7,9 +7,10 @@
 //! - The original's HTTP routes act on one shared default [`Session`] behind a mutex that is
 //!   held only while the (allocation-light, microsecond) episode call runs, never across I/O.
 //! - `GET /ws` upgrades to a WebSocket ([`ws`]): each connection owns its own [`Session`].
-//! - [`mcp`] answers JSON-RPC 2.0 (`POST /mcp` and WebSocket `mcp` messages); [`schema`]
-//!   holds `/schema`, `/metadata` and `/openapi.json`; [`json_body`] turns request bytes
-//!   into JSON with FastAPI-shaped errors.
+//! - Every transport takes the one path of `incident-api`: decode the request into a
+//!   [`incident_api::Command`], [`Session::apply`] it, frame the [`incident_api::Reply`]
+//!   (JSON-RPC 2.0 for `POST /mcp` and WebSocket `mcp` messages: [`incident_api::mcp`]).
+//!   [`schema`] holds `/schema`, `/metadata` and `/openapi.json`.
 //!
 //! Limits (all in [`Config`], defaults below; `host/SERVER.md` lists each with what
 //! happens at it): request bodies are capped at [`BODY_LIMIT_BYTES_DEFAULT`] (413 beyond),
@@ -26,8 +27,6 @@
 //! ([`fit_to_file_limit`]).
 
 pub mod conns;
-pub mod json_body;
-pub mod mcp;
 pub mod router;
 pub mod schema;
 pub mod ws;
@@ -50,8 +49,8 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use crate::session::Session;
 use conns::{Connections, Slot};
+use incident_api::Session;
 
 /// Default cap on a request body (64 KiB; the largest legitimate body is under 6 KiB).
 pub const BODY_LIMIT_BYTES_DEFAULT: usize = 64 * 1024;
@@ -205,8 +204,8 @@ impl Shared {
     pub fn new(config: Config, shutdown: watch::Receiver<bool>) -> Shared {
         Shared {
             ws_slots: Arc::new(Semaphore::new(config.max_sessions)),
+            session: Mutex::new(Session::new().with_sealed(config.sealed)),
             config,
-            session: Mutex::new(Session::new()),
             shutdown,
         }
     }

@@ -13,8 +13,8 @@ use std::time::Duration;
 use incident_core::{Env, TaskId};
 use serde_json::{Value, json};
 
-use crate::parse::{ParsedAction, ResetRequest};
-use crate::session::Session;
+use incident_api::parse::{ParsedAction, ResetRequest};
+use incident_api::{Command, Session};
 
 /// The emitted reward's floor and ceiling (the original clamps every printed reward).
 const REWARD_MIN: f64 = 0.05;
@@ -72,15 +72,15 @@ pub fn baseline_action(env: &Env, last_unknown: &str) -> ParsedAction {
         unknown: last_unknown,
     };
     let choice = incident_core::baseline::choose(env, shown);
-    let json = crate::session::to_value(&crate::render::action_json(
+    let json = incident_api::to_value(&incident_api::render::action_json(
         &choice.action,
         Some(choice.reasoning().to_string()),
     ));
-    let parsed = crate::parse::parse_action(&json);
+    let parsed = incident_api::parse::parse_action(&json);
     debug_assert!(parsed.is_ok(), "the baseline's actions are valid");
     parsed.unwrap_or_else(|_| ParsedAction {
         action: choice.action,
-        raw: crate::parse::RawNames::default(),
+        raw: incident_api::parse::RawNames::default(),
     })
 }
 
@@ -194,29 +194,29 @@ struct Backend<'a> {
 
 impl Backend<'_> {
     fn reset(&mut self, task: TaskId, seed: i64) -> Result<Value, String> {
-        self.mirror.reset(ResetRequest {
+        let reply = self.mirror.apply(Command::Reset(ResetRequest {
             task,
             seed,
             episode_id: None,
-        });
+        }));
         match self.remote {
             Some(remote) => remote.reset(task, seed),
-            None => Ok(self.mirror.last_response()),
+            None => Ok(reply.to_value()),
         }
     }
 
     fn step(&mut self, parsed: ParsedAction, action: &Value) -> Result<Value, String> {
-        self.mirror.step(parsed);
+        let reply = self.mirror.apply(Command::Step(parsed));
         match self.remote {
             Some(remote) => remote.step(action),
-            None => Ok(self.mirror.last_response()),
+            None => Ok(reply.to_value()),
         }
     }
 
     fn state(&self) -> Result<Value, String> {
         match self.remote {
             Some(remote) => remote.state(),
-            None => Ok(self.mirror.state_json(false)),
+            None => Ok(self.mirror.state_json()),
         }
     }
 }
@@ -260,7 +260,7 @@ pub fn run_task(
         out,
         "[START] task={} env={} model={model}",
         task.name(),
-        crate::render::BENCHMARK
+        incident_api::render::BENCHMARK
     )?;
     let mut backend = Backend {
         mirror: Session::new(),

@@ -12,7 +12,7 @@ use incident_core::{ActionType, Fix, Mode, Service, TaskId};
 use serde_json::{Map, Value, json};
 
 use super::episode::{Policy, Taken, View, baseline_action};
-use crate::parse::{self, ParsedAction};
+use incident_api::parse::{self, ParsedAction};
 
 /// Consecutive failures after which the LLM is not asked again in the same task.
 pub const FAILURE_STREAK_MAX: u32 = 3;
@@ -430,19 +430,19 @@ impl Policy for LlmPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::ResetRequest;
-    use crate::session::Session;
+    use incident_api::parse::ResetRequest;
+    use incident_api::{Command, Session};
 
     #[test]
     fn prompt_after_reset_on_hard_task_hides_the_answer() {
         // Goal: the prompt shows only observed facts, never the hidden roots or fixes.
         let mut session = Session::new();
-        session.reset(ResetRequest {
+        session.apply(Command::Reset(ResetRequest {
             task: TaskId::Hard,
             seed: 12345,
             episode_id: None,
-        });
-        let state = session.state_json(false);
+        }));
+        let state = session.state_json();
         assert!(
             state.get("root_cause_services").is_some(),
             "unsealed state has the answer"

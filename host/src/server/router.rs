@@ -13,10 +13,9 @@ use hyper::header::{ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LO
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Shared, json_body, mcp, schema, ws};
-use crate::parse::{self, ApiError};
-use crate::render;
-use crate::session::to_bytes;
+use incident_api::{ApiError, Command, decode, mcp, render, to_bytes};
+
+use super::{Shared, schema, ws};
 
 /// The response type of every route.
 pub type HttpResponse = Response<Full<Bytes>>;
@@ -36,50 +35,20 @@ where
         }
         (&Method::GET, "/health") => json_value(StatusCode::OK, &json!({"status": "healthy"})),
         (&Method::GET, "/tasks") => json_bytes(StatusCode::OK, to_bytes(&render::tasks())),
-        (&Method::GET, "/state") => {
-            let state = shared.session().state_json(shared.config.sealed);
-            json_value(StatusCode::OK, &state)
-        }
-        (&Method::GET, "/grader") => {
-            let grade = shared.session().grader_json();
-            json_value(StatusCode::OK, &grade)
-        }
-        (&Method::GET, "/baseline" | "/sample_action") => {
-            let action = shared.session().baseline_json();
-            json_value(StatusCode::OK, &action)
-        }
+        (&Method::GET, "/state") => episode(shared, Ok(Command::State)),
+        (&Method::GET, "/grader") => episode(shared, Ok(Command::Grade)),
+        (&Method::GET, "/baseline" | "/sample_action") => episode(shared, Ok(Command::Baseline)),
         (&Method::GET, "/schema") => json_value(StatusCode::OK, &schema::schema()),
         (&Method::GET, "/metadata") => json_value(StatusCode::OK, &schema::metadata()),
         (&Method::GET, "/openapi.json") => json_value(StatusCode::OK, &schema::openapi()),
         (&Method::GET, "/ui/" | "/ui" | "/docs" | "/redoc") => html(UI_PAGE),
         (&Method::GET, "/ws") => ws::upgrade(request, shared),
-        (&Method::POST, "/reset") => match read_json(request, shared).await {
-            // Validate before locking; render after unlocking.
-            Ok(body) => match parse::parse_reset(body.as_ref()) {
-                Ok(reset) => {
-                    let reply = {
-                        let mut session = shared.session();
-                        session.reset(reset);
-                        session.reply()
-                    };
-                    json_bytes(StatusCode::OK, reply.to_bytes())
-                }
-                Err(error) => api_error(&error),
-            },
+        (&Method::POST, "/reset") => match read_body(request, shared).await {
+            Ok(bytes) => episode(shared, decode::reset(&bytes)),
             Err(response) => response,
         },
         (&Method::POST, "/step") => match read_body(request, shared).await {
-            Ok(bytes) => match json_body::step_request(&bytes) {
-                Ok(action) => {
-                    let reply = {
-                        let mut session = shared.session();
-                        session.step(action);
-                        session.reply()
-                    };
-                    json_bytes(StatusCode::OK, reply.to_bytes())
-                }
-                Err(error) => api_error(&error),
-            },
+            Ok(bytes) => episode(shared, decode::step(&bytes)),
             Err(response) => response,
         },
         (&Method::POST, "/mcp") => mcp_http(request, shared).await,
@@ -95,6 +64,19 @@ where
             response
         }
         _ => detail(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+/// Apply a decoded command to the default episode and answer its reply (or the refusal).
+/// The command is decoded before the lock is taken and the reply rendered after it is
+/// released.
+fn episode(shared: &Shared, command: Result<Command, ApiError>) -> HttpResponse {
+    match command {
+        Ok(command) => {
+            let reply = shared.session().apply(command);
+            json_bytes(StatusCode::OK, reply.to_json_bytes())
+        }
+        Err(error) => api_error(&error),
     }
 }
 
@@ -201,16 +183,6 @@ where
     }
 }
 
-/// Read a body as JSON: `Ok(None)` when empty.
-async fn read_json<B>(request: Request<B>, shared: &Shared) -> Result<Option<Value>, HttpResponse>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let bytes = read_body(request, shared).await?;
-    json_body::parse(&bytes).map_err(|error| api_error(&error))
-}
-
 async fn mcp_http<B>(request: Request<B>, shared: &Shared) -> HttpResponse
 where
     B: Body<Data = Bytes>,
@@ -227,7 +199,7 @@ where
             return json_value(StatusCode::OK, &error);
         }
     };
-    let answer = mcp::handle(&request, &mut shared.session(), shared.config.sealed);
+    let answer = mcp::handle(&request, &mut shared.session());
     match answer {
         Some(answer) => json_value(StatusCode::OK, &answer),
         None => {

@@ -1,9 +1,6 @@
-//! OpenEnv WebSocket sessions (`GET /ws`): one [`Session`] per connection.
-//!
-//! Envelopes (`openenv-protocol.md` §2): `reset` (data = reset kwargs: `task_id`, `seed`,
-//! `episode_id`), `step` (data = the action), `state`, `close` (no reply, close 1000),
-//! `mcp` (data = a JSON-RPC request). Replies are `observation`, `state`, `mcp` or `error`
-//! frames; an error never ends the session. Framing, pings and the close handshake are
+//! OpenEnv WebSocket sessions (`GET /ws`): one [`Session`] per connection, the transport
+//! around [`incident_api::openenv`] (which answers each message). Framing, pings and the
+//! close handshake are
 //! tokio-tungstenite's; messages and frames over [`super::FRAME_BYTES_MAX`] are refused
 //! (the connection is closed with 1009), protocol errors close with 1002 and text that is
 //! not UTF-8 with 1007. What waits to be written is capped
@@ -22,7 +19,7 @@ use hyper::header::{
 };
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -32,9 +29,9 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::router::{HttpResponse, detail};
-use super::{FRAME_BYTES_MAX, Shared, WS_WRITE_BUFFER_BYTES_MAX, mcp};
-use crate::parse::{self, ApiError, FastAction, ObjectOnly};
-use crate::session::Session;
+use super::{FRAME_BYTES_MAX, Shared, WS_WRITE_BUFFER_BYTES_MAX};
+use incident_api::Session;
+use incident_api::openenv::{self, Answer, error_frame};
 
 /// Bytes tungstenite reads per call. Its default (128 KiB) is zero-filled before every
 /// read, which cost more than the rest of a step; messages are ~100 bytes, and larger
@@ -116,12 +113,6 @@ fn socket_config() -> WebSocketConfig {
         .max_frame_size(Some(FRAME_BYTES_MAX))
 }
 
-/// Return an `error` frame.
-#[must_use]
-pub fn error_frame(code: &str, message: &str) -> Value {
-    json!({"type": "error", "data": {"message": message, "code": code}})
-}
-
 async fn refuse(mut socket: Socket, shared: &Shared) {
     let mut frame = error_frame(
         "CAPACITY_REACHED",
@@ -164,15 +155,8 @@ async fn close(socket: &mut Socket, code: CloseCode, reason: &str) {
     }
 }
 
-/// What to do after one message.
-enum Reply {
-    /// Send this JSON text.
-    Frame(String),
-    Close,
-}
-
 async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared) {
-    let mut session = Session::new();
+    let mut session = Session::new().with_sealed(shared.config.sealed);
     let mut shutdown = shared.shutdown.clone();
     let idle = shared.config.session_idle_timeout;
     let stall = shared.config.write_timeout;
@@ -231,13 +215,13 @@ async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared)
             _ => continue,
         };
         active_at = Instant::now();
-        match handle_text(&mut session, text, shared.config.sealed) {
-            Reply::Frame(frame) => {
+        match openenv::answer(&mut session, text) {
+            Answer::Frame(frame) => {
                 if !send_text(&mut socket, frame, stall).await {
                     return;
                 }
             }
-            Reply::Close => {
+            Answer::Close => {
                 close(&mut socket, CloseCode::Normal, "").await;
                 return;
             }
@@ -278,233 +262,4 @@ fn truncated(reason: &str) -> &str {
         end -= 1;
     }
     &reason[..end]
-}
-
-fn validation_error(error: &ApiError) -> Value {
-    let mut frame = error_frame("VALIDATION_ERROR", &error.message());
-    frame["data"]["errors"] = match &error.body["detail"] {
-        Value::Array(items) => Value::Array(items.clone()),
-        other => json!([other]),
-    };
-    frame
-}
-
-/// Render the last reset or step of `session` as an `observation` frame.
-fn observation_frame(session: &Session, with_reward: bool) -> String {
-    let mut out = Vec::with_capacity(crate::session::RESPONSE_BYTES_HINT);
-    session.write_last_frame(&mut out, with_reward);
-    // serde_json writes UTF-8 only.
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// A `step` message whose action is a plain object (see [`FastAction`]).
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlainStep<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    #[serde(borrow)]
-    data: FastAction<'a>,
-}
-
-/// Answer one incoming text frame of a WebSocket session: `Some(reply frame JSON)`, or
-/// `None` for a `close` message (the socket is then closed with 1000). Public so fuzz
-/// targets and tests can drive the protocol without a socket.
-#[must_use]
-pub fn handle_frame(session: &mut Session, text: &str, sealed: bool) -> Option<String> {
-    match handle_text(session, text, sealed) {
-        Reply::Frame(frame) => Some(frame),
-        Reply::Close => None,
-    }
-}
-
-/// Answer one text message of a session.
-fn handle_text(session: &mut Session, text: &str, sealed: bool) -> Reply {
-    // The common message, a step with a plain action, without building a `Value`; any
-    // other message, and any invalid action, takes the general path below.
-    if let Ok(ObjectOnly(step)) = serde_json::from_str::<ObjectOnly<PlainStep<'_>>>(text)
-        && step.kind == "step"
-        && let Some(parsed) = step.data.validate()
-    {
-        session.step(parsed);
-        return Reply::Frame(observation_frame(session, true));
-    }
-    match handle_value(session, text, sealed) {
-        Answer::Frame(frame) => Reply::Frame(frame.to_string()),
-        Answer::Observation { with_reward } => {
-            Reply::Frame(observation_frame(session, with_reward))
-        }
-        Answer::Close => Reply::Close,
-    }
-}
-
-/// What [`handle_value`] answers.
-enum Answer {
-    /// This frame.
-    Frame(Value),
-    /// The session's last reset or step as an `observation` frame.
-    Observation {
-        with_reward: bool,
-    },
-    Close,
-}
-
-/// Answer one text message through a parsed [`Value`].
-fn handle_value(session: &mut Session, text: &str, sealed: bool) -> Answer {
-    let message: Value = match serde_json::from_str(text) {
-        Ok(value) => value,
-        Err(error) => {
-            return Answer::Frame(error_frame(
-                "INVALID_JSON",
-                &format!("Invalid JSON: {error}"),
-            ));
-        }
-    };
-    let Some(kind) = message.get("type").and_then(Value::as_str) else {
-        return Answer::Frame(error_frame(
-            "VALIDATION_ERROR",
-            "Invalid message: expected a JSON object with a string \"type\"",
-        ));
-    };
-    let data = message.get("data").filter(|data| !data.is_null());
-    let frame = match kind {
-        "reset" => match data {
-            None | Some(Value::Object(_)) => match parse::parse_reset(data) {
-                Ok(request) => {
-                    session.reset(request);
-                    return Answer::Observation { with_reward: false };
-                }
-                Err(error) => validation_error(&error),
-            },
-            Some(_) => error_frame(
-                "VALIDATION_ERROR",
-                "Invalid message: reset data must be an object",
-            ),
-        },
-        "step" => match data {
-            Some(action @ Value::Object(_)) => {
-                match parse::parse_action(parse::step_action(action)) {
-                    Ok(parsed) => {
-                        session.step(parsed);
-                        return Answer::Observation { with_reward: true };
-                    }
-                    Err(error) => validation_error(&error),
-                }
-            }
-            _ => error_frame(
-                "VALIDATION_ERROR",
-                "Invalid message: step data must be the action object",
-            ),
-        },
-        "state" => json!({"type": "state", "data": session.state_json(sealed)}),
-        "close" => return Answer::Close,
-        "mcp" => match data {
-            Some(request) => json!({"type": "mcp", "data": mcp::handle(request, session, sealed)
-                .unwrap_or_else(|| json!({}))}),
-            None => error_frame(
-                "VALIDATION_ERROR",
-                "Invalid message: mcp data must be a JSON-RPC request",
-            ),
-        },
-        other => error_frame("UNKNOWN_TYPE", &format!("Unknown message type: {other}")),
-    };
-    Answer::Frame(frame)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn frame(session: &mut Session, text: &str) -> Value {
-        match handle_text(session, text, false) {
-            Reply::Frame(frame) => serde_json::from_str(&frame).unwrap(),
-            Reply::Close => Value::Null,
-        }
-    }
-
-    #[test]
-    fn observation_frames_equal_the_value_rendering() {
-        // Goal: reset and step frames, plain and general actions alike, are byte for byte
-        // the frames the `Value` path wrote.
-        let steps = [
-            r#"{"type":"step","data":{"action_type":"list_services"}}"#,
-            r#"{"type":"step","data":{"action_type":"read_logs","service":"database"}}"#,
-            r#"{"type":"step","data":{"action":{"action_type":"query_metrics","service":"order_service"}}}"#,
-            r#"{"type":"step","data":{"action_type":"inspect_dependencies"}}"#,
-            r#"{"type":"step","data":{"action_type":"read_logs","service":"nop\u0065"}}"#,
-            r#"{"type":"step","data":{"action_type":"diagnose","service":"database","diagnosis":"disk_full"}}"#,
-            r#"{"type":"step","data":{"action_type":"apply_fix","service":"database","fix":"clear_disk"}}"#,
-            r#"{"type":"step","data":{"action_type":"verify_health","service":"database"}}"#,
-        ];
-        for task in ["easy_task", "medium_task", "hard_task"] {
-            let mut session = Session::new();
-            let reset = format!(r#"{{"type":"reset","data":{{"task_id":"{task}","seed":3}}}}"#);
-            let Reply::Frame(frame) = handle_text(&mut session, &reset, false) else {
-                panic!("reset closed the session");
-            };
-            assert_eq!(frame, session.last_frame_reference(false));
-            for round in 0..40 {
-                let text = steps[(round * 5 + 1) % steps.len()];
-                let Reply::Frame(frame) = handle_text(&mut session, text, false) else {
-                    panic!("step closed the session");
-                };
-                assert_eq!(frame, session.last_frame_reference(true), "{text}");
-            }
-        }
-    }
-
-    #[test]
-    fn array_messages_never_step() {
-        // Goal: a derived struct would accept `["step", {...}]`; the protocol does not.
-        let mut session = Session::new();
-        let answer = frame(&mut session, r#"["step",{"action_type":"list_services"}]"#);
-        assert_eq!(answer["data"]["code"], "VALIDATION_ERROR");
-        let answer = frame(&mut session, r#"{"type":"step","data":["list_services"]}"#);
-        assert_eq!(answer["data"]["code"], "VALIDATION_ERROR");
-        assert_eq!(session.env().step_count(), 0);
-    }
-
-    #[test]
-    fn envelopes_follow_the_protocol() {
-        // Goal: reset/step/state envelopes, the state contract, and errors that keep going.
-        let mut session = Session::new();
-        let reset = frame(
-            &mut session,
-            r#"{"type":"reset","data":{"task_id":"hard_task","seed":7,"episode_id":"ep-1"}}"#,
-        );
-        assert_eq!(reset["type"], "observation");
-        assert_eq!(reset["data"]["reward"], Value::Null);
-        assert_eq!(reset["data"]["done"], false);
-        assert!(reset["data"]["observation"]["active_alerts"].is_array());
-        let step = frame(
-            &mut session,
-            r#"{"type":"step","data":{"action_type":"list_services"}}"#,
-        );
-        assert!(
-            step["data"]["reward"]
-                .as_f64()
-                .is_some_and(|r| (0.0..=1.0).contains(&r))
-        );
-        let state = frame(&mut session, r#"{"type":"state"}"#);
-        assert_eq!(state["data"]["episode_id"], "ep-1");
-        assert_eq!(state["data"]["step_count"], 1);
-        assert_eq!(frame(&mut session, "nope")["data"]["code"], "INVALID_JSON");
-        assert_eq!(
-            frame(&mut session, r#"{"type":"nope"}"#)["data"]["code"],
-            "UNKNOWN_TYPE"
-        );
-        let bad = frame(
-            &mut session,
-            r#"{"type":"step","data":{"action_type":"reboot"}}"#,
-        );
-        assert_eq!(bad["data"]["code"], "VALIDATION_ERROR");
-        assert_eq!(
-            frame(&mut session, r#"{"type":"state"}"#)["data"]["step_count"],
-            1
-        );
-        assert!(matches!(
-            handle_text(&mut session, r#"{"type":"close"}"#, false),
-            Reply::Close
-        ));
-    }
 }

@@ -1,4 +1,6 @@
-//! Request bytes into JSON, with FastAPI's `json_invalid` error shape when they are not.
+//! Request bytes (or JSON values) into [`Command`]s, with FastAPI's error shapes when they
+//! are refused: `json_invalid` for bytes that are not JSON, the validation errors of
+//! [`crate::parse`] otherwise.
 //!
 //! FastAPI reports a decode error as `{"type": "json_invalid", "loc": ["body", <char
 //! offset>], "msg": "JSON decode error", "input": {}, "ctx": {"error": <Python's json
@@ -7,7 +9,40 @@
 
 use serde_json::{Value, json};
 
+use crate::Command;
 use crate::parse::{self, ApiError, ParsedAction};
+
+/// Decode a `/reset` body (empty: the defaults).
+///
+/// # Errors
+/// Bytes that are not JSON, or a reset [`parse::parse_reset`] refuses.
+pub fn reset(bytes: &[u8]) -> Result<Command, ApiError> {
+    reset_value(parse(bytes)?.as_ref())
+}
+
+/// Decode a `/step` body (an action object, or `{"action": {...}}`).
+///
+/// # Errors
+/// See [`step_request`].
+pub fn step(bytes: &[u8]) -> Result<Command, ApiError> {
+    step_request(bytes).map(Command::Step)
+}
+
+/// Decode reset arguments given as JSON (`None` or `null`: the defaults).
+///
+/// # Errors
+/// A reset [`parse::parse_reset`] refuses.
+pub fn reset_value(body: Option<&Value>) -> Result<Command, ApiError> {
+    parse::parse_reset(body).map(Command::Reset)
+}
+
+/// Decode an action given as JSON (an action object, or `{"action": {...}}`).
+///
+/// # Errors
+/// An action [`parse::parse_action`] refuses.
+pub fn step_value(body: &Value) -> Result<Command, ApiError> {
+    parse::parse_action(parse::step_action(body)).map(Command::Step)
+}
 
 /// Parse a request body: `Ok(None)` for an empty body, `Ok(Some(json))`, or a 422.
 ///

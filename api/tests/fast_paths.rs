@@ -2,15 +2,13 @@
 //! against the general ones (`serde_json::Value` in, `Value` out): same actions, same
 //! errors, same bytes.
 
+use incident_api::{Command, Session, decode, parse};
 use incident_core::{ActionType, Fix, Mode, Service, TaskId};
-use incident_host::parse;
-use incident_host::server::json_body;
-use incident_host::session::Session;
 use serde_json::{Value, json};
 
 /// The general path: bytes -> `Value` -> action (or the error it words).
 fn general(bytes: &[u8]) -> Result<parse::ParsedAction, parse::ApiError> {
-    match json_body::parse(bytes)? {
+    match decode::parse(bytes)? {
         Some(body) => parse::parse_action(parse::step_action(&body)),
         None => Err(parse::ApiError::validation(
             "missing",
@@ -113,45 +111,36 @@ fn plain_action_parsing_agrees_with_the_value_path() {
             fast += 1;
             assert_eq!(Ok(parsed), expected.clone(), "{text}");
         }
-        assert_eq!(json_body::step_request(&body), expected, "{text}");
+        assert_eq!(decode::step_request(&body), expected, "{text}");
     }
     assert!(fast > 50, "the plain path took only {fast} bodies");
 }
 
-/// A WebSocket `observation` frame as bytes.
-fn frame(session: &Session, with_reward: bool) -> String {
-    let mut out = Vec::new();
-    session.write_last_frame(&mut out, with_reward);
-    String::from_utf8(out).unwrap()
-}
-
 #[test]
 fn responses_written_as_bytes_equal_the_value_rendering() {
-    // Goal: across tasks, seeds and every action body, the bytes of a reset or step
-    // response equal its `Value` serialized, and so does a `Reply` taken after it.
+    // Goal: across tasks, seeds and every action body, the bytes of a reset or step reply
+    // (HTTP body and WebSocket frame) equal the `Value` rendering of the same response.
     let actions: Vec<_> = bodies()
         .iter()
-        .filter_map(|body| json_body::step_request(body).ok())
+        .filter_map(|body| decode::step_request(body).ok())
         .collect();
     for task in TaskId::ALL {
         for seed in [0_i64, 1, 7, -3, 86_399, 123_456_789] {
             let mut session = Session::new();
             let reset = json!({"task_id": task.name(), "seed": seed});
-            let value = session.reset_json(Some(&reset)).unwrap();
-            assert_eq!(
-                session.last_response_bytes(),
-                value.to_string().into_bytes()
-            );
+            let reply = session.apply(decode::reset_value(Some(&reset)).unwrap());
+            let value = session.last_response();
+            assert_eq!(reply.to_json_bytes(), value.to_string().into_bytes());
+            assert_eq!(reply.to_ws_frame(), session.last_frame_reference());
             for index in 0..actions.len() {
                 // Vary the order per seed so episodes reach many states.
                 let action = &actions[(index * 7 + seed.unsigned_abs() as usize) % actions.len()];
-                session.step(action.clone());
+                let reply = session.apply(Command::Step(action.clone()));
                 let expected = session.last_response().to_string().into_bytes();
-                assert_eq!(session.last_response_bytes(), expected);
-                assert_eq!(session.reply().to_bytes(), expected);
-                assert_eq!(frame(&session, true), session.last_frame_reference(true));
+                assert_eq!(reply.to_json_bytes(), expected);
+                assert_eq!(reply.to_ws_frame(), session.last_frame_reference());
                 if session.env().is_done() && index % 3 == 0 {
-                    session.reset_json(Some(&reset)).unwrap();
+                    session.apply(decode::reset_value(Some(&reset)).unwrap());
                 }
             }
         }

@@ -2,8 +2,7 @@
 
 use std::path::PathBuf;
 
-use incident_host::parse;
-use incident_host::session::Session;
+use incident_api::{Command, Session, decode};
 use serde_json::Value;
 
 fn reference_dir() -> PathBuf {
@@ -25,33 +24,30 @@ fn normalise(mut value: Value) -> Value {
     value
 }
 
-/// Answer one recorded request the way the HTTP layer will: `Ok(json)` or `Err(status)`.
+/// Answer one recorded request the way the HTTP layer does (body bytes decoded into a
+/// command, applied, the reply read as JSON): `Ok(json)` or `Err(status)`.
 fn answer(session: &mut Session, request: &Value) -> Result<Value, u16> {
     let method = request["method"].as_str().unwrap();
     let path = request["path"].as_str().unwrap();
-    let body: Option<Value> = if request.get("no_body").is_some() {
-        None
+    let body: Vec<u8> = if request.get("no_body").is_some() {
+        Vec::new()
     } else if let Some(raw) = request.get("raw_body") {
-        match serde_json::from_str(raw.as_str().unwrap()) {
-            Ok(value) => Some(value),
-            Err(_) => return Err(422),
-        }
+        raw.as_str().unwrap().as_bytes().to_vec()
     } else {
-        request.get("body").cloned()
+        request
+            .get("body")
+            .map_or_else(Vec::new, |b| b.to_string().into_bytes())
     };
-    match (method, path) {
-        ("POST", "/reset") => session.reset_json(body.as_ref()).map_err(|e| e.status),
-        ("POST", "/step") => {
-            let Some(body) = body else { return Err(422) };
-            session
-                .step_json(parse::step_action(&body))
-                .map_err(|e| e.status)
-        }
-        ("GET", "/state") => Ok(session.state_json(false)),
-        ("GET", "/grader") => Ok(session.grader_json()),
-        ("GET", "/baseline" | "/sample_action") => Ok(session.baseline_json()),
-        _ => Err(0),
-    }
+    let command = match (method, path) {
+        ("POST", "/reset") => decode::reset(&body),
+        ("POST", "/step") => decode::step(&body),
+        ("GET", "/state") => Ok(Command::State),
+        ("GET", "/grader") => Ok(Command::Grade),
+        ("GET", "/baseline" | "/sample_action") => Ok(Command::Baseline),
+        _ => return Err(0),
+    };
+    let reply = session.apply(command.map_err(|e| e.status)?);
+    Ok(serde_json::from_slice(&reply.to_json_bytes()).unwrap())
 }
 
 #[test]
@@ -74,7 +70,7 @@ fn session_reproduces_every_reference_body() {
             let request = &exchange["request"];
             let response = &exchange["response"];
             let recorded_status = response["status"].as_u64().unwrap() as u16;
-            let before = session.state_json(false);
+            let before = session.state_json();
             let ours = answer(&mut session, request);
             let at = format!("{}:{}", file.display(), line_number + 1);
             match ours {
@@ -85,7 +81,7 @@ fn session_reproduces_every_reference_body() {
                         "{at}: we refused ({status}) a request the original accepted"
                     );
                     assert_eq!(
-                        session.state_json(false),
+                        session.state_json(),
                         before,
                         "{at}: a refused request changed state"
                     );

@@ -349,38 +349,6 @@ pub fn step_response<'a>(
     }
 }
 
-/// The WebSocket `observation` frame around a step response:
-/// `{"type":"observation","data":{"observation":..,"reward":..,"done":..,"metadata":..}}`.
-#[derive(Serialize)]
-pub struct ObservationFrame<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    data: FrameData<'a>,
-}
-
-#[derive(Serialize)]
-struct FrameData<'a> {
-    observation: Observation<'a>,
-    reward: Option<f64>,
-    done: bool,
-    metadata: Info,
-}
-
-/// Wrap a step response as a WebSocket `observation` frame (`reward` is `null` when
-/// `with_reward` is false, as after a reset).
-#[must_use]
-pub fn observation_frame(response: StepResponse<'_>, with_reward: bool) -> ObservationFrame<'_> {
-    ObservationFrame {
-        kind: "observation",
-        data: FrameData {
-            observation: response.observation,
-            reward: with_reward.then_some(response.reward),
-            done: response.done,
-            metadata: response.info,
-        },
-    }
-}
-
 /// The `/grader` response.
 #[derive(Serialize)]
 pub struct GraderResponse {

@@ -1,5 +1,5 @@
-//! JSON-RPC 2.0 / MCP tools over one [`Session`]: `POST /mcp` uses the shared default
-//! episode, a WebSocket `mcp` message uses the connection's own.
+//! JSON-RPC 2.0 / MCP tools over one [`Session`]: the server's `POST /mcp` and a
+//! WebSocket `mcp` message both answer through [`handle`].
 //!
 //! Tools: `reset`, `step` (any action), one tool per action type (`list_services`,
 //! `read_logs`, ...), `state` and `grader`. A tool whose arguments are refused answers a
@@ -9,7 +9,7 @@ use incident_core::ActionType;
 use serde_json::{Map, Value, json};
 
 use crate::parse::ApiError;
-use crate::session::Session;
+use crate::{Command, Session, decode};
 
 /// JSON-RPC: the bytes are not JSON.
 pub const PARSE_ERROR: i64 = -32700;
@@ -34,7 +34,7 @@ fn result(id: Value, result: Value) -> Value {
 }
 
 /// Answer one JSON-RPC request; `None` for a notification (no reply is due).
-pub fn handle(request: &Value, session: &mut Session, sealed: bool) -> Option<Value> {
+pub fn handle(request: &Value, session: &mut Session) -> Option<Value> {
     let Value::Object(map) = request else {
         return Some(error(Value::Null, INVALID_REQUEST, "Invalid Request"));
     };
@@ -70,7 +70,7 @@ pub fn handle(request: &Value, session: &mut Session, sealed: bool) -> Option<Va
         })),
         "ping" => Ok(json!({})),
         "tools/list" => Ok(json!({"tools": tools()})),
-        "tools/call" => call(&params, session, sealed),
+        "tools/call" => call(&params, session),
         method if method.starts_with("notifications/") => Ok(json!({})),
         _ => Err((METHOD_NOT_FOUND, format!("Method not found: {method}"))),
     };
@@ -109,7 +109,7 @@ pub fn tools() -> Vec<Value> {
         tool(
             "step",
             "Apply any action (the same object as POST /step).",
-            super::schema::action()["properties"].clone(),
+            crate::schema::action()["properties"].clone(),
             &["action_type"],
         ),
     ];
@@ -147,7 +147,7 @@ fn refused(error: &ApiError) -> Value {
     content(error.body.clone(), true)
 }
 
-fn call(params: &Value, session: &mut Session, sealed: bool) -> Result<Value, (i64, String)> {
+fn call(params: &Value, session: &mut Session) -> Result<Value, (i64, String)> {
     let Some(name) = params.get("name").and_then(Value::as_str) else {
         return Err((
             INVALID_PARAMS,
@@ -159,23 +159,20 @@ fn call(params: &Value, session: &mut Session, sealed: bool) -> Result<Value, (i
         Some(Value::Object(map)) => map.clone(),
         Some(_) => return Err((INVALID_PARAMS, "arguments must be an object".to_owned())),
     };
-    let answer = match name {
-        "reset" => session.reset_json(Some(&Value::Object(arguments))),
-        "step" => {
-            let body = Value::Object(arguments);
-            session.step_json(crate::parse::step_action(&body))
-        }
-        "state" => Ok(session.state_json(sealed)),
-        "grader" => Ok(session.grader_json()),
+    let command = match name {
+        "reset" => decode::reset_value(Some(&Value::Object(arguments))),
+        "step" => decode::step_value(&Value::Object(arguments)),
+        "state" => Ok(Command::State),
+        "grader" => Ok(Command::Grade),
         name if ActionType::from_name(name).is_some() => {
             let mut action = arguments;
             action.insert("action_type".to_owned(), Value::from(name));
-            session.step_json(&Value::Object(action))
+            crate::parse::parse_action(&Value::Object(action)).map(Command::Step)
         }
         _ => return Err((INVALID_PARAMS, format!("Unknown tool: {name}"))),
     };
-    Ok(match answer {
-        Ok(value) => content(value, false),
+    Ok(match command {
+        Ok(command) => content(session.apply(command).to_value(), false),
         Err(error) => refused(&error),
     })
 }
