@@ -106,20 +106,49 @@ fn string_field(
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => {
-            let chars = text.chars().count();
-            if chars > max_chars {
-                Err(ApiError::detail(format!(
-                    "action.{key} is {chars} characters long; the limit is {max_chars}"
-                )))
-            } else {
-                Ok(Some(text.clone()))
-            }
+            Ok(checked_text(key, Some(text), max_chars)?.map(str::to_owned))
         }
         Some(other) => Err(ApiError::detail(format!(
             "action.{key} must be a string or null, got {}",
             type_name(other)
         ))),
     }
+}
+
+/// The length rule of a string field (both action paths use it).
+fn checked_text<'t>(
+    key: &str,
+    text: Option<&'t str>,
+    max_chars: usize,
+) -> Result<Option<&'t str>, ApiError> {
+    match text {
+        Some(text) if text.chars().count() > max_chars => Err(ApiError::detail(format!(
+            "action.{key} is {} characters long; the limit is {max_chars}",
+            text.chars().count()
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// The `action_type` rule (exact case), shared by both action paths.
+fn action_type(text: &str) -> Result<ActionType, ApiError> {
+    ActionType::from_name(text).ok_or_else(|| {
+        ApiError::detail(format!(
+            "unknown action_type {text:?}; expected one of: {}",
+            ActionType::ALL.map(ActionType::name).join(", ")
+        ))
+    })
+}
+
+/// Build the core action from a validated type and the raw strings.
+fn parsed(kind: ActionType, raw: RawNames) -> ParsedAction {
+    let action = Action {
+        kind: Some(kind),
+        service: arg(raw.service.as_ref(), Service::from_name),
+        diagnosis: arg(raw.diagnosis.as_ref(), Mode::diagnosis_from_name),
+        fix: arg(raw.fix.as_ref(), Fix::from_name),
+    };
+    ParsedAction { action, raw }
 }
 
 fn arg<T>(raw: Option<&String>, parse: impl Fn(&str) -> Option<T>) -> Arg<T> {
@@ -142,12 +171,7 @@ pub fn parse_action(value: &Value) -> Result<ParsedAction, ApiError> {
         )));
     };
     let kind = match map.get("action_type") {
-        Some(Value::String(text)) => ActionType::from_name(text).ok_or_else(|| {
-            ApiError::detail(format!(
-                "unknown action_type {text:?}; expected one of: {}",
-                ActionType::ALL.map(ActionType::name).join(", ")
-            ))
-        })?,
+        Some(Value::String(text)) => action_type(text)?,
         None | Some(Value::Null) => {
             return Err(ApiError::detail("action.action_type is required"));
         }
@@ -164,13 +188,7 @@ pub fn parse_action(value: &Value) -> Result<ParsedAction, ApiError> {
         fix: string_field(map, "fix", FIELD_CHARS_MAX)?,
     };
     string_field(map, "reasoning", REASONING_CHARS_MAX)?;
-    let action = Action {
-        kind: Some(kind),
-        service: arg(raw.service.as_ref(), Service::from_name),
-        diagnosis: arg(raw.diagnosis.as_ref(), Mode::diagnosis_from_name),
-        fix: arg(raw.fix.as_ref(), Fix::from_name),
-    };
-    Ok(ParsedAction { action, raw })
+    Ok(parsed(kind, raw))
 }
 
 /// An action object whose fields are all plain (escape-free) strings or null: what almost
@@ -228,29 +246,18 @@ impl FastAction<'_> {
     #[must_use]
     pub fn validate(&self) -> Option<ParsedAction> {
         let plain = &self.0;
-        let kind = ActionType::from_name(plain.action_type)?;
-        let field = |text: Option<&str>, max_chars: usize| match text {
-            Some(text) if text.chars().count() > max_chars => None,
-            other => Some(other.map(str::to_owned)),
+        let kind = action_type(plain.action_type).ok()?;
+        let field = |key, text| {
+            let text = checked_text(key, text, FIELD_CHARS_MAX).ok()?;
+            Some(text.map(str::to_owned))
         };
         let raw = RawNames {
-            service: field(plain.service, FIELD_CHARS_MAX)?,
-            diagnosis: field(plain.diagnosis, FIELD_CHARS_MAX)?,
-            fix: field(plain.fix, FIELD_CHARS_MAX)?,
+            service: field("service", plain.service)?,
+            diagnosis: field("diagnosis", plain.diagnosis)?,
+            fix: field("fix", plain.fix)?,
         };
-        if plain
-            .reasoning
-            .is_some_and(|text| text.chars().count() > REASONING_CHARS_MAX)
-        {
-            return None;
-        }
-        let action = Action {
-            kind: Some(kind),
-            service: arg(raw.service.as_ref(), Service::from_name),
-            diagnosis: arg(raw.diagnosis.as_ref(), Mode::diagnosis_from_name),
-            fix: arg(raw.fix.as_ref(), Fix::from_name),
-        };
-        Some(ParsedAction { action, raw })
+        checked_text("reasoning", plain.reasoning, REASONING_CHARS_MAX).ok()?;
+        Some(parsed(kind, raw))
     }
 }
 
