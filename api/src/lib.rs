@@ -32,8 +32,10 @@
 //! - [`openenv`]: the OpenEnv WebSocket message protocol, one text message at a time.
 //! - [`mcp`]: JSON-RPC 2.0 / MCP tools over a session.
 //! - [`schema`]: the action's JSON Schema.
+//! - [`guard`]: the no-cross-site-writes rules (`Content-Type`, `Origin`).
 
 pub mod decode;
+pub mod guard;
 pub mod mcp;
 pub mod openenv;
 pub mod parse;

@@ -120,6 +120,10 @@ pub struct ServeArgs {
     /// Seconds a WebSocket peer has to take a reply or a pong before it is dropped.
     #[arg(long, default_value_t = WRITE_TIMEOUT_SECS_DEFAULT)]
     pub write_timeout_secs: u64,
+    /// A browser origin (such as `https://notebook.example`) allowed to reset, step, use
+    /// MCP and open WebSocket sessions besides the server's own; repeatable, `*` for any.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
 }
 
 /// Everything the server needs to run.
@@ -143,6 +147,8 @@ pub struct Config {
     pub connections_max: usize,
     /// Time a WebSocket peer has to take a reply or a pong.
     pub write_timeout: Duration,
+    /// Browser origins allowed besides the server's own (`*`: any).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Config {
@@ -159,6 +165,7 @@ impl Config {
             body_read_timeout: Duration::from_secs(BODY_READ_TIMEOUT_SECS_DEFAULT),
             connections_max: CONNECTIONS_MAX_DEFAULT,
             write_timeout: Duration::from_secs(WRITE_TIMEOUT_SECS_DEFAULT),
+            allowed_origins: Vec::new(),
         }
     }
 
@@ -181,6 +188,7 @@ impl Config {
             body_read_timeout: Duration::from_secs(args.body_read_timeout_secs.max(1)),
             connections_max: args.max_connections.max(1),
             write_timeout: Duration::from_secs(args.write_timeout_secs.max(1)),
+            allowed_origins: args.allowed_origins.clone(),
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Every route in one `match (method, path)`, plus the small helpers that build JSON
-//! responses (200, 307, 404, 405, 408, 413, 422).
+//! responses (200, 307, 403, 404, 405, 408, 413, 415, 422). Before any route, requests
+//! that can change an episode pass [`incident_api::guard`]'s cross-site rules.
 //!
 //! The handler is generic over the request body so tests can call it in-process; the
 //! server passes hyper's `Incoming`.
@@ -9,11 +10,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Body;
-use hyper::header::{ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LOCATION};
+use hyper::header::{
+    ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderName, HeaderValue, LOCATION, ORIGIN,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
-use incident_api::{ApiError, Command, decode, mcp, render, to_bytes};
+use incident_api::{ApiError, Command, decode, guard, mcp, render, to_bytes};
 
 use super::{Shared, schema, ws};
 
@@ -26,6 +29,9 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    if let Err(error) = cross_site_check(&request, shared) {
+        return api_error(&error);
+    }
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     match (&method, path.as_str()) {
@@ -65,6 +71,30 @@ where
         }
         _ => detail(StatusCode::NOT_FOUND, "Not Found"),
     }
+}
+
+/// Apply [`guard`]'s rules to the requests that can change an episode: `POST /reset`,
+/// `POST /step`, `/mcp` (any method) and `GET /ws` (no body, so only the origin rule).
+fn cross_site_check<B>(request: &Request<B>, shared: &Shared) -> Result<(), ApiError> {
+    let method = request.method();
+    let path = request.uri().path();
+    let writes = matches!(
+        (method, path),
+        (&Method::POST, "/reset" | "/step") | (_, "/mcp") | (&Method::GET, "/ws")
+    );
+    if !writes {
+        return Ok(());
+    }
+    let header = |name: HeaderName| {
+        let value = request.headers().get(name)?;
+        Some(value.to_str().unwrap_or(guard::NOT_TEXT))
+    };
+    let allowed = &shared.config.allowed_origins;
+    guard::origin(header(ORIGIN), header(HOST), allowed)?;
+    if method == Method::POST {
+        guard::content_type(header(CONTENT_TYPE))?;
+    }
+    Ok(())
 }
 
 /// Apply a decoded command to the default episode and answer its reply (or the refusal).
