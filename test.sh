@@ -11,4 +11,13 @@ cargo test --workspace
 # Further suites add themselves below, each one self-contained (it installs or reuses what it
 # needs and fails loudly when it cannot).
 
+section "Python: incident_env (venv target/py-venv, pip install ./python, pytest)"
+# The venv lives under target/ (gitignored) and is reused; PYTHON picks the interpreter.
+venv=target/py-venv
+[ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$venv"
+"$venv/bin/pip" install -q "maturin>=1.9.4,<2" "numpy>=1.21" "gymnasium>=1.0,<2" pytest
+# maturin (from the venv, hence PATH) builds the abi3 extension in release mode.
+PATH="$PWD/$venv/bin:$PATH" "$venv/bin/pip" install -q --no-build-isolation ./python
+"$venv/bin/pytest" -q python/tests
+
 section "all suites passed"

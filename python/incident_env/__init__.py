@@ -1,0 +1,54 @@
+"""The DevOps incident-response environment in-process, from Python.
+
+- :class:`VectorEnv`: a ``gymnasium.vector.VectorEnv`` over the Rust core's batch step
+  (zero-copy numpy buffers, GIL released, optional threads).
+- :class:`IncidentResponseEnv`: one environment as a ``gymnasium.Env``, registered as
+  ``"IncidentResponse-v0"`` (``gymnasium.make_vec`` of it builds a :class:`VectorEnv`).
+
+The sizes come from the core: ``OBS_LEN`` observation bytes, ``ACTION_COUNT`` discrete
+actions (``ACTIONS[i]`` is index ``i`` as the original's JSON action fields),
+``TASK_CHOICES`` valid ``task`` arguments, ``SPLITS`` valid ``split`` arguments.
+"""
+
+from __future__ import annotations
+
+import gymnasium
+
+from incident_env._native import (
+    ACTION_COUNT,
+    ACTIONS,
+    EPISODE_FIELDS,
+    MIN_ENVS_PER_THREAD,
+    NUM_ENVS_MAX,
+    NUM_THREADS_MAX,
+    OBS_LEN,
+    SPLITS,
+    TASK_CHOICES,
+)
+from incident_env.env import IncidentResponseEnv
+from incident_env.vector import VectorEnv
+
+#: The Gymnasium id this package registers.
+ENV_ID = "IncidentResponse-v0"
+
+if ENV_ID not in gymnasium.registry:
+    gymnasium.register(
+        id=ENV_ID,
+        entry_point="incident_env.env:IncidentResponseEnv",
+        vector_entry_point="incident_env.vector:VectorEnv",
+    )
+
+__all__ = [
+    "ACTION_COUNT",
+    "ACTIONS",
+    "ENV_ID",
+    "EPISODE_FIELDS",
+    "IncidentResponseEnv",
+    "MIN_ENVS_PER_THREAD",
+    "NUM_ENVS_MAX",
+    "NUM_THREADS_MAX",
+    "OBS_LEN",
+    "SPLITS",
+    "TASK_CHOICES",
+    "VectorEnv",
+]

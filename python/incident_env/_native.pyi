@@ -1,0 +1,61 @@
+"""Type stubs of the Rust extension ``incident_env._native`` (python/src/)."""
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+#: Bytes of one numeric observation (``incident_core::OBS_LEN``).
+OBS_LEN: Final[int]
+#: Number of discrete actions (``incident_core::ACTION_COUNT``).
+ACTION_COUNT: Final[int]
+#: The action of each discrete index as the original's JSON action fields.
+ACTIONS: Final[list[dict[str, str]]]
+#: Valid ``task`` arguments: each task's id, then ``"uniform"`` and ``"cycle"``.
+TASK_CHOICES: Final[list[str]]
+#: Valid ``split`` arguments.
+SPLITS: Final[list[str]]
+#: Rows of ``VecCore.episode``: ``"r"`` (return), ``"score"`` and the grade's four parts.
+EPISODE_FIELDS: Final[list[str]]
+#: Largest ``num_envs``.
+NUM_ENVS_MAX: Final[int]
+#: Largest ``num_threads``.
+NUM_THREADS_MAX: Final[int]
+#: Fewest environments one thread of a step is given.
+MIN_ENVS_PER_THREAD: Final[int]
+
+class VecCore:
+    """A batch of environments stepping in place into the numpy arrays it owns."""
+
+    #: ``(num_envs, OBS_LEN)`` uint8: the current observations.
+    observations: npt.NDArray[np.uint8]
+    #: ``(num_envs, OBS_LEN)`` uint8: the last observation of each episode that ended.
+    final_observations: npt.NDArray[np.uint8]
+    #: ``(num_envs,)`` float32: the last step's rewards.
+    rewards: npt.NDArray[np.float32]
+    #: ``(3, num_envs)`` bool: rows terminated, truncated, ended.
+    flags: npt.NDArray[np.bool_]
+    #: ``(len(EPISODE_FIELDS), num_envs)`` float32: each ended episode's return and grade.
+    episode: npt.NDArray[np.float32]
+    #: ``(num_envs,)`` int32: each ended episode's length.
+    lengths: npt.NDArray[np.int32]
+
+    def __init__(
+        self,
+        num_envs: int,
+        task: str = "uniform",
+        split: str = "train",
+        seed: int = 0,
+        num_threads: int = 1,
+    ) -> None:
+        """Create ``num_envs`` environments for ``task``/``split`` seeded from ``seed``."""
+    def __len__(self) -> int:
+        """Return the number of environments."""
+    def set_task(self, task: str, split: str) -> None:
+        """Choose the task of every later (auto-)reset."""
+    def reset(
+        self, seed: int | None = None, mask: npt.NDArray[np.bool_] | None = None
+    ) -> None:
+        """Start new episodes (all, or where ``mask`` is true); writes ``observations``."""
+    def step(self, actions: npt.NDArray[np.uint8] | npt.NDArray[np.int64]) -> int:
+        """Step every environment with the GIL released; return how many episodes ended."""

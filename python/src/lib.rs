@@ -1,0 +1,107 @@
+//! `incident_env._native`: the Rust side of the `incident_env` Python package.
+//!
+//! Thin on purpose: [`VecCore`] owns the environments and the numpy arrays a step writes
+//! into, and every size and name (observation length, action count, tasks) comes from
+//! `incident-core`'s constants. The Gymnasium classes, spaces and info dicts are Python
+//! (`incident_env/vector.py`, `incident_env/env.py`).
+
+pub mod lanes;
+mod vector;
+
+use incident_core::batch::TaskChoice;
+use incident_core::task::TaskId;
+use incident_core::{ACTION_COUNT, Action, OBS_LEN};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+pub use vector::VecCore;
+
+/// Largest `num_envs` a [`VecCore`] accepts (about 1.7 GB of environments and buffers).
+pub const NUM_ENVS_MAX: usize = 1 << 22;
+/// Largest `num_threads` a [`VecCore`] accepts.
+pub const NUM_THREADS_MAX: usize = 256;
+
+/// The task choices besides a single task's wire id.
+const MIXED_CHOICES: [(&str, TaskChoice); 2] = [
+    ("uniform", TaskChoice::Uniform),
+    ("cycle", TaskChoice::Cycle),
+];
+
+/// The dataset splits a task choice may name.
+pub const SPLITS: [&str; 2] = ["train", "test"];
+
+/// Return every task choice's name: each task's wire id, then the mixtures.
+#[must_use]
+pub fn task_choice_names() -> Vec<&'static str> {
+    let tasks = TaskId::ALL.iter().map(|task| task.name());
+    tasks
+        .chain(MIXED_CHOICES.iter().map(|(name, _)| *name))
+        .collect()
+}
+
+/// Parse a task choice and split (the split selects held-out generated incidents; the
+/// original tasks are the same in both).
+///
+/// # Errors
+/// A `ValueError` naming the valid choices.
+pub fn parse_task_choice(task: &str, split: &str) -> PyResult<TaskChoice> {
+    if !SPLITS.contains(&split) {
+        return Err(PyValueError::new_err(format!(
+            "unknown split {split:?}; expected one of {SPLITS:?}"
+        )));
+    }
+    if let Some(id) = TaskId::from_name(task) {
+        return Ok(TaskChoice::Fixed(id));
+    }
+    MIXED_CHOICES
+        .iter()
+        .find(|(name, _)| *name == task)
+        .map(|(_, choice)| *choice)
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "unknown task {task:?}; expected one of {:?}",
+                task_choice_names()
+            ))
+        })
+}
+
+/// Return the action of every discrete index as the original's JSON action fields
+/// (`action_type` and whichever of `service`, `diagnosis`, `fix` it takes).
+fn action_table(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyDict>>> {
+    (0..ACTION_COUNT as u8)
+        .filter_map(Action::from_index)
+        .map(|action| {
+            let fields = PyDict::new(py);
+            if let Some(kind) = action.kind {
+                fields.set_item("action_type", kind.name())?;
+            }
+            if let Some(service) = action.service.known() {
+                fields.set_item("service", service.name())?;
+            }
+            if let Some(diagnosis) = action.diagnosis.known() {
+                fields.set_item("diagnosis", diagnosis.name())?;
+            }
+            if let Some(fix) = action.fix.known() {
+                fields.set_item("fix", fix.name())?;
+            }
+            Ok(fields)
+        })
+        .collect()
+}
+
+/// The extension module.
+#[pymodule]
+fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add("OBS_LEN", OBS_LEN)?;
+    module.add("ACTION_COUNT", ACTION_COUNT)?;
+    module.add("ACTIONS", action_table(module.py())?)?;
+    module.add("TASK_CHOICES", task_choice_names())?;
+    module.add("SPLITS", SPLITS.to_vec())?;
+    module.add("EPISODE_FIELDS", lanes::EPISODE_FIELDS.to_vec())?;
+    module.add("NUM_ENVS_MAX", NUM_ENVS_MAX)?;
+    module.add("NUM_THREADS_MAX", NUM_THREADS_MAX)?;
+    module.add("MIN_ENVS_PER_THREAD", lanes::MIN_ENVS_PER_THREAD)?;
+    module.add_class::<VecCore>()?;
+    Ok(())
+}

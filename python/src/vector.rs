@@ -1,0 +1,211 @@
+//! [`VecCore`]: a batch of environments and the numpy arrays its steps write into.
+
+use std::num::NonZeroUsize;
+
+use incident_core::batch::{self, TaskChoice};
+use incident_core::{Env, OBS_LEN};
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::lanes::{self, EPISODE_FIELDS, Lanes};
+use crate::{NUM_ENVS_MAX, NUM_THREADS_MAX, parse_task_choice};
+
+/// Rows of [`VecCore::flags`].
+const FLAG_ROWS: usize = 3;
+
+/// A batch of incident environments stepping in place into numpy arrays it owns.
+///
+/// The arrays are allocated once; `step` and `reset` overwrite them (the Python classes
+/// hand out read-only views of them). Environment `i` of a batch seeded with `seed` is
+/// `Env::for_batch(seed, i, task)`, so results do not depend on `num_threads`.
+#[pyclass(module = "incident_env._native")]
+pub struct VecCore {
+    envs: Vec<Env>,
+    tasks: TaskChoice,
+    threads: NonZeroUsize,
+    /// Actions narrowed to bytes when they arrive as `int64`.
+    scratch: Vec<u8>,
+    /// `(num_envs, OBS_LEN)` uint8: the current observations.
+    #[pyo3(get)]
+    observations: Py<PyArray2<u8>>,
+    /// `(num_envs, OBS_LEN)` uint8: the last observation of each episode that ended.
+    #[pyo3(get)]
+    final_observations: Py<PyArray2<u8>>,
+    /// `(num_envs,)` float32: the last step's rewards.
+    #[pyo3(get)]
+    rewards: Py<PyArray1<f32>>,
+    /// `(3, num_envs)` bool: rows terminated, truncated, ended (either).
+    #[pyo3(get)]
+    flags: Py<PyArray2<bool>>,
+    /// `(len(EPISODE_FIELDS), num_envs)` float32: return and grade of each ended episode.
+    #[pyo3(get)]
+    episode: Py<PyArray2<f32>>,
+    /// `(num_envs,)` int32: length of each ended episode.
+    #[pyo3(get)]
+    lengths: Py<PyArray1<i32>>,
+}
+
+/// Actions as numpy gives them: bytes (the fast path) or `int64`, which is narrowed (any
+/// value outside `0..=255` becomes 255, an unknown action, never a wrapped valid one).
+#[derive(FromPyObject)]
+enum Actions<'py> {
+    Bytes(PyReadonlyArray1<'py, u8>),
+    Wide(PyReadonlyArray1<'py, i64>),
+}
+
+#[pymethods]
+impl VecCore {
+    /// Create `num_envs` environments for `task`/`split`, seeded from `seed`, stepping on up
+    /// to `num_threads` threads.
+    #[new]
+    #[pyo3(signature = (num_envs, task = "uniform", split = "train", seed = 0, num_threads = 1))]
+    fn new(
+        py: Python<'_>,
+        num_envs: usize,
+        task: &str,
+        split: &str,
+        seed: u64,
+        num_threads: usize,
+    ) -> PyResult<VecCore> {
+        check_range("num_envs", num_envs, NUM_ENVS_MAX)?;
+        check_range("num_threads", num_threads, NUM_THREADS_MAX)?;
+        let tasks = parse_task_choice(task, split)?;
+        let envs = (0..num_envs as u64)
+            .map(|i| Env::for_batch(seed, i, tasks))
+            .collect();
+        let core = VecCore {
+            envs,
+            tasks,
+            threads: NonZeroUsize::new(num_threads).unwrap_or(NonZeroUsize::MIN),
+            scratch: vec![0; num_envs],
+            observations: PyArray2::zeros(py, [num_envs, OBS_LEN], false).unbind(),
+            final_observations: PyArray2::zeros(py, [num_envs, OBS_LEN], false).unbind(),
+            rewards: PyArray1::zeros(py, num_envs, false).unbind(),
+            flags: PyArray2::zeros(py, [FLAG_ROWS, num_envs], false).unbind(),
+            episode: PyArray2::zeros(py, [EPISODE_FIELDS.len(), num_envs], false).unbind(),
+            lengths: PyArray1::zeros(py, num_envs, false).unbind(),
+        };
+        core.observe(py)?;
+        Ok(core)
+    }
+
+    /// Return the number of environments.
+    fn __len__(&self) -> usize {
+        self.envs.len()
+    }
+
+    /// Choose the task of every later (auto-)reset.
+    fn set_task(&mut self, task: &str, split: &str) -> PyResult<()> {
+        self.tasks = parse_task_choice(task, split)?;
+        Ok(())
+    }
+
+    /// Start new episodes: with `seed`, environment `i` is rebuilt as
+    /// `Env::for_batch(seed, i, task)`; without, each draws its next episode from its own
+    /// generator. `mask` (bool, one per environment) limits the reset to where it is true.
+    /// Writes `observations`.
+    #[pyo3(signature = (seed = None, mask = None))]
+    fn reset(
+        &mut self,
+        py: Python<'_>,
+        seed: Option<u64>,
+        mask: Option<PyReadonlyArray1<'_, bool>>,
+    ) -> PyResult<()> {
+        let mask = match &mask {
+            Some(mask) => Some(self.checked(mask.as_slice()?, "mask")?),
+            None => None,
+        };
+        let tasks = self.tasks;
+        for (i, env) in self.envs.iter_mut().enumerate() {
+            if mask.is_some_and(|mask| !mask[i]) {
+                continue;
+            }
+            match seed {
+                Some(seed) => *env = Env::for_batch(seed, i as u64, tasks),
+                None => env.auto_reset(tasks),
+            }
+        }
+        self.observe(py)
+    }
+
+    /// Step environment `i` with `actions[i]` (uint8 or int64, one per environment) with
+    /// the GIL released, write every array, and return how many episodes ended.
+    fn step(&mut self, py: Python<'_>, actions: Actions<'_>) -> PyResult<usize> {
+        let n = self.envs.len();
+        let actions: &[u8] = match &actions {
+            Actions::Bytes(actions) => self.checked(actions.as_slice()?, "actions")?,
+            Actions::Wide(actions) => {
+                let wide = self.checked(actions.as_slice()?, "actions")?;
+                for (byte, &action) in self.scratch.iter_mut().zip(wide) {
+                    *byte = u8::try_from(action).unwrap_or(u8::MAX);
+                }
+                &self.scratch
+            }
+        };
+        let mut observations = self.observations.bind(py).try_readwrite().map_err(busy)?;
+        let mut finals = self
+            .final_observations
+            .bind(py)
+            .try_readwrite()
+            .map_err(busy)?;
+        let mut rewards = self.rewards.bind(py).try_readwrite().map_err(busy)?;
+        let mut flags = self.flags.bind(py).try_readwrite().map_err(busy)?;
+        let mut episode = self.episode.bind(py).try_readwrite().map_err(busy)?;
+        let mut lengths = self.lengths.bind(py).try_readwrite().map_err(busy)?;
+        let (terminated, rest) = flags.as_slice_mut()?.split_at_mut(n);
+        let (truncated, ended) = rest.split_at_mut(n);
+        let mut rows = episode.as_slice_mut()?.chunks_exact_mut(n);
+        let episode = std::array::from_fn(|_| rows.next().unwrap_or_default());
+        let out = Lanes {
+            observations: observations.as_slice_mut()?,
+            final_observations: finals.as_slice_mut()?,
+            rewards: rewards.as_slice_mut()?,
+            terminated,
+            truncated,
+            ended,
+            episode,
+            lengths: lengths.as_slice_mut()?,
+        };
+        let (envs, tasks, threads) = (&mut self.envs, self.tasks, self.threads);
+        Ok(py.detach(move || lanes::step(envs, actions, out, tasks, threads)))
+    }
+}
+
+impl VecCore {
+    /// Write every environment's current observation into `observations`.
+    fn observe(&self, py: Python<'_>) -> PyResult<()> {
+        let mut observations = self.observations.bind(py).try_readwrite().map_err(busy)?;
+        batch::observe_batch(&self.envs, observations.as_slice_mut()?)
+            .map_err(|err| PyRuntimeError::new_err(err.to_string()))
+    }
+
+    /// Return `values` if it has one entry per environment.
+    fn checked<'a, T>(&self, values: &'a [T], what: &str) -> PyResult<&'a [T]> {
+        if values.len() == self.envs.len() {
+            Ok(values)
+        } else {
+            Err(PyValueError::new_err(format!(
+                "{what} has {} entries; expected one per environment ({})",
+                values.len(),
+                self.envs.len()
+            )))
+        }
+    }
+}
+
+/// Reject a count outside `1..=max`.
+fn check_range(what: &str, value: usize, max: usize) -> PyResult<()> {
+    if (1..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(PyValueError::new_err(format!(
+            "{what} must be in 1..={max}, got {value}"
+        )))
+    }
+}
+
+/// The error for an output array that is borrowed elsewhere or made read-only.
+fn busy(err: numpy::BorrowError) -> PyErr {
+    PyRuntimeError::new_err(format!("an output array is not writable: {err}"))
+}

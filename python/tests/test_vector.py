@@ -1,0 +1,266 @@
+"""The Gymnasium vector API of incident_env: spaces, dtypes, SAME_STEP autoreset, seeding,
+batch-versus-sequential equality, episode infos, threads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+
+import incident_env
+from incident_env import ACTION_COUNT, ACTIONS, OBS_LEN, VectorEnv
+
+# Observation layout (core/src/obs.rs): global block at 48.
+STEP_COUNT_BYTE = 49
+FLAGS_BYTE = 52
+DONE_BIT = 1 << 4
+RESOLVED_BIT = 1 << 3
+
+
+def index_of(**fields: str) -> int:
+    """Return the discrete index of the action with exactly these JSON fields."""
+    return ACTIONS.index(fields)
+
+
+EASY_SOLUTION = [
+    index_of(action_type="read_logs", service="api_gateway"),
+    index_of(action_type="diagnose", service="api_gateway", diagnosis="service_crash"),
+    index_of(action_type="apply_fix", service="api_gateway", fix="restart_service"),
+    index_of(action_type="verify_health", service="api_gateway"),
+]
+
+
+def random_actions(num_envs: int, steps: int, seed: int = 0) -> np.ndarray:
+    """Pre-generated uniform action indices, shape (steps, num_envs)."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, ACTION_COUNT, size=(steps, num_envs), dtype=np.int64)
+
+
+def rollout(env: VectorEnv, actions: np.ndarray) -> list[tuple]:
+    """Step through `actions` and return copies of every step's outputs."""
+    out = []
+    for row in actions:
+        obs, rew, term, trunc, infos = env.step(row)
+        out.append((obs.copy(), rew.copy(), term.copy(), trunc.copy(), sorted(infos)))
+    return out
+
+
+def test_spaces_shapes_and_dtypes():
+    # Goal: the spaces come from the core's constants and every returned array has the
+    # documented shape and dtype.
+    env = VectorEnv(5, task="uniform")
+    assert env.single_observation_space.shape == (OBS_LEN,)
+    assert env.single_observation_space.dtype == np.uint8
+    assert env.single_action_space.n == ACTION_COUNT == len(ACTIONS)
+    assert env.observation_space.shape == (5, OBS_LEN)
+    assert env.action_space.shape == (5,)
+    obs, info = env.reset()
+    assert info == {}
+    assert obs.shape == (5, OBS_LEN) and obs.dtype == np.uint8
+    assert obs in env.observation_space
+    obs, rew, term, trunc, infos = env.step(env.action_space.sample())
+    assert rew.dtype == np.float32 and rew.shape == (5,)
+    assert term.dtype == np.bool_ and trunc.dtype == np.bool_
+    assert term.shape == trunc.shape == (5,)
+    assert np.all((rew >= 0.05) & (rew <= 0.95))
+    assert isinstance(infos, dict)
+
+
+def test_returned_arrays_are_read_only_views_of_the_buffers():
+    # Goal: zero-copy contract: the same buffer each step, overwritten in place, not
+    # writable by the caller.
+    env = VectorEnv(3)
+    obs0, _ = env.reset(seed=1)
+    obs1, rew1, *_ = env.step(np.zeros(3, np.uint8))
+    obs2, rew2, *_ = env.step(np.zeros(3, np.uint8))
+    assert obs1 is obs2 and rew1 is rew2 and obs0 is obs1
+    assert not obs1.flags.writeable
+    with pytest.raises(ValueError):
+        obs1[0, 0] = 1
+
+
+def test_autoreset_mode_is_same_step_and_honoured():
+    # Goal: on the step that ends an episode the returned observation is already the next
+    # episode's first one, final_obs holds the ended one, and the reward is that step's.
+    env = VectorEnv(16, task="hard_task", seed=4)
+    assert env.metadata["autoreset_mode"] is AutoresetMode.SAME_STEP
+    env.reset()
+    seen_end = False
+    steps = 0
+    for row in random_actions(16, 40, seed=2):
+        obs, rew, term, trunc, infos = env.step(row)
+        steps += 1
+        ended = term | trunc
+        if not ended.any():
+            assert infos == {}
+            continue
+        seen_end = True
+        assert not (term & trunc).any()
+        np.testing.assert_array_equal(infos["_final_obs"], ended)
+        final = infos["final_obs"][ended]
+        assert np.all(final[:, FLAGS_BYTE] & DONE_BIT)
+        assert np.all(obs[ended, STEP_COUNT_BYTE] == 0)
+        assert np.all(obs[ended, FLAGS_BYTE] & DONE_BIT == 0)
+        np.testing.assert_array_equal(final[:, STEP_COUNT_BYTE], infos["episode"]["l"][ended])
+        # Unresolved random episodes end by the step budget: truncated, not terminated.
+        resolved = (final[:, FLAGS_BYTE] & RESOLVED_BIT) != 0
+        np.testing.assert_array_equal(resolved, term[ended])
+        assert "final_info" in infos and infos["_final_info"] is infos["_final_obs"]
+        # Environments that did not end continue their episode.
+        assert np.all(obs[~ended, STEP_COUNT_BYTE] > 0)
+    assert seen_end and steps == 40
+
+
+def test_terminated_when_resolved():
+    # Goal: solving the easy incident terminates (not truncates) with the grader's score.
+    env = VectorEnv(2, task="easy_task")
+    env.reset(seed=0)
+    for k, action in enumerate(EASY_SOLUTION):
+        obs, rew, term, trunc, infos = env.step(np.full(2, action))
+        if k < len(EASY_SOLUTION) - 1:
+            assert not term.any() and not trunc.any()
+    assert term.all() and not trunc.any()
+    assert np.all(infos["final_obs"][:, FLAGS_BYTE] & RESOLVED_BIT)
+    assert np.all(infos["score"] > 0.5)
+    assert np.all(infos["resolution"] > 0.9)
+    np.testing.assert_array_equal(infos["episode"]["l"], [4, 4])
+
+
+def test_episode_infos_are_the_episode_statistics():
+    # Goal: episode return and length equal the sums the caller saw, the score is the
+    # original's weighted sum of the four parts, and every key has its `_key` mask.
+    n = 32
+    env = VectorEnv(n, task="uniform", seed=11)
+    env.reset()
+    running = np.zeros(n, np.float64)
+    length = np.zeros(n, np.int64)
+    checked = 0
+    for row in random_actions(n, 60, seed=5):
+        obs, rew, term, trunc, infos = env.step(row)
+        running += rew
+        length += 1
+        ended = term | trunc
+        if ended.any():
+            for key in ["episode", *incident_env.EPISODE_FIELDS[1:]]:
+                np.testing.assert_array_equal(infos["_" + key], ended)
+            ep = infos["episode"]
+            np.testing.assert_allclose(ep["r"][ended], running[ended], atol=1e-4)
+            np.testing.assert_array_equal(ep["l"][ended], length[ended])
+            assert ep["l"].dtype == np.int32 and ep["r"].dtype == np.float32
+            weighted = (
+                0.35 * infos["root_cause_identification"]
+                + 0.30 * infos["resolution"]
+                + 0.20 * infos["efficiency"]
+                + 0.15 * infos["safety"]
+            )
+            np.testing.assert_allclose(infos["score"][ended], weighted[ended], atol=1.5e-3)
+            assert np.all(infos["score"][~ended] == 0)
+            final = infos["final_info"]
+            np.testing.assert_array_equal(final["score"], infos["score"])
+            checked += int(ended.sum())
+            running[ended] = 0
+            length[ended] = 0
+    assert checked > n
+
+
+def test_determinism_by_seed():
+    # Goal: the same seed gives the same trajectories; a different seed others; the
+    # constructor's seed is what the first unseeded reset uses.
+    actions = random_actions(8, 30, seed=3)
+    a = VectorEnv(8, seed=5)
+    b = VectorEnv(8, seed=99)
+    obs_a, _ = a.reset()
+    obs_a = obs_a.copy()
+    obs_b, _ = b.reset(seed=5)
+    np.testing.assert_array_equal(obs_a, obs_b)
+    run_a, run_b = rollout(a, actions), rollout(b, actions)
+    for x, y in zip(run_a, run_b):
+        for u, v in zip(x, y):
+            np.testing.assert_array_equal(u, v)
+    c = VectorEnv(8)
+    c.reset(seed=6)
+    run_c = rollout(c, actions)
+    assert any(not np.array_equal(x[0], y[0]) for x, y in zip(run_a, run_c))
+
+
+def test_batch_equals_sequential():
+    # Goal: environment i of a batch is the same episode stream whatever the batch size,
+    # and environment 0 equals the single gymnasium environment stepped one at a time.
+    actions = random_actions(16, 40, seed=8)
+    big = VectorEnv(16, seed=21)
+    small = VectorEnv(4, seed=21)
+    big.reset()
+    small.reset()
+    single = incident_env.IncidentResponseEnv()
+    single_obs, _ = single.reset(seed=21)
+    np.testing.assert_array_equal(single_obs, big.reset(seed=21)[0][0])
+    small.reset(seed=21)
+    for row in actions:
+        o_big, r_big, t_big, u_big, i_big = big.step(row)
+        o_small, r_small, t_small, u_small, _ = small.step(row[:4])
+        np.testing.assert_array_equal(o_big[:4], o_small)
+        np.testing.assert_array_equal(r_big[:4], r_small)
+        np.testing.assert_array_equal(t_big[:4] | u_big[:4], t_small | u_small)
+        s_obs, s_rew, s_term, s_trunc, s_info = single.step(int(row[0]))
+        assert s_rew == float(r_big[0]) and s_term == t_big[0] and s_trunc == u_big[0]
+        if s_term or s_trunc:
+            np.testing.assert_array_equal(s_obs, i_big["final_obs"][0])
+            assert s_info["score"] == float(i_big["score"][0])
+            single_obs, _ = single.reset()
+            np.testing.assert_array_equal(single_obs, o_big[0])
+        else:
+            np.testing.assert_array_equal(s_obs, o_big[0])
+
+
+def test_threads_do_not_change_results():
+    # Goal: num_threads splits a step across cores without changing any output.
+    n = 2 * incident_env.MIN_ENVS_PER_THREAD + 3
+    actions = random_actions(n, 25, seed=1)
+    one, two = VectorEnv(n, num_threads=1), VectorEnv(n, num_threads=2)
+    one.reset(seed=2)
+    two.reset(seed=2)
+    for row in actions:
+        x, y = one.step(row), two.step(row)
+        for u, v in zip(x[:4], y[:4]):
+            np.testing.assert_array_equal(u, v)
+        assert sorted(x[4]) == sorted(y[4])
+
+
+def test_reset_options_task_and_mask():
+    # Goal: options["task"] switches the task; options["reset_mask"] resets only those.
+    env = VectorEnv(4, task="easy_task")
+    obs, _ = env.reset(seed=0, options={"task": "expert_task"})
+    assert np.all(obs[:, 48] == 3)
+    env.step(np.zeros(4, np.uint8))
+    mask = np.array([True, False, True, False])
+    obs, _ = env.reset(options={"reset_mask": mask})
+    np.testing.assert_array_equal(obs[:, STEP_COUNT_BYTE], [0, 1, 0, 1])
+
+
+def test_actions_of_any_integer_dtype_and_out_of_range():
+    # Goal: uint8, int64, int32 and lists are accepted; out-of-range indices are unknown
+    # actions (never wrapped into a valid one); wrong lengths are a clear ValueError.
+    env = VectorEnv(3, task="easy_task")
+    env.reset(seed=0)
+    for actions in (np.array([0, 1, 2], np.uint8), np.array([0, 1, 2], np.int32), [0, 1, 2]):
+        env.step(actions)
+    env.reset(seed=0)
+    obs, *_ = env.step(np.array([ACTION_COUNT, 256 + 1, -1], np.int64))
+    # Byte 55 counts invalid actions, 53 is the last error (1 + code).
+    assert np.all(obs[:, 55] == 1) and np.all(obs[:, 53] > 0)
+    with pytest.raises(ValueError, match="shape"):
+        env.step(np.zeros((3, 1), np.int64))
+    with pytest.raises(ValueError, match="entries"):
+        env.step(np.zeros(4, np.uint8))
+
+
+def test_bad_arguments_are_value_errors():
+    # Goal: bad constructor arguments name the valid choices instead of crashing.
+    with pytest.raises(ValueError, match="easy_task"):
+        VectorEnv(2, task="nope")
+    with pytest.raises(ValueError, match="train"):
+        VectorEnv(2, split="validation")
+    with pytest.raises(ValueError, match="num_envs"):
+        VectorEnv(0)
+    with pytest.raises(ValueError, match="num_threads"):
+        VectorEnv(1, num_threads=0)
