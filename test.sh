@@ -20,4 +20,21 @@ venv=target/py-venv
 PATH="$PWD/$venv/bin:$PATH" "$venv/bin/pip" install -q --no-build-isolation ./python
 "$venv/bin/pytest" -q python/tests
 
+section "Browser: /ui/ and /docs in headless Chromium (tests/browser, playwright-core)"
+# Debian's Chromium (no browser download) and playwright-core from npm; the tests start the
+# server binary themselves on a free port and print where their screenshots go.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "FAIL: /usr/bin/chromium is missing; install Debian's chromium package (as root)"; exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+cargo build -p incident-host --bin incident-env
+(
+  cd tests/browser
+  [ -f node_modules/playwright-core/package.json ] || npm ci --no-audit --no-fund
+  INCIDENT_ENV_BIN="$PWD/../../target/debug/incident-env" node --test --test-concurrency=1 ui.test.mjs
+)
+
 section "all suites passed"

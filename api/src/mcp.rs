@@ -2,8 +2,10 @@
 //! WebSocket `mcp` message both answer through [`handle`].
 //!
 //! Tools: `reset`, `step` (any action), one tool per action type (`list_services`,
-//! `read_logs`, ...), `state` and `grader`. A tool whose arguments are refused answers a
-//! result with `isError: true` (MCP's convention); protocol problems are JSON-RPC errors.
+//! `read_logs`, ...), `state`, `grader` and `baseline` (the rule agent's next action, which
+//! the `/ui/` page asks for over its own WebSocket session). A tool whose arguments are
+//! refused answers a result with `isError: true` (MCP's convention); protocol problems are
+//! JSON-RPC errors.
 
 use incident_core::ActionType;
 use serde_json::{Map, Value, json};
@@ -132,6 +134,12 @@ pub fn tools() -> Vec<Value> {
     }
     list.push(tool("state", "Return the episode state.", json!({}), &[]));
     list.push(tool("grader", "Return the live grade.", json!({}), &[]));
+    list.push(tool(
+        "baseline",
+        "Return the baseline policy's next action (as GET /baseline), without stepping.",
+        json!({}),
+        &[],
+    ));
     list
 }
 
@@ -164,6 +172,7 @@ fn call(params: &Value, session: &mut Session) -> Result<Value, (i64, String)> {
         "step" => decode::step_value(&Value::Object(arguments)),
         "state" => Ok(Command::State),
         "grader" => Ok(Command::Grade),
+        "baseline" => Ok(Command::Baseline),
         name if ActionType::from_name(name).is_some() => {
             let mut action = arguments;
             action.insert("action_type".to_owned(), Value::from(name));
@@ -175,4 +184,30 @@ fn call(params: &Value, session: &mut Session) -> Result<Value, (i64, String)> {
         Ok(command) => content(session.apply(command).to_value(), false),
         Err(error) => refused(&error),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baseline_tool_answers_the_sessions_next_action_without_stepping() {
+        // Goal: the `baseline` tool equals GET /baseline for the same session and leaves the
+        // episode where it was (the UI's "Ask the baseline" relies on both).
+        let mut session = Session::new();
+        let reset = json!({"task_id": "hard_task", "seed": 42});
+        session.apply(decode::reset_value(Some(&reset)).unwrap());
+        let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "baseline"}});
+        let answer = handle(&call, &mut session).unwrap();
+        assert_eq!(answer["result"]["isError"], false);
+        let direct = session.apply(Command::Baseline).to_value();
+        assert_eq!(answer["result"]["structuredContent"], direct);
+        assert_eq!(
+            answer["result"]["structuredContent"]["action_type"],
+            "list_services"
+        );
+        assert_eq!(session.env().step_count(), 0);
+        assert!(tools().iter().any(|tool| tool["name"] == "baseline"));
+    }
 }

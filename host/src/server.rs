@@ -26,7 +26,9 @@
 //! hard limit and shrinks the connection and session bounds to fit it
 //! ([`fit_to_file_limit`]).
 
+pub mod assets;
 pub mod conns;
+pub mod environment;
 pub mod router;
 pub mod schema;
 pub mod ws;

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use incident_api::{ApiError, Command, decode, guard, mcp, render, to_bytes};
 
-use super::{Shared, schema, ws};
+use super::{Shared, assets, environment, schema, ws};
 
 /// The response type of every route.
 pub type HttpResponse = Response<Full<Bytes>>;
@@ -46,8 +46,12 @@ where
         (&Method::GET, "/baseline" | "/sample_action") => episode(shared, Ok(Command::Baseline)),
         (&Method::GET, "/schema") => json_value(StatusCode::OK, &schema::schema()),
         (&Method::GET, "/metadata") => json_value(StatusCode::OK, &schema::metadata()),
+        (&Method::GET, "/environment") => json_value(StatusCode::OK, &environment::environment()),
         (&Method::GET, "/openapi.json") => json_value(StatusCode::OK, &schema::openapi()),
-        (&Method::GET, "/ui/" | "/ui" | "/docs" | "/redoc") => html(UI_PAGE),
+        (&Method::GET, "/ui" | "/docs/") => redirect(if path == "/ui" { "/ui/" } else { "/docs" }),
+        (&Method::GET, path) if let Some(index) = assets::find(path) => {
+            assets::serve(index, &request)
+        }
         (&Method::GET, "/ws") => ws::upgrade(request, shared),
         (&Method::POST, "/reset") => match read_body(request, shared).await {
             Ok(bytes) => episode(shared, decode::reset(&bytes)),
@@ -110,13 +114,6 @@ fn episode(shared: &Shared, command: Result<Command, ApiError>) -> HttpResponse 
     }
 }
 
-const UI_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>devops_incident_env</title></head>\
-<body><h1>devops_incident_env</h1><p>DevOps Incident Response RL Environment for SRE triage.</p>\
-<p>HTTP: <code>POST /reset</code>, <code>POST /step</code>, <code>GET /state</code>, \
-<code>GET /grader</code>; OpenEnv WebSocket: <code>/ws</code>. \
-See <a href=\"/openapi.json\">/openapi.json</a>, <a href=\"/tasks\">/tasks</a> and \
-<a href=\"/schema\">/schema</a>.</p></body></html>";
-
 fn wants_html<B>(request: &Request<B>) -> bool {
     request
         .headers()
@@ -159,15 +156,6 @@ fn redirect(location: &'static str) -> HttpResponse {
     response
         .headers_mut()
         .insert(LOCATION, HeaderValue::from_static(location));
-    response
-}
-
-fn html(page: &'static str) -> HttpResponse {
-    let mut response = Response::new(Full::new(Bytes::from_static(page.as_bytes())));
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
     response
 }
 

@@ -125,9 +125,13 @@ pub fn metadata() -> Value {
 }
 
 /// Every route: (path, methods, summary). The router and `/openapi.json` agree on this.
-pub const ROUTES: [(&str, &[&str], &str); 18] = [
+pub const ROUTES: [(&str, &[&str], &str); 19] = [
     ("/", &["GET"], "Manifest (a 307 to /ui/ for browsers)"),
-    ("/ui/", &["GET"], "A minimal HTML page"),
+    (
+        "/ui/",
+        &["GET"],
+        "Play an episode in the browser (over /ws)",
+    ),
     ("/health", &["GET"], "Liveness"),
     ("/tasks", &["GET"], "The four tasks"),
     ("/manifest", &["GET"], "Name, version, routes and tasks"),
@@ -151,6 +155,11 @@ pub const ROUTES: [(&str, &[&str], &str); 18] = [
         "JSON Schemas of action, observation and state",
     ),
     ("/metadata", &["GET"], "Environment metadata"),
+    (
+        "/environment",
+        &["GET"],
+        "Vocabulary and reward rules, from the core's constants",
+    ),
     ("/openapi.json", &["GET"], "This document"),
     ("/mcp", &["POST"], "JSON-RPC 2.0 (MCP tools)"),
     (
@@ -158,9 +167,51 @@ pub const ROUTES: [(&str, &[&str], &str); 18] = [
         &["GET"],
         "OpenEnv WebSocket session (one episode per connection)",
     ),
-    ("/docs", &["GET"], "Pointer to /openapi.json"),
-    ("/redoc", &["GET"], "Pointer to /openapi.json"),
+    (
+        "/docs",
+        &["GET"],
+        "Interactive API docs of /openapi.json (Swagger UI)",
+    ),
+    ("/redoc", &["GET"], "API reference of /openapi.json"),
 ];
+
+/// Routes that answer an HTML page, not JSON.
+pub const HTML_ROUTES: [&str; 3] = ["/ui/", "/docs", "/redoc"];
+
+/// The documented responses of one operation (what the router really answers).
+fn responses(path: &str, method: &str) -> Value {
+    let json_ok = json!({"description": "Successful Response",
+        "content": {"application/json": {"schema": {"type": "object"}}}});
+    let html_ok = json!({"description": "An HTML page",
+        "content": {"text/html": {"schema": {"type": "string"}}}});
+    let mut responses = match path {
+        "/" => json!({"200": json_ok, "307": {"description":
+            "Redirect to /ui/ when the Accept header asks for text/html"}}),
+        "/ws" => json!({
+            "101": {"description": "Switching Protocols: an OpenEnv WebSocket session"},
+            "400": {"description": "Not a WebSocket upgrade request (a plain GET)",
+                "content": {"application/json": {"schema": {"type": "object",
+                    "properties": {"detail": {"type": "string"}}}}}},
+        }),
+        path if HTML_ROUTES.contains(&path) => json!({"200": html_ok}),
+        _ => json!({"200": json_ok}),
+    };
+    if method == "POST" {
+        responses["422"] = json!({"description": "Validation Error",
+            "content": {"application/json": {"schema": {"type": "object"}}}});
+    }
+    responses
+}
+
+/// The request body of a POST operation (`/reset` may be empty; `/step` and `/mcp` not).
+fn request_body(path: &str) -> Value {
+    let schema = if path == "/step" {
+        action()
+    } else {
+        json!({"type": "object"})
+    };
+    json!({"required": path != "/reset", "content": {"application/json": {"schema": schema}}})
+}
 
 /// Return the `/openapi.json` body.
 #[must_use]
@@ -169,16 +220,9 @@ pub fn openapi() -> Value {
     for (path, methods, summary) in ROUTES {
         let mut operations = serde_json::Map::new();
         for method in methods {
-            let mut operation = json!({
-                "summary": summary,
-                "responses": {"200": {"description": "Successful Response",
-                    "content": {"application/json": {}}}},
-            });
+            let mut operation = json!({"summary": summary, "responses": responses(path, method)});
             if *method == "POST" {
-                operation["requestBody"] = json!({"content": {"application/json": {
-                    "schema": if path == "/step" { action() } else { json!({"type": "object"}) },
-                }}});
-                operation["responses"]["422"] = json!({"description": "Validation Error"});
+                operation["requestBody"] = request_body(path);
             }
             operations.insert(method.to_lowercase(), operation);
         }

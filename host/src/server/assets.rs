@@ -1,0 +1,138 @@
+//! The browser pages, embedded in the binary: `/ui/` (play an episode over `/ws`), `/docs`
+//! (Swagger UI over `/openapi.json`) and `/redoc`, with their scripts and styles.
+//!
+//! The sources are committed under `host/ui/` (the page's own HTML/CSS/JS, and the release
+//! files of `swagger-ui-dist` with its licence under `host/ui/vendor/`); nothing is built or
+//! fetched. A client that accepts gzip gets each asset compressed once, on first request.
+
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, VARY,
+};
+use hyper::{Request, Response};
+
+use super::router::HttpResponse;
+
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// One embedded file: its URL path, content type and bytes.
+#[derive(Debug)]
+pub struct Asset {
+    /// The URL path it is served at.
+    pub path: &'static str,
+    /// Its `Content-Type`.
+    pub content_type: &'static str,
+    /// Its bytes as committed.
+    pub body: &'static [u8],
+}
+
+macro_rules! asset {
+    ($path:literal, $kind:expr, $file:literal) => {
+        Asset {
+            path: $path,
+            content_type: $kind,
+            body: include_bytes!(concat!("../../ui/", $file)),
+        }
+    };
+}
+
+/// The version of the vendored `swagger-ui-dist` package (see its `package.json`).
+pub const SWAGGER_UI_VERSION: &str = "5.35.0";
+
+/// How many files are embedded.
+pub const ASSET_COUNT: usize = 11;
+
+/// Every embedded file.
+pub static ASSETS: [Asset; ASSET_COUNT] = [
+    asset!("/ui/", HTML, "index.html"),
+    asset!("/ui/app.js", JS, "app.js"),
+    asset!("/ui/style.css", CSS, "style.css"),
+    asset!("/docs", HTML, "docs.html"),
+    asset!("/docs/init.js", JS, "docs-init.js"),
+    asset!("/redoc", HTML, "redoc.html"),
+    asset!(
+        "/docs/swagger-ui-bundle.js",
+        JS,
+        "vendor/swagger-ui-dist/swagger-ui-bundle.js"
+    ),
+    asset!(
+        "/docs/swagger-ui.css",
+        CSS,
+        "vendor/swagger-ui-dist/swagger-ui.css"
+    ),
+    asset!("/docs/LICENSE", TEXT, "vendor/swagger-ui-dist/LICENSE"),
+    asset!("/docs/NOTICE", TEXT, "vendor/swagger-ui-dist/NOTICE"),
+    asset!(
+        "/docs/swagger-ui-bundle.js.LICENSE.txt",
+        TEXT,
+        "vendor/swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt"
+    ),
+];
+
+/// Assets smaller than this are sent as they are (gzip would gain little).
+const GZIP_MIN_BYTES: usize = 1024;
+
+/// The gzip form of each asset, made on first request.
+static GZIPPED: [OnceLock<Bytes>; ASSET_COUNT] = [const { OnceLock::new() }; ASSET_COUNT];
+
+/// Return the index of the asset served at `path`.
+#[must_use]
+pub fn find(path: &str) -> Option<usize> {
+    ASSETS.iter().position(|asset| asset.path == path)
+}
+
+fn accepts_gzip<B>(request: &Request<B>) -> bool {
+    let listed = |part: &str| {
+        let mut fields = part.split(';').map(str::trim);
+        let coding = fields.next().unwrap_or("");
+        let refused = fields.any(|field| {
+            let weight = field.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok());
+            weight == Some(0.0)
+        });
+        coding.eq_ignore_ascii_case("gzip") && !refused
+    };
+    request
+        .headers()
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .any(|value| value.to_str().is_ok_and(|text| text.split(',').any(listed)))
+}
+
+fn gzip(body: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 3),
+        flate2::Compression::best(),
+    );
+    // Writing into a Vec cannot fail.
+    let written = encoder.write_all(body).and_then(|()| encoder.finish());
+    written.map_or_else(|_| Bytes::new(), Bytes::from)
+}
+
+/// Answer a GET of the asset at `index` (see [`find`]), gzip-compressed when the client
+/// accepts it.
+#[must_use]
+pub fn serve<B>(index: usize, request: &Request<B>) -> HttpResponse {
+    let asset = &ASSETS[index];
+    let compress = asset.body.len() >= GZIP_MIN_BYTES && accepts_gzip(request);
+    let body = if compress {
+        GZIPPED[index].get_or_init(|| gzip(asset.body)).clone()
+    } else {
+        Bytes::from_static(asset.body)
+    };
+    let mut response = Response::new(Full::new(body));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    if compress {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    response
+}
