@@ -157,7 +157,7 @@ async fn openapi_describes_what_the_routes_really_answer() {
     let plain = get(addr, "/ws").await;
     assert_eq!(plain.status, 400);
     assert!(plain.json()["detail"].is_string());
-    assert_eq!(paths["/"]["get"]["responses"]["307"].is_object(), true);
+    assert!(paths["/"]["get"]["responses"]["307"].is_object());
     server.shutdown().await;
 }
 
