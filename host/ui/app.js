@@ -95,6 +95,7 @@ const game = {
   selected: null,
   busy: false,
   auto: false,
+  refocus: null, // the control to focus again once it is enabled
   logs: null, // {step, label, logs}
   metrics: null, // {step, label, metrics}
   episodes: [], // finished or running episodes, for the replay view
@@ -403,11 +404,15 @@ const isDone = () => Boolean(game.episode && game.episode.done);
 /** Redraw the play view, keeping keyboard focus on the same control when it is redrawn. */
 function renderPlay() {
   const focused = document.activeElement;
-  const keep = focused && focused.dataset ? (focused.dataset.action || focused.dataset.service) : null;
+  const here = focused && focused.dataset ? (focused.dataset.action || focused.dataset.service) : null;
+  // A control disabled while a step runs cannot hold focus: remember it for the next redraw.
+  const keep = here || (focused === document.body ? game.refocus : null);
+  game.refocus = null;
   drawPlay();
   if (keep) {
     const again = document.querySelector(`#action-menu [data-action="${keep}"], #graph [data-service="${keep}"]`);
     if (again && !again.disabled) again.focus();
+    else game.refocus = keep;
   }
 }
 

@@ -198,6 +198,33 @@ test("a person's clicks resolve easy_task and the score shown equals /grader for
   await page.context().close();
 });
 
+test("the keyboard alone plays: Tab to a service, Enter for its menu, shortcuts", async () => {
+  // Goal: a service node is reachable with Tab and Enter opens its menu with focus on the
+  // first action; Enter there steps; "l" lists services and "b" asks the baseline.
+  const page = await openPage();
+  await loadUi(page);
+  await startEpisode(page, "easy_task", 42);
+  let reached = false;
+  for (let press = 0; press < 30 && !reached; press += 1) {
+    await page.keyboard.press("Tab");
+    reached = await page.evaluate(() => document.activeElement?.dataset?.service === "api_gateway");
+  }
+  assert.ok(reached, "Tab reaches the api_gateway node");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset?.action), "read_logs");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.querySelector("#step-counter").textContent.includes("step 1 /"));
+  assert.ok(await page.locator("#logs tbody tr").count() > 0);
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset?.action), "read_logs", "focus stays on the action");
+  await page.evaluate(() => document.activeElement.blur());
+  await page.keyboard.press("l");
+  await page.waitForFunction(() => document.querySelector("#step-counter").textContent.includes("step 2 /"));
+  await page.keyboard.press("b");
+  await page.waitForSelector("#suggested-action");
+  assert.deepEqual(page.problems(), []);
+  await page.context().close();
+});
+
 test("a wrong fix shows as destructive", async () => {
   // Goal: clear_disk on the healthy database is flagged destructive in the result, the
   // timeline and the step counter.
