@@ -4,6 +4,9 @@
   (zero-copy numpy buffers, GIL released, optional threads).
 - :class:`IncidentResponseEnv`: one environment as a ``gymnasium.Env``, registered as
   ``"IncidentResponse-v0"`` (``gymnasium.make_vec`` of it builds a :class:`VectorEnv`).
+- :class:`Session`: one text-level episode answering with the HTTP routes' documents;
+  :mod:`incident_env.compat` has the original's ``IncidentEnvironment`` class and
+  :mod:`incident_env.tools` the TRL ``environment_factory`` class ``IncidentToolEnv``.
 
 The sizes come from the core: ``OBS_LEN`` observation bytes, ``ACTION_COUNT`` discrete
 actions (``ACTIONS[i]`` is index ``i`` as the original's JSON action fields),
@@ -26,6 +29,7 @@ from incident_env._native import (
     TASK_CHOICES,
 )
 from incident_env.env import IncidentResponseEnv
+from incident_env.session import ApiError, Session
 from incident_env.vector import VectorEnv
 
 #: The Gymnasium id this package registers.
@@ -41,6 +45,7 @@ if ENV_ID not in gymnasium.registry:
 __all__ = [
     "ACTION_COUNT",
     "ACTIONS",
+    "ApiError",
     "ENV_ID",
     "EPISODE_FIELDS",
     "IncidentResponseEnv",
@@ -49,6 +54,7 @@ __all__ = [
     "NUM_THREADS_MAX",
     "OBS_LEN",
     "SPLITS",
+    "Session",
     "TASK_CHOICES",
     "VectorEnv",
 ]

@@ -59,3 +59,19 @@ class VecCore:
         """Start new episodes (all, or where ``mask`` is true); writes ``observations``."""
     def step(self, actions: npt.NDArray[np.uint8] | npt.NDArray[np.int64]) -> int:
         """Step every environment with the GIL released; return how many episodes ended."""
+
+class ApiSession:
+    """One text-level episode through incident-api; methods return ``(status, body)``."""
+
+    def __init__(self, sealed: bool = False) -> None:
+        """Create a fresh server's default episode."""
+    def reset(self, body: bytes) -> tuple[int, bytes]:
+        """``POST /reset`` with JSON ``body`` (empty: defaults)."""
+    def step(self, body: bytes) -> tuple[int, bytes]:
+        """``POST /step`` with JSON ``body``."""
+    def state(self) -> tuple[int, bytes]:
+        """``GET /state``."""
+    def grade(self) -> tuple[int, bytes]:
+        """``GET /grader``."""
+    def baseline(self) -> tuple[int, bytes]:
+        """``GET /baseline``."""

@@ -19,6 +19,7 @@ Gymnasium's dict of arrays with ``_key`` masks, at the top level and under
 - ``score``, ``root_cause_identification``, ``resolution``, ``efficiency``, ``safety``:
   the grader's final score and its four parts (float32).
 
+Entries whose mask is false hold values of earlier steps (read them through the masks).
 Steps where no episode ended return ``{}`` as infos.
 """
 

@@ -45,9 +45,10 @@ pub struct Lanes<'a> {
     /// `terminated | truncated`: the mask of every episode-end field.
     pub ended: &'a mut [bool],
     /// One slice per [`EPISODE_FIELDS`] entry: the ended episode's return and its grade
-    /// (score and four parts), 0 where no episode ended.
+    /// (score and four parts); entries where no episode ended keep older values.
     pub episode: [&'a mut [f32]; EPISODE_FIELDS.len()],
-    /// The ended episode's length in steps, 0 where no episode ended.
+    /// The ended episode's length in steps; entries where no episode ended keep older
+    /// values.
     pub lengths: &'a mut [i32],
 }
 
@@ -134,34 +135,48 @@ pub fn step(
 }
 
 /// [`step`] on the calling thread.
-fn step_chunk(envs: &mut [Env], actions: &[u8], mut lanes: Lanes<'_>, tasks: TaskChoice) -> usize {
-    let mut ended = 0;
-    for (i, (env, &action)) in envs.iter_mut().zip(actions).enumerate() {
+fn step_chunk(envs: &mut [Env], actions: &[u8], lanes: Lanes<'_>, tasks: TaskChoice) -> usize {
+    let Lanes {
+        observations,
+        final_observations,
+        rewards,
+        terminated,
+        truncated,
+        ended,
+        mut episode,
+        lengths,
+    } = lanes;
+    let mut count = 0;
+    let flags = terminated.iter_mut().zip(truncated).zip(ended);
+    let outputs = observations
+        .chunks_exact_mut(OBS_LEN)
+        .zip(rewards)
+        .zip(flags);
+    for (i, ((env, &action), ((observation, reward), ((term, trunc), end)))) in
+        envs.iter_mut().zip(actions).zip(outputs).enumerate()
+    {
         let result = env.step_index(action);
-        lanes.rewards[i] = milli(result.reward_milli);
-        let resolved = result.done && env.is_resolved();
-        lanes.terminated[i] = resolved;
-        lanes.truncated[i] = result.done && !resolved;
-        lanes.ended[i] = result.done;
-        let (stats, length) = if result.done {
-            ended += 1;
-            obs::encode(env, row(lanes.final_observations, i));
-            let ended = (
-                episode_stats(env, result.reward_milli),
-                i32::from(env.step_count()),
-            );
+        *reward = milli(result.reward_milli);
+        *end = result.done;
+        if result.done {
+            count += 1;
+            let resolved = env.is_resolved();
+            (*term, *trunc) = (resolved, !resolved);
+            obs::encode(env, row(final_observations, i));
+            for (field, value) in episode
+                .iter_mut()
+                .zip(episode_stats(env, result.reward_milli))
+            {
+                field[i] = value;
+            }
+            lengths[i] = i32::from(env.step_count());
             env.auto_reset(tasks);
-            ended
         } else {
-            ([0.0; EPISODE_FIELDS.len()], 0)
-        };
-        for (field, value) in lanes.episode.iter_mut().zip(stats) {
-            field[i] = value;
+            (*term, *trunc) = (false, false);
         }
-        lanes.lengths[i] = length;
-        obs::encode(env, row(lanes.observations, i));
+        obs::encode(env, as_observation(observation));
     }
-    ended
+    count
 }
 
 /// Return the [`EPISODE_FIELDS`] of the episode `env` just ended with a step that emitted
@@ -191,6 +206,12 @@ fn episode_stats(env: &Env, last_milli: i32) -> [f32; EPISODE_FIELDS.len()] {
 /// Convert thousandths to the float Python sees (one division, as the HTTP layer does).
 fn milli(value: i32) -> f32 {
     (f64::from(value) / 1000.0) as f32
+}
+
+/// View an `OBS_LEN` chunk as an observation.
+fn as_observation(chunk: &mut [u8]) -> &mut Observation {
+    // chunks_exact_mut(OBS_LEN) yields slices of exactly OBS_LEN bytes.
+    chunk.try_into().expect("chunk of OBS_LEN bytes")
 }
 
 /// Return observation row `i` of a flat `n * OBS_LEN` buffer.
@@ -297,7 +318,10 @@ mod tests {
                     returns[i] = 0;
                 }
             }
-            length_total += b1.lengths.iter().map(|&l| i64::from(l)).sum::<i64>();
+            length_total += (0..n)
+                .filter(|&i| dones[i])
+                .map(|i| i64::from(b1.lengths[i]))
+                .sum::<i64>();
         }
         assert_eq!(one, reference);
         assert_eq!(three, reference);

@@ -3,9 +3,12 @@
 //! Thin on purpose: [`VecCore`] owns the environments and the numpy arrays a step writes
 //! into, and every size and name (observation length, action count, tasks) comes from
 //! `incident-core`'s constants. The Gymnasium classes, spaces and info dicts are Python
-//! (`incident_env/vector.py`, `incident_env/env.py`).
+//! (`incident_env/vector.py`, `incident_env/env.py`). [`ApiSession`] is the text-level
+//! episode of `incident-api` (the HTTP routes' documents), wrapped by
+//! `incident_env/session.py`.
 
 pub mod lanes;
+mod session;
 mod vector;
 
 use incident_core::batch::TaskChoice;
@@ -15,6 +18,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+pub use session::ApiSession;
 pub use vector::VecCore;
 
 /// Largest `num_envs` a [`VecCore`] accepts (about 1.7 GB of environments and buffers).
@@ -103,5 +107,6 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("NUM_THREADS_MAX", NUM_THREADS_MAX)?;
     module.add("MIN_ENVS_PER_THREAD", lanes::MIN_ENVS_PER_THREAD)?;
     module.add_class::<VecCore>()?;
+    module.add_class::<ApiSession>()?;
     Ok(())
 }
