@@ -649,8 +649,8 @@ function renderEnvironment() {
   const section = (title, value, missing) => [el("h3", {}, title), value === null || value === undefined ? el("p", { class: "muted" }, missing) : renderValue(value)];
   box.replaceChildren(
     el("p", { class: "muted" }, "Read from the core's constants by ", el("a", { href: "/environment" }, "GET /environment"), "."),
-    ...section("Reward table", env.reward_table, "The core does not name its per-action rewards yet; see behaviour.md."),
-    ...section("Grader weights", env.grader_weights, "The core does not name its grader weights yet."),
+    ...section("Reward table", env.reward_table, "Not named in the core yet: its per-action rewards are literals in its step rules, so this table appears once the core names them."),
+    ...section("Grader weights", env.grader_weights, "Not named in the core yet (literals in its grade function)."),
     ...section("Reward bounds", env.reward),
     ...section("Services", env.services),
     ...section("Actions", env.action_types),
@@ -664,7 +664,7 @@ function renderTasks() {
   const rows = game.tasks.map((task) => el("tr", { "data-task": task.task_id },
     el("td", {}, el("code", {}, task.task_id)), el("td", {}, task.name || ""), el("td", {}, task.difficulty || ""),
     el("td", {}, String(task.max_steps ?? "")), el("td", {}, task.description || ""),
-    el("td", {}, el("button", { onclick: () => { $("#task-select").value = task.task_id; updateSplit(); showView("play"); start(); } }, "Play"))));
+    el("td", {}, el("button", { "aria-label": `Play ${task.task_id}`, onclick: () => { $("#task-select").value = task.task_id; updateSplit(); showView("play"); start(); } }, "Play"))));
   $("#tasks").replaceChildren(el("p", { class: "muted" }, "From ", el("a", { href: "/tasks" }, "GET /tasks"), "."),
     el("table", { class: "kv tasks-table" }, el("thead", {}, el("tr", {}, ["id", "name", "difficulty", "max steps", "description", ""].map((h) => el("th", {}, h)))), el("tbody", {}, rows)));
 }

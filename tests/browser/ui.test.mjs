@@ -308,9 +308,11 @@ test("the Environment and Tasks views come from /environment and /tasks", async 
   await page.click("button.tab[data-view=environment]");
   const text = await page.textContent("#environment");
   for (const mode of environment.diagnoses) assert.ok(text.includes(mode), mode);
+  await page.screenshot({ path: path.join(SHOTS, "environment-1280x800.png") });
   await page.click("button.tab[data-view=tasks]");
   const ids = await page.$$eval("#tasks [data-task]", (rows) => rows.map((r) => r.dataset.task));
   assert.deepEqual(ids, (await http("GET", "/tasks")).tasks.map((t) => t.task_id));
+  await page.screenshot({ path: path.join(SHOTS, "tasks-1280x800.png") });
   assert.deepEqual(page.problems(), []);
   await page.context().close();
 });
