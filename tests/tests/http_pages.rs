@@ -68,7 +68,8 @@ async fn every_asset_is_served_as_committed_with_its_content_type() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_assets_are_gzipped_for_clients_that_accept_it() {
     // Goal: with Accept-Encoding gzip the Swagger UI bundle comes compressed (much smaller)
-    // and decompresses to the committed bytes; q=0 refuses gzip.
+    // and decompresses to the committed bytes; q=0 refuses gzip; its ETag revalidates to a
+    // 304 with no body.
     let server = start().await;
     let addr = server.local_addr();
     let path = "/docs/swagger-ui-bundle.js";
@@ -87,6 +88,22 @@ async fn large_assets_are_gzipped_for_clients_that_accept_it() {
         .read_to_end(&mut unpacked)
         .unwrap();
     assert_eq!(unpacked, original);
+    let tag = reply.header("etag").expect("an ETag").to_owned();
+    let again = request(addr, "GET", path, &[("If-None-Match", tag.as_str())], None).await;
+    assert_eq!(
+        (again.status, again.body.len()),
+        (304, 0),
+        "revalidation is a 304"
+    );
+    let other = request(
+        addr,
+        "GET",
+        "/ui/app.js",
+        &[("If-None-Match", tag.as_str())],
+        None,
+    )
+    .await;
+    assert_eq!(other.status, 200, "another asset's tag does not match");
     let refused = request(addr, "GET", path, &[("Accept-Encoding", "gzip;q=0")], None).await;
     assert_eq!(refused.header("content-encoding"), None);
     assert_eq!(refused.body, original);

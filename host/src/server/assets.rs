@@ -3,16 +3,18 @@
 //!
 //! The sources are committed under `host/ui/` (the page's own HTML/CSS/JS, and the release
 //! files of `swagger-ui-dist` with its licence under `host/ui/vendor/`); nothing is built or
-//! fetched. A client that accepts gzip gets each asset compressed once, on first request.
+//! fetched. A client that accepts gzip gets each asset compressed once, on first request;
+//! every asset carries an `ETag`, so a browser's revalidation (`no-cache`) costs a 304.
 
 use std::sync::OnceLock;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{
-    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, VARY,
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, HeaderValue,
+    IF_NONE_MATCH, VARY,
 };
-use hyper::{Request, Response};
+use hyper::{Request, Response, StatusCode};
 
 use super::router::HttpResponse;
 
@@ -115,23 +117,68 @@ fn gzip(body: &[u8]) -> Bytes {
     written.map_or_else(|_| Bytes::new(), Bytes::from)
 }
 
-/// Answer a GET of the asset at `index` (see [`find`]), gzip-compressed when the client
-/// accepts it.
+/// The weak entity tag of each asset (FNV-1a of its bytes; weak because the gzip and
+/// plain forms share it), made on first request.
+static ETAGS: [OnceLock<HeaderValue>; ASSET_COUNT] = [const { OnceLock::new() }; ASSET_COUNT];
+
+fn etag(index: usize) -> &'static HeaderValue {
+    ETAGS[index].get_or_init(|| {
+        let hash = ASSETS[index]
+            .body
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+                (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+            });
+        // Hex digits and quotes are always a valid header value.
+        HeaderValue::from_str(&format!("W/\"{hash:016x}\""))
+            .unwrap_or(HeaderValue::from_static("W/\"0\""))
+    })
+}
+
+/// Whether the client's `If-None-Match` already names `tag` (then a 304 answers).
+fn fresh<B>(request: &Request<B>, tag: &HeaderValue) -> bool {
+    let tag = tag.to_str().unwrap_or_default();
+    let bare = tag.trim_start_matches("W/");
+    request
+        .headers()
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .any(|value| {
+            value.to_str().is_ok_and(|text| {
+                text.split(',')
+                    .map(|part| part.trim().trim_start_matches("W/"))
+                    .any(|part| part == bare || part == "*")
+            })
+        })
+}
+
+/// Answer a GET of the asset at `index` (see [`find`]): 304 when the client's copy is
+/// current, else the bytes, gzip-compressed when the client accepts it.
 #[must_use]
 pub fn serve<B>(index: usize, request: &Request<B>) -> HttpResponse {
     let asset = &ASSETS[index];
+    let tag = etag(index);
     let compress = asset.body.len() >= GZIP_MIN_BYTES && accepts_gzip(request);
-    let body = if compress {
+    let unchanged = fresh(request, tag);
+    let body = if unchanged {
+        Bytes::new()
+    } else if compress {
         GZIPPED[index].get_or_init(|| gzip(asset.body)).clone()
     } else {
         Bytes::from_static(asset.body)
     };
     let mut response = Response::new(Full::new(body));
+    if unchanged {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+    }
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    headers.insert(ETAG, tag.clone());
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
-    if compress {
+    if !unchanged {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    }
+    if compress && !unchanged {
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     response
