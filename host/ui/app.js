@@ -276,7 +276,9 @@ function renderActionMenu() {
 function renderResult(step) {
   const box = $("#result");
   if (!step) {
-    box.replaceChildren(el("p", {}, game.episode.initial.action_result), el("p", { class: "muted" }, game.episode.initial.message));
+    const { asked, task } = game.episode;
+    const note = asked !== task ? el("p", { class: "badge-label error", id: "task-note" }, `the server does not know ${asked}; it started ${task}`) : null;
+    box.replaceChildren(note || "", el("p", {}, game.episode.initial.action_result), el("p", { class: "muted" }, game.episode.initial.message));
     return;
   }
   const error = step.error;
@@ -463,7 +465,9 @@ async function start(event) {
     await game.session.open();
     const reply = await game.session.request({ type: "reset", data });
     if (reply.type !== "observation") throw new Error(reply.data.message);
-    game.episode = { task, seed: data.seed, split: data.split, initial: reply.data.observation, steps: [], done: reply.data.done, state: null, grade: null, final: false };
+    // The original's loose reset starts its default task for an unknown id: show what ran.
+    const served = (reply.data.metadata && reply.data.metadata.task_id) || task;
+    game.episode = { task: served, asked: task, seed: data.seed, split: data.split, initial: reply.data.observation, steps: [], done: reply.data.done, state: null, grade: null, final: false };
     game.logs = game.metrics = null;
     game.selected = null;
     game.episodes.unshift(game.episode);

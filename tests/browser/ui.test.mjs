@@ -317,6 +317,35 @@ test("the Environment and Tasks views come from /environment and /tasks", async 
   await page.context().close();
 });
 
+test("a generated tier listed by /tasks gets seed and split inputs, sent with its reset", async () => {
+  // Goal: the picker follows /tasks: a task listed with splits (as the generated tiers will
+  // be) shows the split input and its reset message carries task_id, seed and split. The
+  // server does not list generated tiers yet, so this /tasks answer is substituted.
+  const page = await openPage();
+  const listed = await http("GET", "/tasks");
+  const generated = { task_id: "gen_hard", name: "Generated (hard tier)", difficulty: "hard", max_steps: 12, splits: ["train", "test"] };
+  await page.route(`${base}/tasks`, (route) => route.fulfill({ json: { ...listed, tasks: [...listed.tasks, generated] } }));
+  const [sent, received] = [[], []];
+  page.on("websocket", (socket) => {
+    socket.on("framesent", (frame) => sent.push(JSON.parse(frame.payload)));
+    socket.on("framereceived", (frame) => received.push(JSON.parse(frame.payload)));
+  });
+  await loadUi(page);
+  assert.ok(await page.locator("#split-label").isHidden(), "no split for an original task");
+  await page.selectOption("#task-select", "gen_hard");
+  assert.ok(await page.locator("#split-label").isVisible());
+  await page.fill("#seed-input", "7");
+  await page.selectOption("#split-select", "test");
+  await page.click("#start-button");
+  await page.waitForSelector("#grade-score");
+  assert.deepEqual(sent.find((message) => message.type === "reset"), { type: "reset", data: { task_id: "gen_hard", seed: 7, split: "test" } });
+  // The page names the task the server really started (today its default, for an unknown id).
+  const served = received.find((message) => message.type === "observation").data.metadata.task_id;
+  assert.match(await page.textContent("#step-counter"), new RegExp(`^${served} seed 7`));
+  assert.equal(await page.locator("#task-note").count(), served === "gen_hard" ? 0 : 1);
+  await page.context().close();
+});
+
 test("/docs lists every route and 'Try it out' on GET /health answers healthy", async () => {
   // Goal: Swagger UI renders our /openapi.json (every path) and executes a request
   // against this server.
