@@ -11,13 +11,15 @@ use rand_xoshiro::Xoshiro128PlusPlus;
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use crate::action::{ACTIONS, Action, Arg};
+use crate::action::Action;
 use crate::grader::{self, Grade};
-use crate::limits::{ACTION_COUNT, STEP_COUNT_MAX};
-use crate::obs::{self, Blocks};
+use crate::limits::STEP_COUNT_MAX;
+use crate::obs::{self, Blocks, field};
+use crate::op::{self, Op, OpKind};
+use crate::scenario::Scenario;
 use crate::task::{Task, TaskId};
 use crate::topology::{ServiceMask, bit, contains};
-use crate::vocab::{ActionType, Fix, Mode, SERVICE_COUNT, Service, Status};
+use crate::vocab::{Fix, Mode, SERVICE_COUNT, Service, Status};
 
 /// Rewards, scores and trajectories are integers in thousandths.
 pub type Milli = i32;
@@ -321,67 +323,6 @@ pub struct Counters {
     pub fix_correct_count: u8,
 }
 
-/// One discrete action as plain values, for [`Env::step_index`].
-#[derive(Clone, Copy)]
-struct Op {
-    /// The action as [`Action::from_index`] gives it (stored in the history).
-    action: Action,
-    kind: ActionType,
-    /// The service (`api_gateway`, unused, for `list_services`).
-    service: Service,
-    /// The diagnosis of a `diagnose` (unused otherwise).
-    diagnosis: Mode,
-    /// The fix of an `apply_fix` (unused otherwise).
-    fix: Fix,
-}
-
-/// `OPS[index]`: the discrete action `index` decoded once, at compile time.
-static OPS: [Op; ACTION_COUNT] = {
-    let mut out = [Op {
-        action: Action::list_services(),
-        kind: ActionType::ListServices,
-        service: Service::ApiGateway,
-        diagnosis: Mode::Healthy,
-        fix: Fix::ALL[0],
-    }; ACTION_COUNT];
-    let mut index = 0;
-    while index < ACTION_COUNT {
-        let action = ACTIONS[index];
-        out[index].action = action;
-        if let Some(kind) = action.kind {
-            out[index].kind = kind;
-        }
-        if let Arg::Known(service) = action.service {
-            out[index].service = service;
-        }
-        if let Arg::Known(diagnosis) = action.diagnosis {
-            out[index].diagnosis = diagnosis;
-        }
-        if let Arg::Known(fix) = action.fix {
-            out[index].fix = fix;
-        }
-        index += 1;
-    }
-    out
-};
-
-/// `MODES[task][service][broken]`: the service's mode when healthy (`broken` 0) or broken
-/// (1). A load from a table, so the compiler cannot turn the select into a branch (which
-/// mispredicts under random actions).
-static MODES: [[[Mode; 2]; SERVICE_COUNT]; crate::task::TASK_COUNT] = {
-    let mut out = [[[Mode::Healthy; 2]; SERVICE_COUNT]; crate::task::TASK_COUNT];
-    let mut t = 0;
-    while t < crate::task::TASK_COUNT {
-        let mut s = 0;
-        while s < SERVICE_COUNT {
-            out[t][s][1] = TaskId::ALL[t].task().broken_mode[s];
-            s += 1;
-        }
-        t += 1;
-    }
-    out
-};
-
 /// Bit of [`Env::flags`]: the episode is over.
 pub(crate) const DONE: u8 = 1;
 /// Bit of [`Env::flags`]: every root was fixed and verified.
@@ -407,7 +348,9 @@ pub struct Seen {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Env {
-    pub(crate) task: TaskId,
+    /// The incident this episode plays (snapshots store its [`crate::scenario::Origin`]).
+    #[cfg_attr(feature = "serde", serde(with = "crate::snapshot::scenario_by_origin"))]
+    pub(crate) scenario: Scenario,
     pub(crate) step_count: u8,
     pub(crate) flags: u8,
     pub(crate) trajectory_milli: i16,
@@ -448,8 +391,14 @@ impl Env {
     /// generator that picks the seeds of later auto-reset episodes.
     #[must_use]
     pub fn new(task: TaskId, seed: i64, stream: u64) -> Env {
+        Env::with_scenario(Scenario::task(task), seed, stream)
+    }
+
+    /// Create an environment whose first episode is `scenario` with `seed`.
+    #[must_use]
+    pub fn with_scenario(scenario: Scenario, seed: i64, stream: u64) -> Env {
         let mut env = Env {
-            task,
+            scenario,
             step_count: 0,
             flags: 0,
             trajectory_milli: 0,
@@ -470,15 +419,21 @@ impl Env {
             history: BoundedVec::new(),
             stream,
             draws: 0,
-            obs: obs::RESET[task as usize],
+            obs: [[0; obs::SERVICE_BLOCK]; SERVICE_COUNT + 1],
         };
-        env.reset(task, seed);
+        env.reset_scenario(scenario, seed);
         env
     }
 
-    /// Start a new episode of `task` with `seed`. The generator is left as it is.
+    /// Start a new episode of the original `task` with `seed`. The generator is left as
+    /// it is.
     pub fn reset(&mut self, task: TaskId, seed: i64) {
-        self.task = task;
+        self.reset_scenario(Scenario::task(task), seed);
+    }
+
+    /// Start a new episode of `scenario` with `seed`. The generator is left as it is.
+    pub fn reset_scenario(&mut self, scenario: Scenario, seed: i64) {
+        self.scenario = scenario;
         self.seed = seed;
         self.step_count = 0;
         self.flags = 0;
@@ -497,7 +452,7 @@ impl Env {
         self.final_grade = None;
         self.seen = [Seen::default(); SERVICE_COUNT];
         self.history.clear();
-        self.obs = obs::RESET[task as usize];
+        self.obs = obs::reset_blocks(&self.scenario);
     }
 
     /// Draw the next value of this environment's generator.
@@ -523,66 +478,31 @@ impl Env {
     }
 
     /// Apply one action. Never panics; a step after done changes nothing.
+    ///
+    /// Decodes the action ([`Op::decode`]) and applies it: the same path as
+    /// [`Env::step_index`].
     #[inline]
     pub fn step(&mut self, action: Action) -> StepResult {
-        if self.is_done() {
-            return StepResult {
-                outcome: Outcome::AlreadyDone,
-                reward_milli: REWARD_MIN_MILLI,
-                done: true,
-                terminal: false,
-            };
-        }
-        debug_assert!(usize::from(self.step_count) < usize::from(self.task().max_steps));
-        self.step_count += 1;
-        let (raw_milli, outcome) = self.dispatch(action);
-        self.last_error = outcome.error();
-        self.last_outcome = outcome;
-        let reward_milli = raw_milli.clamp(REWARD_MIN_MILLI, REWARD_MAX_MILLI);
-        let record = Record {
-            action,
-            reward_milli: reward_milli as u16,
-            success: outcome.success(),
-            expected: self.expected_for(action, outcome),
-        };
-        // The history holds at most max_steps <= STEP_COUNT_MAX records (checked above).
-        let pushed = self.history.push(record);
-        debug_assert!(pushed.is_ok());
-        let trajectory = (Milli::from(self.trajectory_milli) + reward_milli)
-            .clamp(-TRAJECTORY_MAX_MILLI, TRAJECTORY_MAX_MILLI);
-        self.trajectory_milli = trajectory as i16;
-        if self.step_count >= self.task().max_steps {
-            self.flags |= DONE;
-        }
-        if self.task().root_mask & !self.verified == 0 {
-            self.flags |= RESOLVED | DONE;
-        }
-        let terminal = self.is_done();
-        if terminal {
-            self.final_grade = Some(grader::grade(self));
-        }
-        self.obs = obs::blocks(self);
-        StepResult::emitted(outcome, reward_milli, terminal)
+        self.apply(Op::decode(action))
     }
 
     /// Apply the discrete action `index`; an index outside `0..ACTION_COUNT` is an
     /// unknown action type (`invalid_action_type`), not a panic.
     ///
-    /// The fast path of [`Env::step`]: the same state, result and history record as
-    /// `step(Action::from_index(index))`, but from a per-index table of plain values
-    /// (no argument decoding), with the reward rule reduced to what survives the clamp
-    /// and the cached observation updated in place (the one or two bytes the action
-    /// changes in its service's block, and the global block; every service's status,
-    /// alert and remediation bytes only when `fixed` or `verified` changed). Out-of-range
-    /// indices take the reference path.
+    /// The same as `step(Action::from_index(index))`: the index is looked up in the table
+    /// of decoded operations ([`crate::op::OPS`]) and applied by the one step path.
     #[inline]
     pub fn step_index(&mut self, index: u8) -> StepResult {
-        let Some(&op) = OPS.get(usize::from(index)) else {
-            return self.step(Action {
-                kind: None,
-                ..Action::list_services()
-            });
-        };
+        self.apply(op::of_index(index))
+    }
+
+    /// The one step path: apply a decoded operation.
+    ///
+    /// The cached observation is updated in place: the one or two bytes the operation
+    /// changes in its service's block and the global block; every service's status,
+    /// alert and remediation bytes only when `fixed` or `verified` changed.
+    #[inline(always)]
+    fn apply(&mut self, op: Op) -> StepResult {
         if self.is_done() {
             return StepResult {
                 outcome: Outcome::AlreadyDone,
@@ -592,85 +512,89 @@ impl Env {
             };
         }
         self.step_count += 1;
-        let task = self.task();
         let service = op.service;
         let s = service as usize;
         let bit = bit(service);
         let (fixed_before, verified_before) = (self.fixed, self.verified);
-        let broken = obs::broken_mask(self) & bit != 0;
-        let mode = MODES[self.task as usize][s][usize::from(broken)];
-        // Every raw reward of a valid action below 50 clamps to 50; only a correct root
-        // diagnosis (80) and a successful fix (120) survive the clamp.
+        let mode = self.scenario.mode_now(service, self.fixed);
+        // Every raw reward of the original rules below 50 clamps to 50; only a correct
+        // root diagnosis (80) and a successful fix (120) survive the clamp.
         let mut reward_milli = REWARD_MIN_MILLI;
         let mut expected = Mode::Healthy;
         // The global block, updated in place rather than rebuilt: step count +1 and steps
         // remaining −1 (no carry or borrow: the episode is not done, so
-        // step_count < max_steps before the increment), the arms below add their own
-        // changes (listed bit, destructive counter), the success bit and the error byte
-        // are replaced after the match and resolved/done are set at the terminal step.
-        // The invalid counter and the full-graph bit never change here: every indexed
-        // action has valid arguments.
+        // step_count < max_steps before the increment); the arms add their own changes
+        // (listed and full-graph bits, destructive and invalid counters), the success bit
+        // and the error byte are replaced after the match and resolved/done are set at
+        // the terminal step.
         let mut global = u64::from_le_bytes(self.obs[SERVICE_COUNT]) + (1 << 8) - (1 << 16);
         let outcome = match op.kind {
-            ActionType::ListServices => {
+            OpKind::ListServices => {
                 self.flags |= LISTED;
                 global |= obs::GLOBAL_LISTED;
                 Outcome::ServicesListed
             }
-            ActionType::InspectDependencies => {
+            OpKind::Inspect => {
                 self.inspected |= bit;
-                self.obs[s][4] = 1;
+                self.obs[s][field::INSPECTED] = 1;
                 Outcome::DependenciesInspected(service)
             }
-            ActionType::ReadLogs => {
+            OpKind::FullGraph => {
+                self.full_graph = true;
+                global |= obs::GLOBAL_FULL_GRAPH;
+                Outcome::FullGraphInspected
+            }
+            OpKind::ReadLogs => {
                 self.investigated |= bit;
                 self.seen[s].logs = 1 + mode as u8;
-                self.obs[s][2] = 1 + mode as u8;
+                self.obs[s][field::LOGS] = 1 + mode as u8;
                 Outcome::LogsRead { service, mode }
             }
-            ActionType::QueryMetrics => {
+            OpKind::QueryMetrics => {
                 let recovering = usize::from(self.fixed & !self.verified & bit != 0);
-                let status = [mode.status(), Status::Recovering][recovering];
+                let status = [self.scenario.status_of(service, mode), Status::Recovering][recovering];
                 self.metrics_queried |= bit;
                 self.seen[s].metrics = 1 + mode as u8;
-                self.obs[s][3] = 1 + mode as u8;
+                self.obs[s][field::METRICS] = 1 + mode as u8;
                 Outcome::MetricsRead {
                     service,
                     mode,
                     status,
                 }
             }
-            ActionType::Diagnose => {
+            OpKind::Diagnose => {
                 let diagnosis = op.diagnosis;
-                let is_root = task.root_mask & bit;
+                let is_root = self.scenario.root_mask & bit;
                 self.seen[s].diagnosis = 1 + diagnosis as u8;
-                self.obs[s][5] = 1 + diagnosis as u8;
+                self.obs[s][field::DIAGNOSIS] = 1 + diagnosis as u8;
                 self.diagnosed |= bit;
-                let named = 0u8.wrapping_sub(u8::from(task.broken_mode[s] == diagnosis));
+                // The grader credits naming the configured root mode at any time, even
+                // after the fix, when the step itself judges it incorrect (§17.4).
+                let named = 0u8.wrapping_sub(u8::from(self.scenario.mode[s] == diagnosis));
                 self.root_identified |= is_root & named;
                 if diagnosis == mode {
                     self.seen[s].verdicts |= 1;
-                    self.obs[s][6] |= 1;
+                    self.obs[s][field::VERDICTS] |= 1;
                     self.counters.diagnosis_correct_count += 1;
                     reward_milli = [REWARD_MIN_MILLI, 80][usize::from(is_root != 0)];
                     expected = diagnosis;
                     Outcome::DiagnosisRecorded { service, diagnosis }
                 } else {
                     self.seen[s].verdicts |= 2;
-                    self.obs[s][6] |= 2;
+                    self.obs[s][field::VERDICTS] |= 2;
                     self.counters.destructive_actions += 1;
                     global += obs::GLOBAL_DESTRUCTIVE_ONE;
                     expected = mode;
                     Outcome::DiagnosisIncorrect(service)
                 }
             }
-            ActionType::ApplyFix => {
+            OpKind::ApplyFix => {
                 let fix = op.fix;
                 let reason = if mode == Mode::Healthy {
                     Some(FixRejection::Healthy)
                 } else if self.fixed & bit != 0 {
                     Some(FixRejection::AlreadyFixed)
-                } else if task.required_fix[s].is_some_and(|required| required != fix) {
+                } else if self.scenario.fix[s].is_some_and(|required| required != fix) {
                     Some(FixRejection::WrongFix)
                 } else {
                     None
@@ -679,7 +603,7 @@ impl Env {
                     self.counters.destructive_actions += 1;
                     global += obs::GLOBAL_DESTRUCTIVE_ONE;
                     self.seen[s].verdicts |= 4;
-                    self.obs[s][6] |= 4;
+                    self.obs[s][field::VERDICTS] |= 4;
                     Outcome::FixRejected {
                         service,
                         fix,
@@ -692,7 +616,7 @@ impl Env {
                     Outcome::FixApplied { service, fix }
                 }
             }
-            ActionType::VerifyHealth => {
+            OpKind::Verify => {
                 if self.fixed & bit != 0 {
                     self.verified |= bit;
                     Outcome::VerifiedAfterFix(service)
@@ -701,6 +625,11 @@ impl Env {
                 } else {
                     Outcome::VerifyBeforeFix(service)
                 }
+            }
+            OpKind::Invalid => {
+                self.counters.invalid_actions += 1;
+                global += obs::GLOBAL_INVALID_ONE;
+                op.failure
             }
         };
         let error = outcome.error();
@@ -722,227 +651,27 @@ impl Env {
         let trajectory = (Milli::from(self.trajectory_milli) + reward_milli)
             .clamp(-TRAJECTORY_MAX_MILLI, TRAJECTORY_MAX_MILLI);
         self.trajectory_milli = trajectory as i16;
-        let at_limit = u8::from(self.step_count >= task.max_steps) * DONE;
-        let resolved = u8::from(task.root_mask & !self.verified == 0) * (RESOLVED | DONE);
+        let at_limit = u8::from(self.step_count >= self.scenario.max_steps) * DONE;
+        let resolved = u8::from(self.scenario.root_mask & !self.verified == 0) * (RESOLVED | DONE);
         self.flags |= at_limit | resolved;
         let terminal = self.is_done();
         if terminal {
             self.final_grade = Some(grader::grade(self));
             global |= obs::global_end(self.is_resolved());
         }
-        // The arms above wrote the touched service's own bytes (logs, metrics, inspected,
-        // diagnosis, verdicts); only a new fix or verification changes other bytes: modes,
-        // statuses, remediation and (on resolution) alerts of any service.
+        // The arms above wrote the touched service's own bytes; only a new fix or
+        // verification changes other bytes: modes, statuses, remediation and (on
+        // resolution) alerts of any service.
         if (self.fixed ^ fixed_before) | (self.verified ^ verified_before) != 0 {
             obs::refresh_services(self);
         }
         self.obs[SERVICE_COUNT] = global.to_le_bytes();
         StepResult::emitted(outcome, reward_milli, terminal)
     }
-
-    fn expected_for(&self, action: Action, outcome: Outcome) -> Mode {
-        match outcome {
-            Outcome::DiagnosisRecorded { diagnosis, .. } => diagnosis,
-            Outcome::DiagnosisIncorrect(service) => {
-                // The service's mode did not change during the step.
-                let _ = action;
-                self.mode(service)
-            }
-            _ => Mode::Healthy,
-        }
-    }
-
-    fn dispatch(&mut self, action: Action) -> (Milli, Outcome) {
-        let Some(kind) = action.kind else {
-            self.counters.invalid_actions += 1;
-            return (-30, Outcome::InvalidActionType);
-        };
-        match kind {
-            ActionType::ListServices => self.list_services(),
-            ActionType::InspectDependencies => self.inspect(action.service),
-            ActionType::ReadLogs => self.read_logs(action.service),
-            ActionType::QueryMetrics => self.query_metrics(action.service),
-            ActionType::Diagnose => self.diagnose(action.service, action.diagnosis),
-            ActionType::ApplyFix => self.apply_fix(action.service, action.fix),
-            ActionType::VerifyHealth => self.verify(action.service),
-        }
-    }
-
-    fn list_services(&mut self) -> (Milli, Outcome) {
-        let first = self.flags & LISTED == 0;
-        self.flags |= LISTED;
-        (if first { 15 } else { 0 }, Outcome::ServicesListed)
-    }
-
-    fn inspect(&mut self, service: Arg<Service>) -> (Milli, Outcome) {
-        match service {
-            Arg::Known(service) => {
-                let first = !contains(self.inspected, service);
-                self.inspected |= bit(service);
-                (
-                    if first { 20 } else { 0 },
-                    Outcome::DependenciesInspected(service),
-                )
-            }
-            Arg::Unknown => {
-                self.counters.invalid_actions += 1;
-                (0, Outcome::UnknownServiceInspected)
-            }
-            Arg::Missing => {
-                self.full_graph = true;
-                (10, Outcome::FullGraphInspected)
-            }
-        }
-    }
-
-    /// The reward rule shared by read_logs and query_metrics (by mode, not by service).
-    fn evidence_reward(&self, service: Service, mode: Mode, first: bool) -> Milli {
-        let task = self.task();
-        if !first {
-            0
-        } else if task.root_mode_mask & (1 << mode as u8) != 0 {
-            40
-        } else if contains(task.affected_mask, service) {
-            30
-        } else {
-            10
-        }
-    }
-
-    fn read_logs(&mut self, service: Arg<Service>) -> (Milli, Outcome) {
-        let Arg::Known(service) = service else {
-            self.counters.invalid_actions += 1;
-            return (0, Outcome::LogsFailed);
-        };
-        let mode = self.mode(service);
-        let first = !contains(self.investigated, service);
-        self.investigated |= bit(service);
-        self.seen[service as usize].logs = 1 + mode as u8;
-        (
-            self.evidence_reward(service, mode, first),
-            Outcome::LogsRead { service, mode },
-        )
-    }
-
-    fn query_metrics(&mut self, service: Arg<Service>) -> (Milli, Outcome) {
-        let Arg::Known(service) = service else {
-            self.counters.invalid_actions += 1;
-            return (0, Outcome::MetricsFailed);
-        };
-        let mode = self.mode(service);
-        let status = self.status(service);
-        let first = !contains(self.metrics_queried, service);
-        self.metrics_queried |= bit(service);
-        self.seen[service as usize].metrics = 1 + mode as u8;
-        (
-            self.evidence_reward(service, mode, first),
-            Outcome::MetricsRead {
-                service,
-                mode,
-                status,
-            },
-        )
-    }
-
-    fn diagnose(&mut self, service: Arg<Service>, diagnosis: Arg<Mode>) -> (Milli, Outcome) {
-        let Arg::Known(service) = service else {
-            self.counters.invalid_actions += 1;
-            return (0, Outcome::DiagnoseInvalidService);
-        };
-        let Some(diagnosis) = diagnosis.known().filter(|d| d.is_diagnosis()) else {
-            self.counters.invalid_actions += 1;
-            return (0, Outcome::DiagnoseInvalidDiagnosis);
-        };
-        let task = self.task();
-        let is_root = contains(task.root_mask, service);
-        let seen = &mut self.seen[service as usize];
-        seen.diagnosis = 1 + diagnosis as u8;
-        self.diagnosed |= bit(service);
-        // The grader credits naming the configured root mode at any time, even after the
-        // fix, when the step itself judges it incorrect (`behaviour.md` §17.4).
-        if is_root & (task.broken_mode[service as usize] == diagnosis) {
-            self.root_identified |= bit(service);
-        }
-        if diagnosis == self.mode(service) {
-            self.seen[service as usize].verdicts |= 1;
-            self.counters.diagnosis_correct_count += 1;
-            (
-                if is_root { 80 } else { 30 },
-                Outcome::DiagnosisRecorded { service, diagnosis },
-            )
-        } else {
-            self.seen[service as usize].verdicts |= 2;
-            self.counters.destructive_actions += 1;
-            (0, Outcome::DiagnosisIncorrect(service))
-        }
-    }
-
-    fn apply_fix(&mut self, service: Arg<Service>, fix: Arg<Fix>) -> (Milli, Outcome) {
-        let Arg::Known(service) = service else {
-            self.counters.invalid_actions += 1;
-            return (0, Outcome::FixInvalidService);
-        };
-        let Arg::Known(fix) = fix else {
-            self.counters.invalid_actions += 1;
-            return (0, Outcome::FixInvalidFix);
-        };
-        let expected = self.task().required_fix[service as usize];
-        let reason = if self.mode(service) == Mode::Healthy {
-            Some(FixRejection::Healthy)
-        } else if contains(self.fixed, service) {
-            Some(FixRejection::AlreadyFixed)
-        } else if expected.is_some_and(|expected| expected != fix) {
-            Some(FixRejection::WrongFix)
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            self.counters.destructive_actions += 1;
-            self.seen[service as usize].verdicts |= 4;
-            return (
-                0,
-                Outcome::FixRejected {
-                    service,
-                    fix,
-                    reason,
-                },
-            );
-        }
-        self.fixed |= bit(service);
-        self.counters.fix_correct_count += 1;
-        (120, Outcome::FixApplied { service, fix })
-    }
-
-    fn verify(&mut self, service: Arg<Service>) -> (Milli, Outcome) {
-        let Arg::Known(service) = service else {
-            self.counters.invalid_actions += 1;
-            return (0, Outcome::VerifyInvalidService);
-        };
-        if contains(self.fixed, service) {
-            let first = !contains(self.verified, service);
-            self.verified |= bit(service);
-            (
-                if first { 40 } else { 0 },
-                Outcome::VerifiedAfterFix(service),
-            )
-        } else if self.mode(service) == Mode::Healthy {
-            (10, Outcome::VerifiedHealthy(service))
-        } else {
-            (0, Outcome::VerifyBeforeFix(service))
-        }
-    }
-
     /// Return the service's current hidden failure mode (§4).
     #[must_use]
     pub fn mode(&self, service: Service) -> Mode {
-        let task = self.task();
-        // Bitwise on masks rather than `&&`/`||`: the bits are data-dependent and the
-        // short-circuit branches mispredict.
-        let unfixed_roots = task.root_mask & !self.fixed;
-        let affected_broken = task.affected_mask & 0u8.wrapping_sub(u8::from(unfixed_roots != 0));
-        let broken = (unfixed_roots | affected_broken) & bit(service) != 0;
-        // A two-entry select compiles to a load, not a branch.
-        [Mode::Healthy, task.broken_mode[service as usize]][usize::from(broken)]
+        self.scenario.mode_now(service, self.fixed)
     }
 
     /// Return the service's visible status (§4): `recovering` between fix and verification.
@@ -951,20 +680,30 @@ impl Env {
         if contains(self.fixed & !self.verified, service) {
             Status::Recovering
         } else {
-            self.mode(service).status()
+            self.scenario.status_of(service, self.mode(service))
         }
     }
 
-    /// Return the task's data.
+    /// Return the scenario this episode plays.
     #[must_use]
-    pub fn task(&self) -> &'static Task {
-        self.task.task()
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
     }
 
-    /// Return the task id.
+    /// Return the original task's text data (alerts, names) for the JSON layer.
+    ///
+    /// Meaningful for the four original tasks only; a generated incident has no static
+    /// text and reports `easy_task`'s here (read [`Env::scenario`] instead).
+    #[must_use]
+    pub fn task(&self) -> &'static Task {
+        self.task_id().task()
+    }
+
+    /// Return the original task id (`easy_task` for a generated incident: see
+    /// [`Env::task`]).
     #[must_use]
     pub fn task_id(&self) -> TaskId {
-        self.task
+        self.scenario.task_id().unwrap_or(TaskId::Easy)
     }
 
     /// Return the reset seed.
@@ -982,7 +721,7 @@ impl Env {
     /// Return `max(max_steps - step_count, 0)`.
     #[must_use]
     pub fn steps_remaining(&self) -> u8 {
-        self.task().max_steps.saturating_sub(self.step_count)
+        self.scenario.max_steps.saturating_sub(self.step_count)
     }
 
     /// Return whether the episode is over.
@@ -1100,7 +839,7 @@ impl Env {
     /// Returns the first violated invariant.
     pub fn check(&self) -> Result<(), Invariant> {
         use crate::topology::ALL_SERVICES;
-        let task = self.task();
+        let task = &self.scenario;
         let masks = [
             self.investigated,
             self.metrics_queried,
@@ -1131,7 +870,7 @@ impl Env {
         // masks, counters, flags and grade to the history (a restored state whose history
         // disagrees with its masks would otherwise break `record::Lists::of` or overflow a
         // counter on the next step). At most `STEP_COUNT_MAX` steps, from a fresh episode.
-        let mut replay = Env::new(self.task, self.seed, self.stream);
+        let mut replay = Env::with_scenario(self.scenario, self.seed, self.stream);
         replay.draws = self.draws;
         for record in &self.history {
             let _ = replay.step(record.action);

@@ -62,8 +62,8 @@ impl Grade {
 /// the weighted total is computed per call.
 #[must_use]
 pub fn grade(env: &Env) -> Grade {
-    let task = env.task;
-    let roots = env.task().root_mask;
+    let task = env.task_id();
+    let roots = env.scenario().root_mask;
     // Counts of root services: at most the task's root count (<= MAX_ROOTS).
     let count = |mask: u8| ((mask & roots).count_ones() as usize).min(MAX_ROOTS);
     let counters = env.counters();

@@ -46,7 +46,9 @@ pub mod env;
 pub mod grader;
 pub mod limits;
 pub mod obs;
+pub mod op;
 pub mod record;
+pub mod scenario;
 #[cfg(feature = "serde")]
 pub mod snapshot;
 pub mod task;
@@ -58,5 +60,6 @@ pub use action::{Action, Arg};
 pub use env::{Env, ErrorCode, Milli, Outcome, StepResult};
 pub use grader::Grade;
 pub use limits::{ACTION_COUNT, OBS_LEN};
+pub use scenario::{Scenario, Split, Tier};
 pub use task::{Task, TaskId};
 pub use vocab::{ActionType, Fix, Mode, Service, Severity, Status};

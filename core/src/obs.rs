@@ -19,7 +19,7 @@
 //!
 //! | offset | field |
 //! |---|---|
-//! | 48 | task index (0 easy .. 3 expert) |
+//! | 48 | tier code: 0 easy .. 3 expert for the original tasks, 4 + tier for generated incidents |
 //! | 49 | step count |
 //! | 50 | steps remaining |
 //! | 51 | max steps |
@@ -31,12 +31,62 @@
 //! Nothing here reveals the hidden answer: statuses and alerts are in every HTTP
 //! observation, and the rest records the results of the agent's own actions.
 
-use crate::env::{DONE, Env, LISTED, RESOLVED};
+use crate::env::Env;
+#[cfg(test)]
+use crate::env::{DONE, LISTED, RESOLVED};
 use crate::limits::OBS_LEN;
+use crate::scenario::Scenario;
+#[cfg(test)]
 use crate::task::{TASK_COUNT, TaskId};
 #[cfg(test)]
 use crate::topology::contains;
 use crate::vocab::{SERVICE_COUNT, Service, Status};
+
+/// Version of the layout below; bumped whenever a byte's meaning changes.
+pub const LAYOUT_VERSION: u8 = 1;
+
+/// The observation's byte offsets by name (as smoltcp names packet fields).
+pub mod field {
+    use super::{GLOBAL_OFFSET, SERVICE_BLOCK};
+
+    /// Offset of service `index`'s block.
+    #[must_use]
+    pub const fn service(index: usize) -> usize {
+        index * SERVICE_BLOCK
+    }
+    /// In a service block: status shown in the summaries.
+    pub const STATUS: usize = 0;
+    /// In a service block: most severe visible alert.
+    pub const ALERT: usize = 1;
+    /// In a service block: mode the last `read_logs` showed.
+    pub const LOGS: usize = 2;
+    /// In a service block: mode the last `query_metrics` showed.
+    pub const METRICS: usize = 3;
+    /// In a service block: dependencies inspected.
+    pub const INSPECTED: usize = 4;
+    /// In a service block: last diagnosis recorded.
+    pub const DIAGNOSIS: usize = 5;
+    /// In a service block: verdicts received.
+    pub const VERDICTS: usize = 6;
+    /// In a service block: remediation bits.
+    pub const REMEDIATION: usize = 7;
+    /// Tier code: 0..3 the original tasks, 4 + tier for generated incidents.
+    pub const TIER: usize = GLOBAL_OFFSET;
+    /// Step count.
+    pub const STEP_COUNT: usize = GLOBAL_OFFSET + 1;
+    /// Steps remaining.
+    pub const STEPS_REMAINING: usize = GLOBAL_OFFSET + 2;
+    /// Step budget (`max_steps`).
+    pub const MAX_STEPS: usize = GLOBAL_OFFSET + 3;
+    /// Flags (listed, full graph, success, resolved, done).
+    pub const FLAGS: usize = GLOBAL_OFFSET + 4;
+    /// Last error, `1 + index` in `ErrorCode::ALL`.
+    pub const LAST_ERROR: usize = GLOBAL_OFFSET + 5;
+    /// Destructive actions so far.
+    pub const DESTRUCTIVE: usize = GLOBAL_OFFSET + 6;
+    /// Invalid actions so far.
+    pub const INVALID: usize = GLOBAL_OFFSET + 7;
+}
 
 /// One numeric observation.
 pub type Observation = [u8; OBS_LEN];
@@ -47,60 +97,6 @@ pub const SERVICE_BLOCK: usize = 8;
 pub const GLOBAL_OFFSET: usize = SERVICE_COUNT * SERVICE_BLOCK;
 
 const _: () = assert!(GLOBAL_OFFSET + 8 == OBS_LEN);
-
-/// Bit of a [`DYNAMIC`] index: the service was fixed.
-const FIXED_BIT: usize = 1;
-/// Bit of a [`DYNAMIC`] index: the service was verified.
-const VERIFIED_BIT: usize = 2;
-/// Bit of a [`DYNAMIC`] index: the service's mode is broken (see [`Env::mode`]).
-const BROKEN_BIT: usize = 4;
-/// Bit of a [`DYNAMIC`] index: the service's dependencies were inspected.
-const INSPECTED_BIT: usize = 8;
-
-/// `DYNAMIC[task][resolved][service][index]`: the service block's bytes 0 (status),
-/// 1 (alert severity), 4 (inspected) and 7 (remediation) as a little-endian `u64`, for
-/// every combination of the four per-service bits of `index`. The remaining bytes come
-/// from [`crate::env::Seen`].
-static DYNAMIC: [[[[u64; 16]; SERVICE_COUNT]; 2]; TASK_COUNT] = {
-    let mut out = [[[[0; 16]; SERVICE_COUNT]; 2]; TASK_COUNT];
-    let mut t = 0;
-    while t < TASK_COUNT {
-        let task = TaskId::ALL[t].task();
-        let mut resolved = 0;
-        while resolved < 2 {
-            let mut s = 0;
-            while s < SERVICE_COUNT {
-                let mut index = 0;
-                while index < 16 {
-                    let fixed = index & FIXED_BIT != 0;
-                    let verified = index & VERIFIED_BIT != 0;
-                    // `Env::status`: recovering between fix and verification, else the
-                    // mode's status.
-                    let status = if fixed && !verified {
-                        Status::Recovering as u64
-                    } else if index & BROKEN_BIT != 0 {
-                        task.broken_mode[s].status() as u64
-                    } else {
-                        Status::Healthy as u64
-                    };
-                    let severity = match task.alert_severity[s] {
-                        Some(severity) if resolved == 0 => severity.priority() as u64,
-                        _ => 0,
-                    };
-                    let inspected = (index & INSPECTED_BIT != 0) as u64;
-                    let remediation = fixed as u64 | (verified as u64) << 1;
-                    out[t][resolved][s][index] =
-                        status | severity << 8 | inspected << 32 | remediation << 56;
-                    index += 1;
-                }
-                s += 1;
-            }
-            resolved += 1;
-        }
-        t += 1;
-    }
-    out
-};
 
 /// The observation as seven 8-byte blocks (six services, then the global block): the
 /// form [`Env`] caches it in.
@@ -115,49 +111,48 @@ pub fn encode(env: &Env, out: &mut Observation) {
     out.copy_from_slice(env.obs.as_flattened());
 }
 
-/// Return the broken-service mask of `env` (the rule of [`Env::mode`] on whole masks): a
-/// root is broken until fixed; an affected service while any root is unfixed.
+/// Return the broken-service mask of `env` (the rule of [`Env::mode`] on whole masks).
 #[inline]
 pub(crate) fn broken_mask(env: &Env) -> u8 {
-    let task = env.task();
-    let unfixed_roots = task.root_mask & !env.fixed;
-    let affected_broken = task.affected_mask & 0u8.wrapping_sub(u8::from(unfixed_roots != 0));
-    unfixed_roots | affected_broken
+    env.scenario.broken_mask(env.fixed)
 }
 
 /// Return the 8-byte block of `service` computed from the state (`broken` is
-/// [`broken_mask`]).
-///
-/// Branch-free: the four masks that decide a service's status, alert, inspection and
-/// remediation bytes are packed one per byte of a `u32`, the service's four bits are
-/// gathered with one multiplication into an index of the precomputed [`DYNAMIC`] table,
-/// and the block is assembled as one `u64`. The status follows the rule of
-/// [`Env::status`] evaluated on whole service masks.
+/// [`broken_mask`]), assembled as one `u64`.
 #[inline]
 pub(crate) fn service_block(env: &Env, broken: u8, service: Service) -> [u8; SERVICE_BLOCK] {
     let index = service as usize;
-    let masks = u32::from_le_bytes([env.fixed, env.verified, broken, env.inspected]);
-    let table = &DYNAMIC[env.task as usize][usize::from(env.is_resolved())];
-    // Bits index, 8 + index, 16 + index, 24 + index -> bits 21..25 (no carries: the
-    // partial products land on distinct positions).
-    let spread = (masks >> index) & 0x0101_0101;
-    let gathered = ((spread.wrapping_mul(0x0020_4081) >> 21) & 0xf) as usize;
+    let bit = 1u8 << index;
+    let fixed = env.fixed & bit != 0;
+    let verified = env.verified & bit != 0;
+    let scenario = &env.scenario;
+    // `Env::status`: recovering between fix and verification, else the mode's status.
+    let status = if fixed && !verified {
+        Status::Recovering
+    } else {
+        [Status::Healthy, scenario.status[index]][usize::from(broken & bit != 0)]
+    };
+    let severity = match scenario.alert[index] {
+        Some(severity) if !env.is_resolved() => severity.priority(),
+        _ => 0,
+    };
     let seen = env.seen[index];
-    // One 4-byte load: logs, metrics, diagnosis, verdicts go to bytes 2, 3, 5, 6.
-    let seen = u64::from(u32::from_le_bytes([
+    [
+        status as u8,
+        severity,
         seen.logs,
         seen.metrics,
+        u8::from(env.inspected & bit != 0),
         seen.diagnosis,
         seen.verdicts,
-    ]));
-    let word = table[index][gathered] | (seen & 0xffff) << 16 | (seen & 0xffff_0000) << 24;
-    word.to_le_bytes()
+        u8::from(fixed) | u8::from(verified) << 1,
+    ]
 }
 
 /// Return the global block computed from the state.
-#[inline]
+#[cfg(test)]
 pub(crate) fn global_block(env: &Env) -> [u8; SERVICE_BLOCK] {
-    let task = env.task();
+    let scenario = &env.scenario;
     // Bit 0 listed, 1 full graph, 2 success, 3 resolved, 4 done.
     let flags = u64::from(env.flags & LISTED) >> 2
         | (u64::from(env.full_graph) << 1)
@@ -166,10 +161,10 @@ pub(crate) fn global_block(env: &Env) -> [u8; SERVICE_BLOCK] {
         | (u64::from(env.flags & DONE) << 4);
     let counters = env.counters;
     // Assembled as one word: byte-by-byte stores cost twice the instructions.
-    let word = env.task as u64
+    let word = u64::from(scenario.tier_code())
         | u64::from(env.step_count) << 8
-        | u64::from(task.max_steps.saturating_sub(env.step_count)) << 16
-        | u64::from(task.max_steps) << 24
+        | u64::from(scenario.max_steps.saturating_sub(env.step_count)) << 16
+        | u64::from(scenario.max_steps) << 24
         | flags << 32
         | u64::from(env.last_error.map_or(0, |code| 1 + code as u8)) << 40
         | u64::from(counters.destructive_actions) << 48
@@ -179,6 +174,10 @@ pub(crate) fn global_block(env: &Env) -> [u8; SERVICE_BLOCK] {
 
 /// Global block as a little-endian `u64`: the flags byte's `services listed` bit.
 pub(crate) const GLOBAL_LISTED: u64 = 1 << 32;
+/// Global block: the flags byte's `full graph inspected` bit.
+pub(crate) const GLOBAL_FULL_GRAPH: u64 = 2 << 32;
+/// Global block: one invalid action (added to byte 55).
+pub(crate) const GLOBAL_INVALID_ONE: u64 = 1 << 56;
 /// Global block: one destructive action (added to byte 54).
 pub(crate) const GLOBAL_DESTRUCTIVE_ONE: u64 = 1 << 48;
 /// Global block: the bits a step's outcome decides (flags bit 2 `success`, byte 53 error).
@@ -199,6 +198,7 @@ pub(crate) const fn global_end(resolved: bool) -> u64 {
 }
 
 /// Return every block computed from the state (what [`Env`] caches).
+#[cfg(test)]
 pub(crate) fn blocks(env: &Env) -> Blocks {
     let broken = broken_mask(env);
     let mut out = [[0; SERVICE_BLOCK]; SERVICE_COUNT + 1];
@@ -218,35 +218,32 @@ pub(crate) fn refresh_services(env: &mut Env) {
     }
 }
 
-/// `RESET[task]`: the observation right after `reset` (every root and affected service
-/// broken, nothing seen, `success` set by the reset outcome).
-pub(crate) static RESET: [Blocks; TASK_COUNT] = {
-    let mut out = [[[0; SERVICE_BLOCK]; SERVICE_COUNT + 1]; TASK_COUNT];
-    let mut t = 0;
-    while t < TASK_COUNT {
-        let task = TaskId::ALL[t].task();
-        let broken = task.root_mask | task.affected_mask;
-        let mut s = 0;
-        while s < SERVICE_COUNT {
-            let index = if broken & (1 << s) != 0 {
-                BROKEN_BIT
-            } else {
-                0
-            };
-            out[t][s] = DYNAMIC[t][0][s][index].to_le_bytes();
-            s += 1;
+/// Return the observation right after `reset` into `scenario` (every root and affected
+/// service broken, nothing seen, `success` set by the reset outcome).
+#[must_use]
+pub(crate) const fn reset_blocks(scenario: &Scenario) -> Blocks {
+    let mut out = [[0; SERVICE_BLOCK]; SERVICE_COUNT + 1];
+    let broken = scenario.broken_mask(0);
+    let mut s = 0;
+    while s < SERVICE_COUNT {
+        if broken & (1 << s) != 0 {
+            out[s][0] = scenario.status[s] as u8;
         }
-        // Flags: only bit 2, the reset outcome's success.
-        out[t][SERVICE_COUNT] = [t as u8, 0, task.max_steps, task.max_steps, 4, 0, 0, 0];
-        t += 1;
+        if let Some(severity) = scenario.alert[s] {
+            out[s][1] = severity.priority();
+        }
+        s += 1;
     }
+    // Flags: only bit 2, the reset outcome's success.
+    let steps = scenario.max_steps;
+    out[SERVICE_COUNT] = [scenario.tier_code(), 0, steps, steps, 4, 0, 0, 0];
     out
-};
+}
 
 /// The straightforward encoder `encode` must agree with, byte for byte.
 #[cfg(test)]
 fn encode_reference(env: &Env, out: &mut Observation) {
-    let task = env.task();
+    let task = env.scenario();
     let resolved = env.is_resolved();
     let seen = env.seen();
     for service in Service::ALL {
@@ -255,7 +252,7 @@ fn encode_reference(env: &Env, out: &mut Observation) {
         let severity = if resolved {
             0
         } else {
-            task.alert_severity[index].map_or(0, |s| s.priority())
+            task.alert[index].map_or(0, |s| s.priority())
         };
         let remediation = u8::from(contains(env.fixed(), service))
             | (u8::from(contains(env.verified(), service)) << 1);
@@ -277,7 +274,7 @@ fn encode_reference(env: &Env, out: &mut Observation) {
         | (u8::from(env.is_done()) << 4);
     let counters = env.counters();
     out[GLOBAL_OFFSET..].copy_from_slice(&[
-        env.task_id() as u8,
+        task.tier_code(),
         env.step_count(),
         env.steps_remaining(),
         task.max_steps,
@@ -334,7 +331,7 @@ mod tests {
         // Goal: the precomputed reset observation of each task is what the encoder gives.
         for task in TaskId::ALL {
             let env = Env::new(task, 3, 0);
-            assert_eq!(RESET[task as usize], blocks(&env));
+            assert_eq!(reset_blocks(env.scenario()), blocks(&env));
             let (mut fast, mut slow) = ([0; OBS_LEN], [0; OBS_LEN]);
             encode(&env, &mut fast);
             encode_reference(&env, &mut slow);

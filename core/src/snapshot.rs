@@ -59,3 +59,19 @@ impl Env {
         Ok(env)
     }
 }
+
+/// Serde of [`Env`]'s scenario as its [`Origin`]: a snapshot stores where the scenario
+/// comes from and loading rebuilds it (the original tasks keep their one-byte encoding).
+pub(crate) mod scenario_by_origin {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::scenario::{Origin, Scenario};
+
+    pub(crate) fn serialize<S: Serializer>(scenario: &Scenario, out: S) -> Result<S::Ok, S::Error> {
+        scenario.origin.serialize(out)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<Scenario, D::Error> {
+        Origin::deserialize(input).map(Origin::scenario)
+    }
+}

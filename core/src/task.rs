@@ -80,7 +80,7 @@ pub struct Alert {
 }
 
 /// A root cause: a service, its failure mode and the one fix that resolves it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Root {
     /// The broken service.
     pub service: Service,

@@ -1,0 +1,352 @@
+//! The incident an episode plays, as one fixed-size `Copy` value.
+//!
+//! A [`Scenario`] holds everything the step rules read: the roots with their modes and
+//! required fixes, which services show which symptom (and which roots cause it), the
+//! status a broken service shows, alerts, red herrings, how often evidence misleads,
+//! which roots must be fixed before which, the step budget, the optimal step count and
+//! the [`Ruleset`]. The four original tasks are four constant scenarios
+//! ([`Scenario::task`]); [`crate::generate`] builds the others from a seed, a [`Tier`] and
+//! a [`Split`]. An [`crate::Env`] holds its scenario by value, so the step path indexes
+//! small arrays and never a per-task table.
+
+#[cfg(feature = "serde")]
+use serde::{Deserialize, Serialize};
+
+use crate::limits::ROOT_COUNT_MAX;
+use crate::task::{Root, TASK_COUNT, TaskId};
+use crate::topology::ServiceMask;
+use crate::vocab::{Fix, Mode, SERVICE_COUNT, Service, Severity, Status};
+
+/// Which rules score an episode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[repr(u8)]
+pub enum Ruleset {
+    /// The original environment's rules, quirks included (the four original tasks).
+    Original,
+    /// Ruleset v1 for generated incidents: potential-based rewards whose sum is the
+    /// graded score, ordering enforced, no rewards for touching symptoms (`README.md`).
+    V1,
+}
+
+/// A difficulty tier of generated incidents (`gen_easy` ... `gen_expert` on the wire).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[repr(u8)]
+pub enum Tier {
+    /// One root, exact evidence, alert on the root.
+    Easy,
+    /// One or two roots, light noise.
+    Medium,
+    /// Two roots, noise, a red herring, silent roots possible.
+    Hard,
+    /// Two or three roots, more noise, red herrings, silent roots.
+    Expert,
+}
+
+/// Number of generated tiers.
+pub const TIER_COUNT: usize = 4;
+
+impl Tier {
+    /// Every tier, easiest first.
+    pub const ALL: [Tier; TIER_COUNT] = [Tier::Easy, Tier::Medium, Tier::Hard, Tier::Expert];
+
+    /// Return the wire name (`gen_easy` ...).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Tier::Easy => "gen_easy",
+            Tier::Medium => "gen_medium",
+            Tier::Hard => "gen_hard",
+            Tier::Expert => "gen_expert",
+        }
+    }
+
+    /// Parse an exact wire name.
+    #[must_use]
+    pub fn from_name(text: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|tier| tier.name() == text)
+    }
+}
+
+/// Which half of the generated incidents: disjoint by structure (see [`crate::generate`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[repr(u8)]
+pub enum Split {
+    /// The training incidents (the default).
+    #[default]
+    Train,
+    /// The held-out incidents.
+    Test,
+}
+
+impl Split {
+    /// Both splits.
+    pub const ALL: [Split; 2] = [Split::Train, Split::Test];
+
+    /// Return the wire name (`train` / `test`).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "test",
+        }
+    }
+
+    /// Parse an exact wire name.
+    #[must_use]
+    pub fn from_name(text: &str) -> Option<Split> {
+        Split::ALL.into_iter().find(|split| split.name() == text)
+    }
+}
+
+/// Where a scenario comes from: enough to rebuild it (what a snapshot stores).
+///
+/// The first four variants serialise as the old `TaskId` did (one varint 0..3), so
+/// snapshots of the original tasks keep their bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub enum Origin {
+    /// `easy_task`.
+    Easy,
+    /// `medium_task`.
+    Medium,
+    /// `hard_task`.
+    Hard,
+    /// `expert_task`.
+    Expert,
+}
+
+impl Origin {
+    /// Return the original task, or `None` for a generated incident.
+    #[must_use]
+    pub const fn task_id(self) -> Option<TaskId> {
+        match self {
+            Origin::Easy => Some(TaskId::Easy),
+            Origin::Medium => Some(TaskId::Medium),
+            Origin::Hard => Some(TaskId::Hard),
+            Origin::Expert => Some(TaskId::Expert),
+        }
+    }
+
+    /// Return the origin of an original task.
+    #[must_use]
+    pub const fn of_task(task: TaskId) -> Origin {
+        [Origin::Easy, Origin::Medium, Origin::Hard, Origin::Expert][task as usize]
+    }
+
+    /// Return the scenario this origin names.
+    #[must_use]
+    pub fn scenario(self) -> Scenario {
+        Scenario::task(self.task_id().unwrap_or(TaskId::Easy))
+    }
+}
+
+/// One incident: the hidden answer, what the agent can be shown, and the rules.
+///
+/// Per-service arrays are indexed by `Service as usize`. A service is *broken* while
+/// `cause[s] & !fixed != 0` (a root's cause is itself; a symptom's the roots it depends
+/// on; a healthy service's and a red herring's nothing); while broken it shows
+/// `mode[s]` and `status[s]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Scenario {
+    /// Where it comes from (rebuilds it).
+    pub origin: Origin,
+    /// Which rules apply.
+    pub ruleset: Ruleset,
+    /// Episode length limit (the step budget).
+    pub max_steps: u8,
+    /// The grader's step count for full efficiency (the oracle's path).
+    pub optimal_steps: u8,
+    /// Number of roots (1..=`ROOT_COUNT_MAX`).
+    pub root_count: u8,
+    /// The roots, `root_count` of them, in the original's order (generated: deepest
+    /// first, the order they must be fixed in).
+    pub roots: [Root; ROOT_COUNT_MAX],
+    /// Set of root services.
+    pub root_mask: ServiceMask,
+    /// Set of symptom (affected) services.
+    pub affected_mask: ServiceMask,
+    /// Set of red herrings: healthy services with a misleading alert and evidence.
+    pub herring_mask: ServiceMask,
+    /// Set of root modes, bit `m` for `Mode::ALL[m]`.
+    pub root_mode_mask: u8,
+    /// Per service: the mode shown while broken (roots: root mode; symptoms: symptom mode;
+    /// others `Healthy`).
+    pub mode: [Mode; SERVICE_COUNT],
+    /// Per service: the status shown while broken.
+    pub status: [Status; SERVICE_COUNT],
+    /// Per service: the required fix (roots only).
+    pub fix: [Option<Fix>; SERVICE_COUNT],
+    /// Per service: the most severe alert on it, if any (hidden once resolved).
+    pub alert: [Option<Severity>; SERVICE_COUNT],
+    /// Per service: the roots whose being unfixed breaks it.
+    pub cause: [ServiceMask; SERVICE_COUNT],
+    /// Per root: the roots that must be fixed first (a fix relapses until they are).
+    pub blocked_by: [ServiceMask; SERVICE_COUNT],
+    /// Per service: the misleading mode a noisy read shows.
+    pub decoy: [Mode; SERVICE_COUNT],
+    /// Per service: percent of reads (logs or metrics) that show `decoy` instead.
+    pub mislead_percent: [u8; SERVICE_COUNT],
+}
+
+impl Scenario {
+    /// Return the scenario of an original task.
+    #[must_use]
+    pub const fn task(task: TaskId) -> Scenario {
+        TASK_SCENARIOS[task as usize]
+    }
+
+    /// Return the roots, in order.
+    #[must_use]
+    pub fn roots(&self) -> &[Root] {
+        let count = usize::from(self.root_count).min(ROOT_COUNT_MAX);
+        &self.roots[..count]
+    }
+
+    /// Return the original task this scenario is, if any.
+    #[must_use]
+    pub const fn task_id(&self) -> Option<TaskId> {
+        self.origin.task_id()
+    }
+
+    /// Return the wire id: `easy_task` ... or `gen_easy` ...
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        match self.origin.task_id() {
+            Some(task) => task.name(),
+            None => "",
+        }
+    }
+
+    /// Return the tier code of the observation: 0..3 for the original tasks, 4 + tier
+    /// for generated incidents.
+    #[must_use]
+    pub const fn tier_code(&self) -> u8 {
+        match self.origin.task_id() {
+            Some(task) => task as u8,
+            None => TASK_COUNT as u8,
+        }
+    }
+
+    /// Return the mode `service` shows now, given the set of fixed services.
+    #[inline]
+    #[must_use]
+    pub const fn mode_now(&self, service: Service, fixed: ServiceMask) -> Mode {
+        let s = service as usize;
+        let broken = self.cause[s] & !fixed != 0;
+        [Mode::Healthy, self.mode[s]][broken as usize]
+    }
+
+    /// Return the status a service in `mode` shows (not counting `recovering`).
+    #[inline]
+    #[must_use]
+    pub const fn status_of(&self, service: Service, mode: Mode) -> Status {
+        let broken = !matches!(mode, Mode::Healthy);
+        [Status::Healthy, self.status[service as usize]][broken as usize]
+    }
+
+    /// Return the set of broken services, given the set of fixed services.
+    #[must_use]
+    pub const fn broken_mask(&self, fixed: ServiceMask) -> ServiceMask {
+        let mut out = 0;
+        let mut s = 0;
+        while s < SERVICE_COUNT {
+            out |= ((self.cause[s] & !fixed != 0) as u8) << s;
+            s += 1;
+        }
+        out
+    }
+}
+
+/// A padding root for unused slots.
+pub(crate) const NO_ROOT: Root = Root {
+    service: Service::ApiGateway,
+    mode: Mode::ServiceCrash,
+    fix: Fix::RestartService,
+};
+
+/// An empty scenario (no roots) to fill in.
+pub(crate) const BLANK: Scenario = Scenario {
+    origin: Origin::Easy,
+    ruleset: Ruleset::Original,
+    max_steps: 1,
+    optimal_steps: 0,
+    root_count: 0,
+    roots: [NO_ROOT; ROOT_COUNT_MAX],
+    root_mask: 0,
+    affected_mask: 0,
+    herring_mask: 0,
+    root_mode_mask: 0,
+    mode: [Mode::Healthy; SERVICE_COUNT],
+    status: [Status::Healthy; SERVICE_COUNT],
+    fix: [None; SERVICE_COUNT],
+    alert: [None; SERVICE_COUNT],
+    cause: [0; SERVICE_COUNT],
+    blocked_by: [0; SERVICE_COUNT],
+    decoy: [Mode::Healthy; SERVICE_COUNT],
+    mislead_percent: [0; SERVICE_COUNT],
+};
+
+/// The scenario of an original task, from its static data: a symptom is broken while
+/// any root is unfixed, evidence is exact, no order is enforced.
+const fn of_task(task: TaskId) -> Scenario {
+    let data = task.task();
+    let mut out = BLANK;
+    out.origin = Origin::of_task(task);
+    out.max_steps = data.max_steps;
+    out.optimal_steps = data.optimal_steps;
+    out.root_count = data.roots.len() as u8;
+    out.root_mask = data.root_mask;
+    out.affected_mask = data.affected_mask;
+    out.root_mode_mask = data.root_mode_mask;
+    out.mode = data.broken_mode;
+    out.fix = data.required_fix;
+    out.alert = data.alert_severity;
+    let mut index = 0;
+    while index < data.roots.len() {
+        out.roots[index] = data.roots[index];
+        index += 1;
+    }
+    let mut s = 0;
+    while s < SERVICE_COUNT {
+        out.status[s] = data.broken_mode[s].status();
+        if data.root_mask & (1 << s) != 0 {
+            out.cause[s] = 1 << s;
+        } else if data.affected_mask & (1 << s) != 0 {
+            out.cause[s] = data.root_mask;
+        }
+        s += 1;
+    }
+    out
+}
+
+/// The four original tasks as scenarios, indexed by [`TaskId`].
+static TASK_SCENARIOS: [Scenario; TASK_COUNT] = [
+    of_task(TaskId::Easy),
+    of_task(TaskId::Medium),
+    of_task(TaskId::Hard),
+    of_task(TaskId::Expert),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_scenarios_follow_the_task_tables() {
+        // Goal: each original task's scenario carries its task's roots, modes, fixes and
+        // alerts, and the broken rule gives the original's (§4).
+        for task in TaskId::ALL {
+            let data = task.task();
+            let scenario = Scenario::task(task);
+            assert_eq!(scenario.roots(), data.roots);
+            assert_eq!(scenario.task_id(), Some(task));
+            assert_eq!(scenario.name(), data.id);
+            assert_eq!(scenario.broken_mask(0), data.root_mask | data.affected_mask);
+            assert_eq!(scenario.broken_mask(data.root_mask), 0);
+            assert_eq!(scenario.tier_code(), task as u8);
+        }
+    }
+}
