@@ -428,11 +428,16 @@ impl Env {
     /// Start a new episode of the original `task` with `seed`. The generator is left as
     /// it is.
     pub fn reset(&mut self, task: TaskId, seed: i64) {
-        self.reset_scenario(Scenario::task(task), seed);
+        self.reset_to(Scenario::task(task), obs::TASK_RESET[task as usize], seed);
     }
 
     /// Start a new episode of `scenario` with `seed`. The generator is left as it is.
     pub fn reset_scenario(&mut self, scenario: Scenario, seed: i64) {
+        self.reset_to(scenario, obs::reset_blocks(&scenario), seed);
+    }
+
+    /// Start a new episode of `scenario` whose first observation is `first`.
+    fn reset_to(&mut self, scenario: Scenario, first: Blocks, seed: i64) {
         self.scenario = scenario;
         self.seed = seed;
         self.step_count = 0;
@@ -452,7 +457,7 @@ impl Env {
         self.final_grade = None;
         self.seen = [Seen::default(); SERVICE_COUNT];
         self.history.clear();
-        self.obs = obs::reset_blocks(&self.scenario);
+        self.obs = first;
     }
 
     /// Draw the next value of this environment's generator.

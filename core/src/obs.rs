@@ -36,7 +36,6 @@ use crate::env::Env;
 use crate::env::{DONE, LISTED, RESOLVED};
 use crate::limits::OBS_LEN;
 use crate::scenario::Scenario;
-#[cfg(test)]
 use crate::task::{TASK_COUNT, TaskId};
 #[cfg(test)]
 use crate::topology::contains;
@@ -239,6 +238,15 @@ pub(crate) const fn reset_blocks(scenario: &Scenario) -> Blocks {
     out[SERVICE_COUNT] = [scenario.tier_code(), 0, steps, steps, 4, 0, 0, 0];
     out
 }
+
+/// `TASK_RESET[task]`: [`reset_blocks`] of each original task, computed at compile time
+/// (a reset of an original task is a copy).
+pub(crate) static TASK_RESET: [Blocks; TASK_COUNT] = [
+    reset_blocks(&Scenario::task(TaskId::Easy)),
+    reset_blocks(&Scenario::task(TaskId::Medium)),
+    reset_blocks(&Scenario::task(TaskId::Hard)),
+    reset_blocks(&Scenario::task(TaskId::Expert)),
+];
 
 /// The straightforward encoder `encode` must agree with, byte for byte.
 #[cfg(test)]
