@@ -12,9 +12,10 @@
 use crate::env::{Env, Milli};
 use crate::limits::OBS_LEN;
 use crate::obs::{self, Observation};
+use crate::scenario::{Scenario, Split, Tier};
 use crate::task::{TASK_COUNT, TaskId};
 
-/// How auto-reset picks the next episode's task.
+/// How auto-reset picks the next episode's task or generated incident.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TaskChoice {
     /// Always this task.
@@ -23,14 +24,32 @@ pub enum TaskChoice {
     Cycle,
     /// Uniformly at random from the environment's generator.
     Uniform,
+    /// Generated incidents of one tier and split: each episode's incident seed is drawn
+    /// from the environment's generator (uniform over `0..2^32`), so a batch covers the
+    /// split's incidents as Procgen's levels.
+    Generated(Tier, Split),
 }
 
 impl TaskChoice {
-    fn next(self, env: &mut Env) -> TaskId {
+    fn next(self, env: &mut Env) -> Option<TaskId> {
         match self {
-            TaskChoice::Fixed(task) => task,
-            TaskChoice::Cycle => TaskId::ALL[(env.task_id() as usize + 1) % TASK_COUNT],
-            TaskChoice::Uniform => TaskId::ALL[env.next_below(TASK_COUNT as u32) as usize],
+            TaskChoice::Fixed(task) => Some(task),
+            TaskChoice::Cycle => Some(TaskId::ALL[(env.task_id() as usize + 1) % TASK_COUNT]),
+            TaskChoice::Uniform => Some(TaskId::ALL[env.next_below(TASK_COUNT as u32) as usize]),
+            TaskChoice::Generated(..) => None,
+        }
+    }
+
+    /// Reset `env` to its next episode: an original task, or a generated incident whose
+    /// incident seed is also its episode seed.
+    fn reset(self, env: &mut Env, first: Option<TaskId>) {
+        let seed = env.next_seed();
+        match (self, first) {
+            (TaskChoice::Generated(tier, split), _) => {
+                env.reset_scenario(Scenario::generated(seed as u64, tier, split), seed);
+            }
+            (_, Some(task)) => env.reset(task, seed),
+            (_, None) => env.reset(TaskId::Easy, seed),
         }
     }
 }
@@ -118,19 +137,17 @@ impl Env {
         let mut env = Env::new(TaskId::Easy, 0, stream_seed(base_seed, index));
         let task = match tasks {
             // Cycle starts each environment at its index so a batch covers every task.
-            TaskChoice::Cycle => TaskId::ALL[(index % TASK_COUNT as u64) as usize],
+            TaskChoice::Cycle => Some(TaskId::ALL[(index % TASK_COUNT as u64) as usize]),
             other => other.next(&mut env),
         };
-        let seed = env.next_seed();
-        env.reset(task, seed);
+        tasks.reset(&mut env, task);
         env
     }
 
     /// Reset to a new episode chosen by `tasks`, seeded from this environment's generator.
     pub fn auto_reset(&mut self, tasks: TaskChoice) {
         let task = tasks.next(self);
-        let seed = self.next_seed();
-        self.reset(task, seed);
+        tasks.reset(self, task);
     }
 }
 

@@ -16,7 +16,7 @@ use crate::grader::{self, Grade};
 use crate::limits::STEP_COUNT_MAX;
 use crate::obs::{self, Blocks, field};
 use crate::op::{self, Op, OpKind};
-use crate::scenario::Scenario;
+use crate::scenario::{Ruleset, Scenario};
 use crate::task::{Task, TaskId};
 use crate::topology::{ServiceMask, bit, contains};
 use crate::vocab::{Fix, Mode, SERVICE_COUNT, Service, Status};
@@ -30,6 +30,8 @@ pub const REWARD_MIN_MILLI: Milli = 50;
 pub const REWARD_MAX_MILLI: Milli = 950;
 /// The trajectory reward is clamped into `[-TRAJECTORY_MAX_MILLI, TRAJECTORY_MAX_MILLI]`.
 pub const TRAJECTORY_MAX_MILLI: Milli = 950;
+/// Ruleset v1's trajectory bound (its rewards sum to a score in `[0, 1000]`).
+pub const V1_TRAJECTORY_MAX_MILLI: Milli = 1000;
 /// The seed of the episode a fresh server holds before any reset.
 pub const PRE_RESET_SEED: i64 = 0;
 /// The seed `/reset` uses when none is given.
@@ -66,11 +68,14 @@ pub enum ErrorCode {
     EpisodeAlreadyDone,
     /// An action type outside the seven.
     InvalidActionType,
+    /// Ruleset v1: the right fix on a root that depends on a root still broken (it
+    /// relapsed).
+    DependencyStillBroken,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order (the observation encodes `1 + index`).
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::ReadLogsRequiresValidService,
         ErrorCode::QueryMetricsRequiresValidService,
         ErrorCode::UnknownService,
@@ -84,6 +89,7 @@ impl ErrorCode {
         ErrorCode::VerificationBeforeFix,
         ErrorCode::EpisodeAlreadyDone,
         ErrorCode::InvalidActionType,
+        ErrorCode::DependencyStillBroken,
     ];
 
     /// Return the wire string.
@@ -103,6 +109,7 @@ impl ErrorCode {
             ErrorCode::VerificationBeforeFix => "verification_before_fix",
             ErrorCode::EpisodeAlreadyDone => "episode_already_done",
             ErrorCode::InvalidActionType => "invalid_action_type",
+            ErrorCode::DependencyStillBroken => "dependency_still_broken",
         }
     }
 
@@ -129,6 +136,8 @@ pub enum FixRejection {
     AlreadyFixed,
     /// The wrong fix for a root.
     WrongFix,
+    /// Ruleset v1: a fix on a broken service that is not a root (a symptom).
+    NotRoot,
 }
 
 /// What a step did, with everything needed to render the original's texts.
@@ -193,6 +202,14 @@ pub enum Outcome {
         /// Why it was rejected.
         reason: FixRejection,
     },
+    /// Ruleset v1: the right fix on a root whose own dependency is still broken; it
+    /// relapsed at once (fix the deeper root first).
+    FixRelapsed {
+        /// The service.
+        service: Service,
+        /// The fix.
+        fix: Fix,
+    },
     /// A successful fix.
     FixApplied {
         /// The service.
@@ -250,6 +267,7 @@ impl Outcome {
             Outcome::VerifyInvalidService => Some(ErrorCode::VerifyHealthRequiresValidService),
             Outcome::VerifyBeforeFix(_) => Some(ErrorCode::VerificationBeforeFix),
             Outcome::InvalidActionType => Some(ErrorCode::InvalidActionType),
+            Outcome::FixRelapsed { .. } => Some(ErrorCode::DependencyStillBroken),
             Outcome::Reset
             | Outcome::ServicesListed
             | Outcome::DependenciesInspected(_)
@@ -301,8 +319,9 @@ impl StepResult {
 pub struct Record {
     /// The action as given.
     pub action: Action,
-    /// The clamped step reward (before the terminal override), in thousandths.
-    pub reward_milli: u16,
+    /// The step reward in thousandths: the original rules' clamped reward (before the
+    /// terminal override), or ruleset v1's reward (which may be negative).
+    pub reward_milli: i16,
     /// The handler's success flag.
     pub success: bool,
     /// For a recorded diagnosis: the service's mode at the time (`expected`).
@@ -340,8 +359,20 @@ pub struct Seen {
     pub metrics: u8,
     /// Last diagnosis recorded, `1 + mode`, 0 if none.
     pub diagnosis: u8,
-    /// Bit 0: a diagnosis was accepted; bit 1: one was rejected; bit 2: a fix was rejected.
+    /// Bit 0: a diagnosis was accepted; bit 1: one was rejected; bit 2: a fix was
+    /// rejected; bit 3: a fix relapsed.
     pub verdicts: u8,
+    /// Consecutive `read_logs` that showed the mode of the last one.
+    pub logs_run: u8,
+    /// Consecutive `query_metrics` that showed the mode of the last one.
+    pub metrics_run: u8,
+}
+
+/// The run length after a read that showed `shown`, given the last shown value (`1 +
+/// mode`, 0 before any read) and its run.
+#[inline]
+fn run_after(last: u8, run: u8, shown: Mode) -> u8 {
+    [1, run.saturating_add(1)][usize::from(last == 1 + shown as u8)]
 }
 
 /// One episode of the incident environment.
@@ -369,6 +400,10 @@ pub struct Env {
     pub(crate) final_grade: Option<Grade>,
     pub(crate) seen: [Seen; SERVICE_COUNT],
     pub(crate) history: BoundedVec<Record, STEP_COUNT_MAX, u8>,
+    /// Step at which the last root was fixed (time to mitigation), 0 before.
+    pub(crate) mitigated_at: u8,
+    /// Ruleset v1: the live score after the last step (the reward's potential).
+    pub(crate) potential_milli: i16,
     /// Seed of this environment's generator stream.
     pub(crate) stream: u64,
     /// Values drawn from the stream so far.
@@ -417,9 +452,11 @@ impl Env {
             final_grade: None,
             seen: [Seen::default(); SERVICE_COUNT],
             history: BoundedVec::new(),
+            mitigated_at: 0,
+            potential_milli: 0,
             stream,
             draws: 0,
-            obs: [[0; obs::SERVICE_BLOCK]; SERVICE_COUNT + 1],
+            obs: [[0; obs::SERVICE_BLOCK]; obs::BLOCK_COUNT],
         };
         env.reset_scenario(scenario, seed);
         env
@@ -434,6 +471,9 @@ impl Env {
     /// Start a new episode of `scenario` with `seed`. The generator is left as it is.
     pub fn reset_scenario(&mut self, scenario: Scenario, seed: i64) {
         self.reset_to(scenario, obs::reset_blocks(&scenario), seed);
+        if scenario.ruleset == Ruleset::V1 {
+            self.potential_milli = grader::v1_score(self) as i16;
+        }
     }
 
     /// Start a new episode of `scenario` whose first observation is `first`.
@@ -457,6 +497,8 @@ impl Env {
         self.final_grade = None;
         self.seen = [Seen::default(); SERVICE_COUNT];
         self.history.clear();
+        self.mitigated_at = 0;
+        self.potential_milli = 0;
         self.obs = first;
     }
 
@@ -522,6 +564,7 @@ impl Env {
         let bit = bit(service);
         let (fixed_before, verified_before) = (self.fixed, self.verified);
         let mode = self.scenario.mode_now(service, self.fixed);
+        let v1 = self.scenario.ruleset == Ruleset::V1;
         // Every raw reward of the original rules below 50 clamps to 50; only a correct
         // root diagnosis (80) and a successful fix (120) survive the clamp.
         let mut reward_milli = REWARD_MIN_MILLI;
@@ -550,17 +593,29 @@ impl Env {
                 Outcome::FullGraphInspected
             }
             OpKind::ReadLogs => {
+                let mode = self.sample(service, mode, 0);
                 self.investigated |= bit;
-                self.seen[s].logs = 1 + mode as u8;
-                self.obs[s][field::LOGS] = 1 + mode as u8;
+                let seen = &mut self.seen[s];
+                seen.logs_run = run_after(seen.logs, seen.logs_run, mode);
+                seen.logs = 1 + mode as u8;
+                self.obs[s][field::LOGS] = seen.logs;
+                self.obs.as_flattened_mut()[field::LOGS_RUN + s] = seen.logs_run;
                 Outcome::LogsRead { service, mode }
             }
             OpKind::QueryMetrics => {
+                let status_mode = mode;
+                let mode = self.sample(service, mode, 1);
                 let recovering = usize::from(self.fixed & !self.verified & bit != 0);
-                let status = [self.scenario.status_of(service, mode), Status::Recovering][recovering];
+                let status = [
+                    self.scenario.status_of(service, status_mode),
+                    Status::Recovering,
+                ][recovering];
                 self.metrics_queried |= bit;
-                self.seen[s].metrics = 1 + mode as u8;
-                self.obs[s][field::METRICS] = 1 + mode as u8;
+                let seen = &mut self.seen[s];
+                seen.metrics_run = run_after(seen.metrics, seen.metrics_run, mode);
+                seen.metrics = 1 + mode as u8;
+                self.obs[s][field::METRICS] = seen.metrics;
+                self.obs.as_flattened_mut()[field::METRICS_RUN + s] = seen.metrics_run;
                 Outcome::MetricsRead {
                     service,
                     mode,
@@ -577,7 +632,12 @@ impl Env {
                 // after the fix, when the step itself judges it incorrect (§17.4).
                 let named = 0u8.wrapping_sub(u8::from(self.scenario.mode[s] == diagnosis));
                 self.root_identified |= is_root & named;
-                if diagnosis == mode {
+                // Ruleset v1 judges against the configured root mode (a symptom's or a
+                // healthy service's diagnosis is always wrong); the original against the
+                // current mode.
+                let configured = [Mode::Healthy, self.scenario.mode[s]][usize::from(is_root != 0)];
+                let truth = [mode, configured][usize::from(v1)];
+                if diagnosis == truth {
                     self.seen[s].verdicts |= 1;
                     self.obs[s][field::VERDICTS] |= 1;
                     self.counters.diagnosis_correct_count += 1;
@@ -589,7 +649,7 @@ impl Env {
                     self.obs[s][field::VERDICTS] |= 2;
                     self.counters.destructive_actions += 1;
                     global += obs::GLOBAL_DESTRUCTIVE_ONE;
-                    expected = mode;
+                    expected = truth;
                     Outcome::DiagnosisIncorrect(service)
                 }
             }
@@ -599,10 +659,12 @@ impl Env {
                     Some(FixRejection::Healthy)
                 } else if self.fixed & bit != 0 {
                     Some(FixRejection::AlreadyFixed)
-                } else if self.scenario.fix[s].is_some_and(|required| required != fix) {
-                    Some(FixRejection::WrongFix)
                 } else {
-                    None
+                    match self.scenario.fix[s] {
+                        Some(required) if required != fix => Some(FixRejection::WrongFix),
+                        None if v1 => Some(FixRejection::NotRoot),
+                        _ => None,
+                    }
                 };
                 if let Some(reason) = reason {
                     self.counters.destructive_actions += 1;
@@ -614,10 +676,17 @@ impl Env {
                         fix,
                         reason,
                     }
+                } else if self.scenario.blocked_by[s] & !self.fixed != 0 {
+                    self.seen[s].verdicts |= 8;
+                    self.obs[s][field::VERDICTS] |= 8;
+                    Outcome::FixRelapsed { service, fix }
                 } else {
                     self.fixed |= bit;
                     self.counters.fix_correct_count += 1;
                     reward_milli = 120;
+                    if self.scenario.root_mask & !self.fixed == 0 && self.mitigated_at == 0 {
+                        self.mitigated_at = self.step_count;
+                    }
                     Outcome::FixApplied { service, fix }
                 }
             }
@@ -643,9 +712,16 @@ impl Env {
         self.last_outcome = outcome;
         global = global & !obs::GLOBAL_OUTCOME
             | obs::global_outcome(success, error.map_or(0, |code| 1 + code as u8));
+        let at_limit = u8::from(self.step_count >= self.scenario.max_steps) * DONE;
+        let resolved = u8::from(self.scenario.root_mask & !self.verified == 0) * (RESOLVED | DONE);
+        self.flags |= at_limit | resolved;
+        let terminal = self.is_done();
+        if v1 {
+            reward_milli = self.v1_reward(terminal);
+        }
         let record = Record {
             action: op.action,
-            reward_milli: reward_milli as u16,
+            reward_milli: reward_milli as i16,
             success,
             expected,
         };
@@ -653,13 +729,9 @@ impl Env {
         // not done, so step_count <= max_steps after the increment).
         let pushed = self.history.push(record);
         debug_assert!(pushed.is_ok());
-        let trajectory = (Milli::from(self.trajectory_milli) + reward_milli)
-            .clamp(-TRAJECTORY_MAX_MILLI, TRAJECTORY_MAX_MILLI);
+        let bound = [TRAJECTORY_MAX_MILLI, V1_TRAJECTORY_MAX_MILLI][usize::from(v1)];
+        let trajectory = (Milli::from(self.trajectory_milli) + reward_milli).clamp(-bound, bound);
         self.trajectory_milli = trajectory as i16;
-        let at_limit = u8::from(self.step_count >= self.scenario.max_steps) * DONE;
-        let resolved = u8::from(self.scenario.root_mask & !self.verified == 0) * (RESOLVED | DONE);
-        self.flags |= at_limit | resolved;
-        let terminal = self.is_done();
         if terminal {
             self.final_grade = Some(grader::grade(self));
             global |= obs::global_end(self.is_resolved());
@@ -671,7 +743,44 @@ impl Env {
             obs::refresh_services(self);
         }
         self.obs[SERVICE_COUNT] = global.to_le_bytes();
+        self.obs.as_flattened_mut()[field::MITIGATED_AT] = self.mitigated_at;
+        if v1 {
+            return StepResult {
+                outcome,
+                reward_milli,
+                done: terminal,
+                terminal,
+            };
+        }
         StepResult::emitted(outcome, reward_milli, terminal)
+    }
+
+    /// Ruleset v1's reward: the change of the live score ([`grader::v1_score`]), plus, at
+    /// the terminal step, the score at reset, so that an episode's rewards sum to its
+    /// final score exactly.
+    fn v1_reward(&mut self, terminal: bool) -> Milli {
+        let score = grader::v1_score(self);
+        let reward = score - Milli::from(self.potential_milli)
+            + Milli::from(terminal) * grader::V1_RESET_SCORE_MILLI;
+        self.potential_milli = score as i16;
+        reward
+    }
+
+    /// The mode a read (`source` 0 logs, 1 metrics) of `service` shows: the true `mode`,
+    /// or with the scenario's probability its decoy, a fresh sample per step. Exact for
+    /// the original tasks (no noise) and for fixed services.
+    #[inline]
+    fn sample(&self, service: Service, mode: Mode, source: u64) -> Mode {
+        let s = service as usize;
+        let bit = bit(service);
+        let mislead = self.scenario.mislead_percent[s];
+        let shows_truth = mode == Mode::Healthy && self.scenario.herring_mask & bit == 0;
+        if mislead == 0 || shows_truth || self.fixed & bit != 0 {
+            return mode;
+        }
+        let nonce = (s as u64) << 16 | source << 8 | u64::from(self.step_count);
+        let roll = crate::batch::stream_seed(self.seed as u64, nonce) % 100;
+        [mode, self.scenario.decoy[s]][usize::from(roll < u64::from(mislead))]
     }
     /// Return the service's current hidden failure mode (§4).
     #[must_use]
@@ -763,6 +872,24 @@ impl Env {
     #[must_use]
     pub fn final_grade(&self) -> Option<Grade> {
         self.final_grade
+    }
+
+    /// Return the step at which the last root was fixed (time to mitigation), if it was.
+    #[must_use]
+    pub fn mitigated_at(&self) -> Option<u8> {
+        (self.mitigated_at != 0).then_some(self.mitigated_at)
+    }
+
+    /// Return whether the episode ended by resolution (`terminated` in Gymnasium terms).
+    #[must_use]
+    pub fn terminated(&self) -> bool {
+        self.is_resolved()
+    }
+
+    /// Return whether the episode ended at its step budget unresolved (`truncated`).
+    #[must_use]
+    pub fn truncated(&self) -> bool {
+        self.is_done() && !self.is_resolved()
     }
 
     /// Return the destructive/invalid/correct counters.
@@ -867,7 +994,9 @@ impl Env {
         if self.is_done() != reached_end || self.is_done() != self.final_grade.is_some() {
             return Err(Invariant::Termination);
         }
-        if self.trajectory_milli().abs() > TRAJECTORY_MAX_MILLI || self.flags & !7 != 0 {
+        let bound = [TRAJECTORY_MAX_MILLI, V1_TRAJECTORY_MAX_MILLI]
+            [usize::from(task.ruleset == Ruleset::V1)];
+        if self.trajectory_milli().abs() > bound || self.flags & !7 != 0 {
             return Err(Invariant::Inconsistent);
         }
         // Every field is a function of the reset arguments and the actions taken, so the

@@ -7,7 +7,8 @@
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use crate::env::Env;
+use crate::env::{Env, Milli};
+use crate::scenario::Ruleset;
 use crate::limits::STEP_COUNT_MAX;
 use crate::task::{TASK_COUNT, Task, TaskId};
 
@@ -62,6 +63,9 @@ impl Grade {
 /// the weighted total is computed per call.
 #[must_use]
 pub fn grade(env: &Env) -> Grade {
+    if env.scenario().ruleset == Ruleset::V1 {
+        return v1_grade(env);
+    }
     let task = env.task_id();
     let roots = env.scenario().root_mask;
     // Counts of root services: at most the task's root count (<= MAX_ROOTS).
@@ -88,6 +92,55 @@ pub fn grade(env: &Env) -> Grade {
         safety,
     ];
     Grade::from_components(components)
+}
+
+/// Ruleset v1's score at reset: nothing identified or fixed, full efficiency and safety
+/// (`0.20 + 0.15`).
+pub const V1_RESET_SCORE_MILLI: Milli = 350;
+
+/// Ruleset v1's grade (generated incidents), in integer thousandths, unclamped in
+/// `[0, 1000]`:
+///
+/// - root cause identification: per root, 0.7 if diagnosed with its mode, 0.3 if its logs
+///   or metrics were read, averaged over the roots;
+/// - resolution: the share of roots fixed (in dependency order: a relapsed fix does not
+///   count);
+/// - efficiency: 1 up to the optimal step count, then falling linearly to 0 at the budget;
+/// - safety: `1 − 0.25·destructive − 0.1·invalid`, at least 0;
+/// - score: `(35·root + 30·resolution + 20·efficiency + 15·safety) / 100`.
+#[must_use]
+pub fn v1_grade(env: &Env) -> Grade {
+    let scenario = env.scenario();
+    let roots = scenario.root_mask;
+    let n = u32::from(scenario.root_count.max(1));
+    let count = |mask: u8| (mask & roots).count_ones();
+    let exact = count(env.root_identified());
+    let read = count(env.investigated() | env.metrics_queried());
+    let root = ((700 * exact + 300 * read) / n).min(1000);
+    let resolution = 1000 * count(env.fixed()) / n;
+    let steps = u32::from(env.step_count());
+    let optimal = u32::from(scenario.optimal_steps);
+    let budget = u32::from(scenario.max_steps).max(optimal + 1) - optimal;
+    let efficiency = 1000 - (1000 * steps.saturating_sub(optimal) / budget).min(1000);
+    let counters = env.counters();
+    let penalty = 250 * u32::from(counters.destructive_actions)
+        + 100 * u32::from(counters.invalid_actions);
+    let safety = 1000u32.saturating_sub(penalty);
+    let score = (35 * root + 30 * resolution + 20 * efficiency + 15 * safety) / 100;
+    Grade {
+        root_cause_identification: root as u16,
+        resolution: resolution as u16,
+        efficiency: efficiency as u16,
+        safety: safety as u16,
+        score: score as u16,
+    }
+}
+
+/// Ruleset v1's live score in thousandths (the reward's potential).
+#[inline]
+#[must_use]
+pub fn v1_score(env: &Env) -> Milli {
+    Milli::from(v1_grade(env).score)
 }
 
 /// The most roots a task has (every table below is sized for it).

@@ -43,10 +43,12 @@ pub mod action;
 pub mod baseline;
 pub mod batch;
 pub mod env;
+pub mod generate;
 pub mod grader;
 pub mod limits;
 pub mod obs;
 pub mod op;
+pub mod oracle;
 pub mod record;
 pub mod scenario;
 #[cfg(feature = "serde")]

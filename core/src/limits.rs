@@ -2,8 +2,9 @@
 
 use crate::vocab::{DIAGNOSIS_COUNT, FIX_COUNT, SERVICE_COUNT};
 
-/// The longest episode of any task (expert's `max_steps`); bounds the action history.
-pub const STEP_COUNT_MAX: usize = 14;
+/// The longest episode of any scenario (the original expert task has 14 steps, generated
+/// expert incidents up to 20); bounds the action history.
+pub const STEP_COUNT_MAX: usize = 24;
 
 /// Most root causes one incident has (generated incidents have 1 to 3).
 pub const ROOT_COUNT_MAX: usize = 3;
@@ -14,7 +15,7 @@ pub const ACTION_COUNT: usize =
     1 + 4 * SERVICE_COUNT + SERVICE_COUNT * DIAGNOSIS_COUNT + SERVICE_COUNT * FIX_COUNT;
 
 /// Bytes of one numeric observation (see [`crate::obs`]).
-pub const OBS_LEN: usize = 56;
+pub const OBS_LEN: usize = 72;
 
 /// Budget for `size_of::<Env>()`: raised from 256 to 512 bytes when `Env` started to
 /// hold its scenario by value (`cargo run -p incident-core --example env_size` prints the

@@ -1,18 +1,19 @@
 //! The numeric observation: a fixed-size byte array of what the agent has legitimately
 //! seen, for RL training.
 //!
-//! Layout (`OBS_LEN` = 56 bytes). For each service `s` in canonical order, 8 bytes at
+//! Layout version 2 ([`LAYOUT_VERSION`], `OBS_LEN` = 72 bytes; byte offsets named in
+//! [`field`]). For each service `s` in canonical order, 8 bytes at
 //! `8 * s`:
 //!
 //! | offset | field | values |
 //! |---|---|---|
 //! | +0 | status shown in the summaries | 0 healthy, 1 degraded, 2 critical, 3 down, 4 recovering |
 //! | +1 | most severe visible alert on the service | 0 none (or resolved), 1 low, 2 medium, 3 high, 4 critical |
-//! | +2 | mode the last `read_logs` of it showed | 0 never read, else 1 + mode index |
+//! | +2 | mode the last `read_logs` of it showed (noisy in generated tiers) | 0 never read, else 1 + mode index |
 //! | +3 | mode the last `query_metrics` of it showed | 0 never queried, else 1 + mode index |
 //! | +4 | its dependencies were inspected | 0 / 1 |
 //! | +5 | last diagnosis the agent recorded for it | 0 none, else 1 + mode index |
-//! | +6 | verdicts the agent received | bit 0 a diagnosis accepted, bit 1 a diagnosis rejected, bit 2 a fix rejected |
+//! | +6 | verdicts the agent received | bit 0 a diagnosis accepted, bit 1 a diagnosis rejected, bit 2 a fix rejected, bit 3 a fix relapsed (v1) |
 //! | +7 | remediation | bit 0 fixed successfully, bit 1 verified after the fix |
 //!
 //! Then 8 global bytes at 48:
@@ -28,6 +29,17 @@
 //! | 54 | destructive actions so far |
 //! | 55 | invalid actions so far |
 //!
+//! Then 16 evidence bytes at 56:
+//!
+//! | offset | field |
+//! |---|---|
+//! | 56 + s | agreement run of service `s`'s `read_logs`: how many reads in a row showed the mode of the last one (0 never read) |
+//! | 62 + s | the same for `query_metrics` |
+//! | 68 | layout version (2) |
+//! | 69 | ruleset: 0 original, 1 v1 |
+//! | 70 | step at which the last root was fixed (time to mitigation), 0 before |
+//! | 71 | reserved, 0 |
+//!
 //! Nothing here reveals the hidden answer: statuses and alerts are in every HTTP
 //! observation, and the rest records the results of the agent's own actions.
 
@@ -42,7 +54,7 @@ use crate::topology::contains;
 use crate::vocab::{SERVICE_COUNT, Service, Status};
 
 /// Version of the layout below; bumped whenever a byte's meaning changes.
-pub const LAYOUT_VERSION: u8 = 1;
+pub const LAYOUT_VERSION: u8 = 2;
 
 /// The observation's byte offsets by name (as smoltcp names packet fields).
 pub mod field {
@@ -85,6 +97,20 @@ pub mod field {
     pub const DESTRUCTIVE: usize = GLOBAL_OFFSET + 6;
     /// Invalid actions so far.
     pub const INVALID: usize = GLOBAL_OFFSET + 7;
+    /// Start of the six `read_logs` agreement runs (service `s` at `LOGS_RUN + s`).
+    pub const LOGS_RUN: usize = EVIDENCE_OFFSET;
+    /// Start of the six `query_metrics` agreement runs.
+    pub const METRICS_RUN: usize = EVIDENCE_OFFSET + 6;
+    /// The layout version ([`super::LAYOUT_VERSION`]).
+    pub const VERSION: usize = EVIDENCE_OFFSET + 12;
+    /// Ruleset: 0 original, 1 v1.
+    pub const RULESET: usize = EVIDENCE_OFFSET + 13;
+    /// Step at which the last root was fixed (time to mitigation), 0 before.
+    pub const MITIGATED_AT: usize = EVIDENCE_OFFSET + 14;
+    /// Reserved, always 0.
+    pub const RESERVED: usize = EVIDENCE_OFFSET + 15;
+
+    use super::EVIDENCE_OFFSET;
 }
 
 /// One numeric observation.
@@ -95,11 +121,17 @@ pub const SERVICE_BLOCK: usize = 8;
 /// Offset of the global block.
 pub const GLOBAL_OFFSET: usize = SERVICE_COUNT * SERVICE_BLOCK;
 
-const _: () = assert!(GLOBAL_OFFSET + 8 == OBS_LEN);
+/// Offset of the two evidence blocks (agreement runs, version, ruleset, mitigation).
+pub const EVIDENCE_OFFSET: usize = GLOBAL_OFFSET + SERVICE_BLOCK;
+
+const _: () = assert!(EVIDENCE_OFFSET + 2 * SERVICE_BLOCK == OBS_LEN);
 
 /// The observation as seven 8-byte blocks (six services, then the global block): the
 /// form [`Env`] caches it in.
-pub type Blocks = [[u8; SERVICE_BLOCK]; SERVICE_COUNT + 1];
+pub type Blocks = [[u8; SERVICE_BLOCK]; BLOCK_COUNT];
+
+/// Blocks of the observation: six services, the global block, two evidence blocks.
+pub const BLOCK_COUNT: usize = SERVICE_COUNT + 3;
 
 /// Write the observation of `env` into `out`.
 ///
@@ -200,11 +232,19 @@ pub(crate) const fn global_end(resolved: bool) -> u64 {
 #[cfg(test)]
 pub(crate) fn blocks(env: &Env) -> Blocks {
     let broken = broken_mask(env);
-    let mut out = [[0; SERVICE_BLOCK]; SERVICE_COUNT + 1];
+    let mut out = [[0; SERVICE_BLOCK]; BLOCK_COUNT];
     for (block, service) in out.iter_mut().zip(Service::ALL) {
         *block = service_block(env, broken, service);
     }
     out[SERVICE_COUNT] = global_block(env);
+    let flat = out.as_flattened_mut();
+    for (index, seen) in env.seen().iter().enumerate() {
+        flat[field::LOGS_RUN + index] = seen.logs_run;
+        flat[field::METRICS_RUN + index] = seen.metrics_run;
+    }
+    flat[field::VERSION] = LAYOUT_VERSION;
+    flat[field::RULESET] = env.scenario().ruleset as u8;
+    flat[field::MITIGATED_AT] = env.mitigated_at().unwrap_or(0);
     out
 }
 
@@ -221,7 +261,7 @@ pub(crate) fn refresh_services(env: &mut Env) {
 /// service broken, nothing seen, `success` set by the reset outcome).
 #[must_use]
 pub(crate) const fn reset_blocks(scenario: &Scenario) -> Blocks {
-    let mut out = [[0; SERVICE_BLOCK]; SERVICE_COUNT + 1];
+    let mut out = [[0; SERVICE_BLOCK]; BLOCK_COUNT];
     let broken = scenario.broken_mask(0);
     let mut s = 0;
     while s < SERVICE_COUNT {
@@ -236,6 +276,7 @@ pub(crate) const fn reset_blocks(scenario: &Scenario) -> Blocks {
     // Flags: only bit 2, the reset outcome's success.
     let steps = scenario.max_steps;
     out[SERVICE_COUNT] = [scenario.tier_code(), 0, steps, steps, 4, 0, 0, 0];
+    out[SERVICE_COUNT + 2] = [0, 0, 0, 0, LAYOUT_VERSION, scenario.ruleset as u8, 0, 0];
     out
 }
 
@@ -281,7 +322,15 @@ fn encode_reference(env: &Env, out: &mut Observation) {
         | (u8::from(resolved) << 3)
         | (u8::from(env.is_done()) << 4);
     let counters = env.counters();
-    out[GLOBAL_OFFSET..].copy_from_slice(&[
+    for (index, seen) in seen.iter().enumerate() {
+        out[field::LOGS_RUN + index] = seen.logs_run;
+        out[field::METRICS_RUN + index] = seen.metrics_run;
+    }
+    out[field::VERSION] = LAYOUT_VERSION;
+    out[field::RULESET] = env.scenario().ruleset as u8;
+    out[field::MITIGATED_AT] = env.mitigated_at().unwrap_or(0);
+    out[field::RESERVED] = 0;
+    out[GLOBAL_OFFSET..EVIDENCE_OFFSET].copy_from_slice(&[
         task.tier_code(),
         env.step_count(),
         env.steps_remaining(),

@@ -116,6 +116,15 @@ pub enum Origin {
     Hard,
     /// `expert_task`.
     Expert,
+    /// A generated incident.
+    Generated {
+        /// Its tier.
+        tier: Tier,
+        /// Its split.
+        split: Split,
+        /// Its index within the tier and split.
+        seed: u64,
+    },
 }
 
 impl Origin {
@@ -127,6 +136,7 @@ impl Origin {
             Origin::Medium => Some(TaskId::Medium),
             Origin::Hard => Some(TaskId::Hard),
             Origin::Expert => Some(TaskId::Expert),
+            Origin::Generated { .. } => None,
         }
     }
 
@@ -136,10 +146,13 @@ impl Origin {
         [Origin::Easy, Origin::Medium, Origin::Hard, Origin::Expert][task as usize]
     }
 
-    /// Return the scenario this origin names.
+    /// Return the scenario this origin names (generating it if need be).
     #[must_use]
     pub fn scenario(self) -> Scenario {
-        Scenario::task(self.task_id().unwrap_or(TaskId::Easy))
+        match self {
+            Origin::Generated { tier, split, seed } => crate::generate::generate(seed, tier, split),
+            other => Scenario::task(other.task_id().unwrap_or(TaskId::Easy)),
+        }
     }
 }
 
@@ -205,6 +218,12 @@ impl Scenario {
         &self.roots[..count]
     }
 
+    /// Return generated incident `seed` of `tier` in `split` ([`crate::generate`]).
+    #[must_use]
+    pub fn generated(seed: u64, tier: Tier, split: Split) -> Scenario {
+        crate::generate::generate(seed, tier, split)
+    }
+
     /// Return the original task this scenario is, if any.
     #[must_use]
     pub const fn task_id(&self) -> Option<TaskId> {
@@ -214,9 +233,12 @@ impl Scenario {
     /// Return the wire id: `easy_task` ... or `gen_easy` ...
     #[must_use]
     pub const fn name(&self) -> &'static str {
-        match self.origin.task_id() {
-            Some(task) => task.name(),
-            None => "",
+        match self.origin {
+            Origin::Generated { tier, .. } => tier.name(),
+            other => match other.task_id() {
+                Some(task) => task.name(),
+                None => "",
+            },
         }
     }
 
@@ -224,9 +246,12 @@ impl Scenario {
     /// for generated incidents.
     #[must_use]
     pub const fn tier_code(&self) -> u8 {
-        match self.origin.task_id() {
-            Some(task) => task as u8,
-            None => TASK_COUNT as u8,
+        match self.origin {
+            Origin::Generated { tier, .. } => TASK_COUNT as u8 + tier as u8,
+            other => match other.task_id() {
+                Some(task) => task as u8,
+                None => 0,
+            },
         }
     }
 

@@ -68,6 +68,9 @@ impl Display for ActionResult<'_> {
             Outcome::FixApplied { service, .. } => {
                 write!(f, "Fix applied successfully to {service}.")
             }
+            Outcome::FixRelapsed { service, fix } => {
+                write!(f, "Fix {fix} on {service} did not hold.")
+            }
             Outcome::VerifyInvalidService => f.write_str("Verification failed."),
             Outcome::VerifiedAfterFix(s) | Outcome::VerifiedHealthy(s) => {
                 write!(f, "Health verified for {s}.")
@@ -129,7 +132,14 @@ impl Display for Message {
                 FixRejection::WrongFix => {
                     f.write_str("This remediation did not resolve the current failure mode.")
                 }
+                FixRejection::NotRoot => f.write_str(
+                    "This service is failing because of a dependency; remediate the root cause.",
+                ),
             },
+            Outcome::FixRelapsed { service, .. } => write!(
+                f,
+                "{service} relapsed: a service it depends on is still failing. Fix that first."
+            ),
             Outcome::FixApplied { service, fix } => {
                 write!(f, "{service} is recovering after {fix}.")
             }
@@ -233,8 +243,9 @@ pub type Template = (&'static str, &'static str);
 
 /// `LOG_TEMPLATES[mode]`: the eight templates of each mode, in index order.
 ///
-/// The spec records one line each for the two modes no task can produce
-/// (`certificate_expired`, `config_drift`); their lists repeat it. No episode reaches them.
+/// The spec records one line each for the two modes no original task can produce
+/// (`certificate_expired`, `config_drift`); it is their first template here, followed by
+/// seven of ours, for the generated incidents that reach them.
 pub static LOG_TEMPLATES: [[Template; TEMPLATES_PER_MODE]; MODE_COUNT] = [
     [
         ("FATAL", "Main worker exited unexpectedly with signal 11"),
@@ -337,11 +348,26 @@ pub static LOG_TEMPLATES: [[Template; TEMPLATES_PER_MODE]; MODE_COUNT] = [
             "Replication lag increasing after storage write failures",
         ),
     ],
-    [("ERROR", "TLS handshake failed: certificate has expired"); TEMPLATES_PER_MODE],
-    [(
-        "ERROR",
-        "Loaded DB_HOST does not match expected cluster endpoint",
-    ); TEMPLATES_PER_MODE],
+    [
+        ("ERROR", "TLS handshake failed: certificate has expired"),
+        ("ERROR", "x509: certificate is not valid after its NotAfter date"),
+        ("WARN", "Peer rejected client certificate during mutual TLS"),
+        ("ERROR", "Outbound HTTPS calls failing with certificate verify failed"),
+        ("WARN", "Certificate expiry monitor reports 0 days remaining"),
+        ("ERROR", "Secure channel could not be established with upstream"),
+        ("WARN", "TLS session resumption disabled after handshake errors"),
+        ("ERROR", "Handshake failures account for most rejected connections"),
+    ],
+    [
+        ("ERROR", "Loaded DB_HOST does not match expected cluster endpoint"),
+        ("WARN", "Configuration checksum differs from the deployed release"),
+        ("ERROR", "Feature flag set to an unsupported value after reload"),
+        ("WARN", "Runtime config drifted from the version in source control"),
+        ("ERROR", "Requests routed to a decommissioned backend after config change"),
+        ("WARN", "Hot reload applied an unreviewed configuration change"),
+        ("ERROR", "Timeout settings differ from the validated baseline"),
+        ("WARN", "Config audit found keys overridden outside the pipeline"),
+    ],
     [
         ("INFO", "Health check OK for all worker threads"),
         ("INFO", "Processed requests within normal latency envelope"),
@@ -500,10 +526,40 @@ pub static METRICS: [MetricValues; MODE_COUNT] = [
     metric_row([54.0, 980.0, 1100.0, 6200.0, 9.7], 91, 24.0, 172_800.0),
     metric_row([36.0, 840.0, 2400.0, 12000.0, 27.0], 100, 24.0, 172_800.0),
     metric_row([14.0, 1100.0, 900.0, 14000.0, 41.0], 18, 99.2, 172_800.0),
-    HEALTHY_METRICS,
-    HEALTHY_METRICS,
+    // certificate_expired: cheap, fast failures (handshakes rejected), idle connections.
+    metric_row([9.0, 540.0, 12.0, 40.0, 63.0], 2, 24.0, 172_800.0),
+    // config_drift: a recent reload, moderate errors and latency.
+    metric_row([31.0, 610.0, 140.0, 1900.0, 18.0], 40, 24.0, 1_260.0),
     HEALTHY_METRICS,
 ];
+
+/// The title, description and runbook hint of a generated incident's alert on a service
+/// with `status` (by status, never by mode: an alert does not name a root's mode).
+#[must_use]
+pub const fn generated_alert(status: Status) -> (&'static str, &'static str, &'static str) {
+    match status {
+        Status::Down => (
+            "Service Unavailable",
+            "Requests to the service are failing.",
+            "Check the service before its callers.",
+        ),
+        Status::Critical => (
+            "Service Critical",
+            "The service is close to failing.",
+            "Gather evidence before remediating.",
+        ),
+        Status::Degraded => (
+            "Service Degraded",
+            "The service is slow or failing part of its requests.",
+            "Differentiate symptoms from root cause.",
+        ),
+        Status::Healthy | Status::Recovering => (
+            "Anomaly Detected",
+            "An unusual signal was observed on the service.",
+            "Investigate before acting.",
+        ),
+    }
+}
 
 /// A float as Python's `repr` prints it (`18.0`, `0.1`, `99.2`).
 #[derive(Clone, Copy, Debug)]

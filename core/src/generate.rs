@@ -1,0 +1,501 @@
+//! Generated incidents: `generate(seed, tier, split) -> Scenario`, deterministic, bounded,
+//! allocation-free.
+//!
+//! # What an incident contains
+//!
+//! - **Roots**: 1 to 3 `(service, mode)` pairs on distinct services, drawn with the
+//!   plausibility weights of [`PLAUSIBILITY`] (`disk_full` only on the database,
+//!   `certificate_expired` on the services that terminate TLS ...). Each mode has one
+//!   fix ([`fix_for`]); `clear_cache` fixes nothing.
+//! - **Symptoms**: every service that depends (transitively) on a root is broken while
+//!   that root is unfixed. Its shown mode and status depend on the nearest root's mode and
+//!   the distance ([`symptom_of`]); a service hit by several roots shows the nearest.
+//! - **Order**: a root that depends on another root relapses when fixed first
+//!   (`blocked_by`): roots must be fixed deepest first.
+//! - **Alerts**: the gateway's (customer-facing) when it is affected, one on each root
+//!   unless it is *silent* (probability by tier), severities by status.
+//! - **Red herrings** (hard, expert): a healthy service with a low/medium alert whose logs
+//!   and metrics show a misleading mode half of the time; fixing it is destructive.
+//! - **Noise**: a read of a root or symptom shows a fixed confusable mode
+//!   ([`decoy_of`]) with the tier's probability, a fresh seeded sample per read.
+//! - **Budget**: `optimal_steps = 4 × roots` (read_logs, diagnose, apply_fix,
+//!   verify_health per root), `max_steps = optimal + slack(tier)`.
+//!
+//! # The split
+//!
+//! The structure of an incident is its set of root `(service, mode)` pairs. A pair in
+//! [`TEST_PAIRS`], or a multi-root set of services in [`TEST_SHAPES`], makes the incident a
+//! test incident; train incidents have neither. Seeds index incidents within a split
+//! (rejection sampling over at most [`ATTEMPTS_MAX`] draws, then a deterministic
+//! fallback), so no test structure is ever generated in train and vice versa.
+
+use crate::limits::ROOT_COUNT_MAX;
+use crate::scenario::{BLANK, Origin, Ruleset, Scenario, Split, Tier};
+use crate::task::Root;
+use crate::topology::{DEPENDED_BY, DEPENDS_ON, ServiceMask};
+use crate::vocab::{Fix, MODE_COUNT, Mode, SERVICE_COUNT, Service, Severity, Status};
+
+/// Draws of root structures before the deterministic fallback.
+pub const ATTEMPTS_MAX: usize = 64;
+
+/// The parameters of one tier (the README's table is this data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TierParams {
+    /// Percent chance of each root count 1, 2, 3 (summing to 100).
+    pub root_count_percent: [u8; ROOT_COUNT_MAX],
+    /// Percent of reads of a broken service that show its decoy.
+    pub noise_percent: u8,
+    /// Most red herrings.
+    pub herrings_max: u8,
+    /// Percent chance that a root has no alert of its own.
+    pub silent_percent: u8,
+    /// Steps of slack over the optimal path.
+    pub slack_steps: u8,
+}
+
+/// Percent of reads of a red herring that show its misleading mode.
+pub const HERRING_MISLEAD_PERCENT: u8 = 50;
+
+/// Return the parameters of `tier`.
+#[must_use]
+pub const fn params(tier: Tier) -> TierParams {
+    match tier {
+        Tier::Easy => TierParams {
+            root_count_percent: [100, 0, 0],
+            noise_percent: 0,
+            herrings_max: 0,
+            silent_percent: 0,
+            slack_steps: 4,
+        },
+        Tier::Medium => TierParams {
+            root_count_percent: [60, 40, 0],
+            noise_percent: 10,
+            herrings_max: 0,
+            silent_percent: 0,
+            slack_steps: 6,
+        },
+        Tier::Hard => TierParams {
+            root_count_percent: [0, 100, 0],
+            noise_percent: 20,
+            herrings_max: 1,
+            silent_percent: 30,
+            slack_steps: 8,
+        },
+        Tier::Expert => TierParams {
+            root_count_percent: [0, 50, 50],
+            noise_percent: 25,
+            herrings_max: 2,
+            silent_percent: 50,
+            slack_steps: 8,
+        },
+    }
+}
+
+/// `PLAUSIBILITY[service][mode]`: relative weight of a root with that mode on that
+/// service (0: never). Modes in `Mode::DIAGNOSES` order: crash, leak, latency, pool, disk,
+/// certificate, drift.
+pub const PLAUSIBILITY: [[u8; 7]; SERVICE_COUNT] = [
+    // api_gateway: crashes, TLS termination, routing config, overload.
+    [3, 1, 2, 0, 0, 3, 3],
+    // auth_service: token-signing certificates, crashes, config, leaks.
+    [2, 2, 1, 0, 0, 3, 2],
+    // user_service: leaks, latency, crashes, config.
+    [2, 3, 2, 1, 0, 0, 2],
+    // order_service: leaks, crashes, latency, config, pool.
+    [2, 3, 2, 1, 0, 0, 2],
+    // payment_service: pools, the bank's TLS certificate, crashes, leaks, config.
+    [1, 2, 1, 3, 0, 3, 1],
+    // database: disk, pool, latency, config, leak (stateful: the only disk_full).
+    [1, 1, 2, 3, 4, 0, 2],
+];
+
+/// Root pairs reserved for the test split.
+pub const TEST_PAIRS: [(Service, Mode); 6] = [
+    (Service::ApiGateway, Mode::ConfigDrift),
+    (Service::AuthService, Mode::ServiceCrash),
+    (Service::UserService, Mode::MemoryLeak),
+    (Service::OrderService, Mode::HighLatency),
+    (Service::PaymentService, Mode::CertificateExpired),
+    (Service::Database, Mode::HighLatency),
+];
+
+/// Multi-root service sets reserved for the test split (bit `i` for `Service::ALL[i]`).
+pub const TEST_SHAPES: [ServiceMask; 3] = [
+    // auth + payment
+    0b01_0010,
+    // user + order
+    0b00_1100,
+    // gateway + user + database
+    0b10_0101,
+];
+
+/// Return the one fix of a failure mode.
+#[must_use]
+pub const fn fix_for(mode: Mode) -> Fix {
+    match mode {
+        Mode::ServiceCrash | Mode::Healthy => Fix::RestartService,
+        Mode::MemoryLeak => Fix::MemoryFix,
+        Mode::HighLatency => Fix::ScaleUp,
+        Mode::ConnectionPoolExhaustion => Fix::DrainConnections,
+        Mode::DiskFull => Fix::ClearDisk,
+        Mode::CertificateExpired => Fix::RenewCertificate,
+        Mode::ConfigDrift => Fix::RollbackConfig,
+    }
+}
+
+/// Return the mode a noisy read of a service in `mode` shows instead.
+#[must_use]
+pub const fn decoy_of(mode: Mode) -> Mode {
+    match mode {
+        Mode::ServiceCrash => Mode::MemoryLeak,
+        Mode::MemoryLeak => Mode::ServiceCrash,
+        Mode::HighLatency => Mode::ConnectionPoolExhaustion,
+        Mode::ConnectionPoolExhaustion => Mode::HighLatency,
+        Mode::DiskFull => Mode::HighLatency,
+        Mode::CertificateExpired => Mode::ServiceCrash,
+        Mode::ConfigDrift => Mode::HighLatency,
+        Mode::Healthy => Mode::MemoryLeak,
+    }
+}
+
+/// Return the mode and status a service shows at `distance` (1 = a direct caller) above a
+/// root in `root_mode`.
+#[must_use]
+pub const fn symptom_of(root_mode: Mode, root: Service, distance: u8) -> (Mode, Status) {
+    let pooled = matches!(root, Service::Database | Service::PaymentService);
+    let mode = if distance == 1
+        && pooled
+        && matches!(
+            root_mode,
+            Mode::DiskFull | Mode::ConnectionPoolExhaustion | Mode::HighLatency
+        ) {
+        Mode::ConnectionPoolExhaustion
+    } else {
+        Mode::HighLatency
+    };
+    let status = if distance == 1 && matches!(root_mode, Mode::ServiceCrash) {
+        Status::Critical
+    } else {
+        Status::Degraded
+    };
+    (mode, status)
+}
+
+/// A counter-based generator: SplitMix64 of `(key, counter)`.
+struct Draws {
+    key: u64,
+    counter: u64,
+}
+
+impl Draws {
+    fn next(&mut self) -> u64 {
+        self.counter += 1;
+        crate::batch::stream_seed(self.key, self.counter)
+    }
+
+    /// A value below `bound` (> 0).
+    fn below(&mut self, bound: u32) -> u32 {
+        (((self.next() >> 32) * u64::from(bound)) >> 32) as u32
+    }
+
+    fn percent(&mut self, percent: u8) -> bool {
+        self.below(100) < u32::from(percent)
+    }
+}
+
+/// Root pairs of one structure, and how many.
+#[derive(Clone, Copy)]
+struct Roots {
+    pairs: [(Service, Mode); ROOT_COUNT_MAX],
+    count: usize,
+}
+
+impl Roots {
+    fn mask(&self) -> ServiceMask {
+        let mut mask = 0;
+        for &(service, _) in &self.pairs[..self.count] {
+            mask |= 1 << service as u8;
+        }
+        mask
+    }
+}
+
+/// Return whether a root structure belongs to the test split.
+#[must_use]
+pub fn is_test_structure(pairs: &[(Service, Mode)]) -> bool {
+    let mut mask: ServiceMask = 0;
+    let mut reserved = false;
+    for pair in pairs {
+        mask |= 1 << pair.0 as u8;
+        reserved |= TEST_PAIRS.contains(pair);
+    }
+    reserved || (pairs.len() > 1 && TEST_SHAPES.contains(&mask))
+}
+
+/// Draw one plausible `(service, mode)` pair on a service outside `taken`.
+fn draw_pair(draws: &mut Draws, taken: ServiceMask) -> (Service, Mode) {
+    let mut total = 0u32;
+    for (s, row) in PLAUSIBILITY.iter().enumerate() {
+        if taken & (1 << s) == 0 {
+            total += row.iter().map(|&w| u32::from(w)).sum::<u32>();
+        }
+    }
+    let mut pick = draws.below(total.max(1));
+    for (s, row) in PLAUSIBILITY.iter().enumerate() {
+        if taken & (1 << s) != 0 {
+            continue;
+        }
+        for (m, &weight) in row.iter().enumerate() {
+            if pick < u32::from(weight) {
+                return (Service::ALL[s], Mode::DIAGNOSES[m]);
+            }
+            pick -= u32::from(weight);
+        }
+    }
+    (Service::Database, Mode::DiskFull)
+}
+
+fn draw_roots(draws: &mut Draws, count: usize) -> Roots {
+    let mut roots = Roots {
+        pairs: [(Service::Database, Mode::DiskFull); ROOT_COUNT_MAX],
+        count,
+    };
+    let mut taken = 0;
+    for slot in 0..count {
+        roots.pairs[slot] = draw_pair(draws, taken);
+        taken |= 1 << roots.pairs[slot].0 as u8;
+    }
+    roots
+}
+
+/// A deterministic structure of `count` roots in `split` (used when sampling fails).
+fn fallback(count: usize, split: Split) -> Roots {
+    let train = [
+        (Service::Database, Mode::DiskFull),
+        (Service::PaymentService, Mode::ConnectionPoolExhaustion),
+        (Service::ApiGateway, Mode::ServiceCrash),
+    ];
+    let test = [
+        (Service::PaymentService, Mode::CertificateExpired),
+        (Service::Database, Mode::DiskFull),
+        (Service::ApiGateway, Mode::ServiceCrash),
+    ];
+    Roots {
+        pairs: if split == Split::Test { test } else { train },
+        count,
+    }
+}
+
+/// Return the root count for a tier's percentages.
+fn draw_count(draws: &mut Draws, percent: [u8; ROOT_COUNT_MAX]) -> usize {
+    let mut pick = draws.below(100);
+    for (index, &p) in percent.iter().enumerate() {
+        if pick < u32::from(p) {
+            return index + 1;
+        }
+        pick -= u32::from(p);
+    }
+    1
+}
+
+/// Return the generated incident `seed` of `tier` in `split`.
+#[must_use]
+pub fn generate(seed: u64, tier: Tier, split: Split) -> Scenario {
+    let key = seed ^ (u64::from(tier as u8) << 56) ^ (u64::from(split as u8) << 62);
+    let mut draws = Draws {
+        key: crate::batch::stream_seed(0x1_9c1d_e47e, key),
+        counter: 0,
+    };
+    let params = params(tier);
+    let count = draw_count(&mut draws, params.root_count_percent);
+    let mut roots = fallback(count, split);
+    for _ in 0..ATTEMPTS_MAX {
+        let candidate = draw_roots(&mut draws, count);
+        if is_test_structure(&candidate.pairs[..count]) == (split == Split::Test) {
+            roots = candidate;
+            break;
+        }
+    }
+    let mut out = BLANK;
+    out.origin = Origin::Generated { tier, split, seed };
+    out.ruleset = Ruleset::V1;
+    place_roots(&mut out, &roots);
+    propagate(&mut out);
+    alert(&mut out, &mut draws, params.silent_percent);
+    add_herrings(&mut out, &mut draws, params.herrings_max);
+    for s in 0..SERVICE_COUNT {
+        if out.cause[s] != 0 {
+            out.decoy[s] = decoy_of(out.mode[s]);
+            out.mislead_percent[s] = params.noise_percent;
+        }
+    }
+    out.optimal_steps = 4 * out.root_count;
+    out.max_steps = out.optimal_steps + params.slack_steps;
+    out
+}
+
+/// Write the roots deepest first (descending canonical index: a service depends only on
+/// later ones), with their fixes and order constraints.
+fn place_roots(out: &mut Scenario, roots: &Roots) {
+    let mut pairs = roots.pairs;
+    let pairs = &mut pairs[..roots.count];
+    pairs.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    out.root_count = pairs.len() as u8;
+    let root_mask = roots.mask();
+    for (slot, &(service, mode)) in pairs.iter().enumerate() {
+        let s = service as usize;
+        out.roots[slot] = Root {
+            service,
+            mode,
+            fix: fix_for(mode),
+        };
+        out.mode[s] = mode;
+        out.status[s] = mode.status();
+        out.fix[s] = Some(fix_for(mode));
+        out.cause[s] = 1 << s;
+        out.blocked_by[s] = descendants(service) & root_mask;
+        out.root_mask |= 1 << s;
+        out.root_mode_mask |= 1 << mode as u8;
+    }
+}
+
+/// Return every service `service` depends on, transitively.
+#[must_use]
+pub fn descendants(service: Service) -> ServiceMask {
+    let mut mask = DEPENDS_ON[service as usize];
+    // The graph has depth < SERVICE_COUNT: that many expansions reach the closure.
+    for _ in 0..SERVICE_COUNT {
+        let mut next = mask;
+        for s in 0..SERVICE_COUNT {
+            if mask & (1 << s) != 0 {
+                next |= DEPENDS_ON[s];
+            }
+        }
+        mask = next;
+    }
+    mask
+}
+
+/// Mark every service above a root as its symptom, with the nearest root's mode.
+fn propagate(out: &mut Scenario) {
+    let mut best = [u8::MAX; SERVICE_COUNT];
+    for slot in 0..usize::from(out.root_count) {
+        let root = out.roots[slot];
+        // Breadth-first up the callers, at most SERVICE_COUNT levels.
+        let mut frontier: ServiceMask = 1 << root.service as u8;
+        for distance in 1..=SERVICE_COUNT as u8 {
+            let mut callers = 0;
+            for s in 0..SERVICE_COUNT {
+                if frontier & (1 << s) != 0 {
+                    callers |= DEPENDED_BY[s];
+                }
+            }
+            frontier = callers;
+            for s in 0..SERVICE_COUNT {
+                if callers & (1 << s) == 0 || out.root_mask & (1 << s) != 0 {
+                    continue;
+                }
+                out.cause[s] |= 1 << root.service as u8;
+                out.affected_mask |= 1 << s;
+                if distance < best[s] {
+                    best[s] = distance;
+                    (out.mode[s], out.status[s]) = symptom_of(root.mode, root.service, distance);
+                }
+            }
+        }
+    }
+}
+
+fn severity_of(status: Status) -> Severity {
+    match status {
+        Status::Down | Status::Critical => Severity::Critical,
+        Status::Degraded => Severity::High,
+        Status::Healthy | Status::Recovering => Severity::Medium,
+    }
+}
+
+/// Alerts: the gateway when affected (customer-facing), every non-silent root.
+fn alert(out: &mut Scenario, draws: &mut Draws, silent_percent: u8) {
+    if out.affected_mask & 1 != 0 {
+        out.alert[0] = Some(severity_of(out.status[0]));
+    }
+    for slot in 0..usize::from(out.root_count) {
+        let s = out.roots[slot].service as usize;
+        if !draws.percent(silent_percent) {
+            out.alert[s] = Some(severity_of(out.status[s]));
+        }
+    }
+    // Every incident pages someone: a fully silent one alerts on the first root's
+    // nearest symptom, or on the root itself.
+    if out.alert.iter().all(Option::is_none) {
+        let s = out.roots[0].service as usize;
+        let caller = (0..SERVICE_COUNT).rev().find(|&c| out.cause[c] & (1 << s) != 0 && c != s);
+        let target = caller.unwrap_or(s);
+        out.alert[target] = Some(severity_of(out.status[target]));
+    }
+}
+
+fn add_herrings(out: &mut Scenario, draws: &mut Draws, herrings_max: u8) {
+    for _ in 0..herrings_max {
+        let healthy = !(out.root_mask | out.affected_mask | out.herring_mask) & 0x3f;
+        let candidates = healthy.count_ones();
+        if candidates == 0 {
+            return;
+        }
+        let mut pick = draws.below(candidates);
+        let Some(s) = (0..SERVICE_COUNT).find(|&s| {
+            let hit = healthy & (1 << s) != 0;
+            if hit && pick == 0 {
+                return true;
+            }
+            pick -= u32::from(hit && pick > 0);
+            false
+        }) else {
+            return;
+        };
+        out.herring_mask |= 1 << s;
+        out.alert[s] = Some([Severity::Low, Severity::Medium][draws.below(2) as usize]);
+        out.decoy[s] = Mode::DIAGNOSES[draws.below(MODE_COUNT as u32 - 1) as usize];
+        out.mislead_percent[s] = HERRING_MISLEAD_PERCENT;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_incidents_are_well_formed() {
+        // Goal: a few thousand incidents of every tier and split have 1..=3 roots with
+        // plausible modes and their fixes, symptoms exactly above the roots, at least one
+        // alert, order constraints only between roots, and the split's structure.
+        for tier in Tier::ALL {
+            for split in Split::ALL {
+                for seed in 0..2000 {
+                    let s = generate(seed, tier, split);
+                    let roots = s.roots();
+                    assert!((1..=ROOT_COUNT_MAX).contains(&roots.len()));
+                    let pairs: std::vec::Vec<_> =
+                        roots.iter().map(|r| (r.service, r.mode)).collect();
+                    assert_eq!(is_test_structure(&pairs), split == Split::Test, "{s:?}");
+                    let mut above = 0;
+                    for root in roots {
+                        let m = Mode::DIAGNOSES.iter().position(|&d| d == root.mode);
+                        assert!(PLAUSIBILITY[root.service as usize][m.unwrap()] > 0);
+                        assert_eq!(root.fix, fix_for(root.mode));
+                        for c in Service::ALL {
+                            if descendants(c) & (1 << root.service as u8) != 0 {
+                                above |= 1 << c as u8;
+                            }
+                        }
+                    }
+                    assert_eq!(s.affected_mask, above & !s.root_mask, "{s:?}");
+                    assert!(s.alert.iter().any(Option::is_some));
+                    assert_eq!(s.herring_mask & (s.root_mask | s.affected_mask), 0);
+                    assert!(s.max_steps as usize <= crate::limits::STEP_COUNT_MAX);
+                    assert_eq!(s, generate(seed, tier, split));
+                }
+            }
+        }
+    }
+}
