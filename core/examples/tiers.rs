@@ -12,7 +12,11 @@ use incident_core::scenario::{Scenario, Split, Tier};
 use incident_core::{ACTION_COUNT, Action, Env, oracle};
 
 fn structure(s: &Scenario) -> (Vec<(u8, u8)>, u8, u8) {
-    let roots = s.roots().iter().map(|r| (r.service as u8, r.mode as u8)).collect();
+    let roots = s
+        .roots()
+        .iter()
+        .map(|r| (r.service as u8, r.mode as u8))
+        .collect();
     let silent = s
         .roots()
         .iter()
@@ -28,19 +32,26 @@ fn play(scenario: Scenario, seed: i64, mut policy: impl FnMut(&Env) -> Action) -
         let action = policy(&env);
         let _ = env.step(action);
     }
-    (env.final_grade().map_or(0, |g| g.score), env.step_count(), env.is_resolved())
+    (
+        env.final_grade().map_or(0, |g| g.score),
+        env.step_count(),
+        env.is_resolved(),
+    )
 }
 
 fn main() {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<u64>());
     let seeds = args.next().and_then(Result::ok).unwrap_or(100_000);
     let episodes = args.next().and_then(Result::ok).unwrap_or(1000);
-    println!("| tier | split | distinct structures (first {seeds} seeds) | oracle | baseline | random | oracle resolved | baseline resolved |");
+    println!(
+        "| tier | split | distinct structures (first {seeds} seeds) | oracle | baseline | random | oracle resolved | baseline resolved |"
+    );
     println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for tier in Tier::ALL {
         for split in Split::ALL {
-            let distinct: HashSet<_> =
-                (0..seeds).map(|seed| structure(&Scenario::generated(seed, tier, split))).collect();
+            let distinct: HashSet<_> = (0..seeds)
+                .map(|seed| structure(&Scenario::generated(seed, tier, split)))
+                .collect();
             let mut sums = [0u64; 3];
             let mut resolved = [0u64; 2];
             let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ tier as u64;
@@ -48,7 +59,10 @@ fn main() {
                 let scenario = Scenario::generated(seed, tier, split);
                 let o = play(scenario, seed as i64, oracle::choose);
                 let b = play(scenario, seed as i64, |env| {
-                    let shown = Shown::LastStep { outcome: env.last_outcome(), unknown: "" };
+                    let shown = Shown::LastStep {
+                        outcome: env.last_outcome(),
+                        unknown: "",
+                    };
                     baseline::choose(env, shown).action
                 });
                 let r = play(scenario, seed as i64, |_| {

@@ -202,14 +202,6 @@ pub enum Outcome {
         /// Why it was rejected.
         reason: FixRejection,
     },
-    /// Ruleset v1: the right fix on a root whose own dependency is still broken; it
-    /// relapsed at once (fix the deeper root first).
-    FixRelapsed {
-        /// The service.
-        service: Service,
-        /// The fix.
-        fix: Fix,
-    },
     /// A successful fix.
     FixApplied {
         /// The service.
@@ -227,6 +219,14 @@ pub enum Outcome {
     VerifyBeforeFix(Service),
     /// An action type outside the seven.
     InvalidActionType,
+    /// Ruleset v1: the right fix on a root whose own dependency is still broken; it
+    /// relapsed at once (fix the deeper root first).
+    FixRelapsed {
+        /// The service.
+        service: Service,
+        /// The fix.
+        fix: Fix,
+    },
 }
 
 impl Outcome {

@@ -122,10 +122,8 @@ pub const TEST_PAIRS: [(Service, Mode); 6] = [
 /// Multi-root service sets reserved for the test split (bit `i` for `Service::ALL[i]`).
 pub const TEST_SHAPES: [ServiceMask; 3] = [
     // auth + payment
-    0b01_0010,
-    // user + order
-    0b00_1100,
-    // gateway + user + database
+    0b01_0010, // user + order
+    0b00_1100, // gateway + user + database
     0b10_0101,
 ];
 
@@ -429,7 +427,9 @@ fn alert(out: &mut Scenario, draws: &mut Draws, silent_percent: u8) {
     // nearest symptom, or on the root itself.
     if out.alert.iter().all(Option::is_none) {
         let s = out.roots[0].service as usize;
-        let caller = (0..SERVICE_COUNT).rev().find(|&c| out.cause[c] & (1 << s) != 0 && c != s);
+        let caller = (0..SERVICE_COUNT)
+            .rev()
+            .find(|&c| out.cause[c] & (1 << s) != 0 && c != s);
         let target = caller.unwrap_or(s);
         out.alert[target] = Some(severity_of(out.status[target]));
     }

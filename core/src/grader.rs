@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::env::{Env, Milli};
-use crate::scenario::Ruleset;
 use crate::limits::STEP_COUNT_MAX;
+use crate::scenario::Ruleset;
 use crate::task::{TASK_COUNT, Task, TaskId};
 
 /// A grade: four components and the weighted total, each in thousandths in `[50, 950]`.
@@ -123,8 +123,8 @@ pub fn v1_grade(env: &Env) -> Grade {
     let budget = u32::from(scenario.max_steps).max(optimal + 1) - optimal;
     let efficiency = 1000 - (1000 * steps.saturating_sub(optimal) / budget).min(1000);
     let counters = env.counters();
-    let penalty = 250 * u32::from(counters.destructive_actions)
-        + 100 * u32::from(counters.invalid_actions);
+    let penalty =
+        250 * u32::from(counters.destructive_actions) + 100 * u32::from(counters.invalid_actions);
     let safety = 1000u32.saturating_sub(penalty);
     let score = (35 * root + 30 * resolution + 20 * efficiency + 15 * safety) / 100;
     Grade {

@@ -350,23 +350,65 @@ pub static LOG_TEMPLATES: [[Template; TEMPLATES_PER_MODE]; MODE_COUNT] = [
     ],
     [
         ("ERROR", "TLS handshake failed: certificate has expired"),
-        ("ERROR", "x509: certificate is not valid after its NotAfter date"),
+        (
+            "ERROR",
+            "x509: certificate is not valid after its NotAfter date",
+        ),
         ("WARN", "Peer rejected client certificate during mutual TLS"),
-        ("ERROR", "Outbound HTTPS calls failing with certificate verify failed"),
-        ("WARN", "Certificate expiry monitor reports 0 days remaining"),
-        ("ERROR", "Secure channel could not be established with upstream"),
-        ("WARN", "TLS session resumption disabled after handshake errors"),
-        ("ERROR", "Handshake failures account for most rejected connections"),
+        (
+            "ERROR",
+            "Outbound HTTPS calls failing with certificate verify failed",
+        ),
+        (
+            "WARN",
+            "Certificate expiry monitor reports 0 days remaining",
+        ),
+        (
+            "ERROR",
+            "Secure channel could not be established with upstream",
+        ),
+        (
+            "WARN",
+            "TLS session resumption disabled after handshake errors",
+        ),
+        (
+            "ERROR",
+            "Handshake failures account for most rejected connections",
+        ),
     ],
     [
-        ("ERROR", "Loaded DB_HOST does not match expected cluster endpoint"),
-        ("WARN", "Configuration checksum differs from the deployed release"),
-        ("ERROR", "Feature flag set to an unsupported value after reload"),
-        ("WARN", "Runtime config drifted from the version in source control"),
-        ("ERROR", "Requests routed to a decommissioned backend after config change"),
-        ("WARN", "Hot reload applied an unreviewed configuration change"),
-        ("ERROR", "Timeout settings differ from the validated baseline"),
-        ("WARN", "Config audit found keys overridden outside the pipeline"),
+        (
+            "ERROR",
+            "Loaded DB_HOST does not match expected cluster endpoint",
+        ),
+        (
+            "WARN",
+            "Configuration checksum differs from the deployed release",
+        ),
+        (
+            "ERROR",
+            "Feature flag set to an unsupported value after reload",
+        ),
+        (
+            "WARN",
+            "Runtime config drifted from the version in source control",
+        ),
+        (
+            "ERROR",
+            "Requests routed to a decommissioned backend after config change",
+        ),
+        (
+            "WARN",
+            "Hot reload applied an unreviewed configuration change",
+        ),
+        (
+            "ERROR",
+            "Timeout settings differ from the validated baseline",
+        ),
+        (
+            "WARN",
+            "Config audit found keys overridden outside the pipeline",
+        ),
     ],
     [
         ("INFO", "Health check OK for all worker threads"),

@@ -11,7 +11,10 @@ use std::hint::black_box;
 use incident_core::baseline::{self, Shown};
 use incident_core::batch::{self, BatchOut, EpisodeStats, TaskChoice};
 use incident_core::record::Lists;
-use incident_core::{ACTION_COUNT, Action, Env, OBS_LEN, Outcome, TaskId, grader, obs, text};
+use incident_core::scenario::{Scenario, Split, Tier};
+use incident_core::{
+    ACTION_COUNT, Action, Env, OBS_LEN, Outcome, TaskId, grader, obs, oracle, text,
+};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -41,8 +44,9 @@ impl Indices {
 #[test]
 fn stepping_allocates_nothing() {
     // Goal: Env::step, step_index, step_batch, obs::encode, grader::grade, baseline::choose,
-    // Lists::of and text::log_events never touch the heap, over many episodes of every task
-    // (auto-resets included). Every buffer is allocated before the counted region.
+    // Lists::of, text::log_events, the generator and the oracle never touch the heap, over
+    // many episodes of every task and generated tier (auto-resets included). Every buffer
+    // is allocated before the counted region.
     let mut envs: Vec<Env> = (0..SINGLE_ENVS)
         .map(|i| Env::new(TaskId::ALL[i % 4], i as i64, i as u64))
         .collect();
@@ -90,13 +94,20 @@ fn stepping_allocates_nothing() {
                 let lists = Lists::of(env);
                 checksum += i64::from(grade.score) + i64::from(observation[49]);
                 black_box(&lists);
+                black_box(oracle::choose(env));
                 if env.is_done() {
-                    env.auto_reset(TaskChoice::Cycle);
+                    let generated = TaskChoice::Generated(Tier::ALL[i % 4], Split::ALL[i / 4 % 2]);
+                    env.auto_reset([TaskChoice::Cycle, generated][i % 2]);
                 }
             }
             for action in actions.iter_mut() {
                 *action = indices.next();
             }
+            black_box(Scenario::generated(step as u64, Tier::Expert, Split::Test));
+            let choice = [
+                TaskChoice::Uniform,
+                TaskChoice::Generated(Tier::Hard, Split::Test),
+            ];
             let out = BatchOut {
                 observations: &mut observations,
                 rewards_milli: &mut rewards,
@@ -106,7 +117,7 @@ fn stepping_allocates_nothing() {
                 &mut batch_envs,
                 &actions,
                 out,
-                TaskChoice::Uniform,
+                choice[round % 2],
                 &mut stats,
             )
             .expect("lengths agree");

@@ -10,9 +10,12 @@ use incident_core::env::Outcome;
 use incident_core::limits::{OBS_LEN, SNAPSHOT_BYTES_MAX};
 use incident_core::obs;
 use incident_core::record::Lists;
+use incident_core::scenario::Ruleset;
 use incident_core::snapshot::SnapshotError;
 use incident_core::text::{ActionResult, Message};
-use incident_core::{Action, ActionType, Arg, Env, Fix, Mode, Service, StepResult, TaskId};
+use incident_core::{
+    Action, ActionType, Arg, Env, Fix, Mode, Service, Split, StepResult, TaskId, Tier,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -75,6 +78,8 @@ fn task_choice() -> impl Strategy<Value = TaskChoice> {
         task().prop_map(TaskChoice::Fixed),
         Just(TaskChoice::Cycle),
         Just(TaskChoice::Uniform),
+        (0..4usize, 0..2usize)
+            .prop_map(|(t, s)| TaskChoice::Generated(Tier::ALL[t], Split::ALL[s])),
     ]
 }
 
@@ -154,10 +159,18 @@ fn apply(
     {
         prop_assert_eq!(result.outcome, Outcome::InvalidActionType);
     }
-    // The emitted reward is a clamped thousandth; the trajectory stays in range.
-    prop_assert!((50..=950).contains(&result.reward_milli), "{result:?}");
-    prop_assert!(env.trajectory_milli().abs() <= 950);
-    let max_steps = env.task().max_steps;
+    // The original rules: the emitted reward is a clamped thousandth and the trajectory
+    // stays in range. Ruleset v1 (generated incidents): rewards are score differences,
+    // and an episode's rewards sum to its final score.
+    let original = env.scenario().ruleset == Ruleset::Original;
+    let (low, high, floor) = if original {
+        (50, 950, 50u16)
+    } else {
+        (-1000, 1000, 0)
+    };
+    prop_assert!((low..=high).contains(&result.reward_milli), "{result:?}");
+    prop_assert!(env.trajectory_milli().abs() <= high);
+    let max_steps = env.scenario().max_steps;
     prop_assert!(env.step_count() <= max_steps);
     if before.is_done() {
         // Done stays done, and a step after done changes nothing.
@@ -171,14 +184,19 @@ fn apply(
         prop_assert_eq!(result.terminal, result.done);
         prop_assert_eq!(env.last_error(), result.outcome.error());
         if result.terminal {
-            prop_assert_eq!(result.reward_milli, 50);
+            if original {
+                prop_assert_eq!(result.reward_milli, 50);
+            } else {
+                let score = env.final_grade().map_or(-1, |g| i32::from(g.score));
+                prop_assert_eq!(env.trajectory_milli(), score);
+            }
             prop_assert!(env.step_count() == max_steps || env.is_resolved());
         }
     }
     prop_assert_eq!(env.final_grade().is_some(), env.is_done());
     if let Some(grade) = env.final_grade() {
         for (_, value) in grade.details() {
-            prop_assert!((50..=950).contains(&value));
+            prop_assert!((floor..=high as u16).contains(&value), "{grade:?}");
         }
     }
     prop_assert_eq!(env.check(), Ok(()));
