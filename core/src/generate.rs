@@ -337,7 +337,7 @@ pub fn generate(seed: u64, tier: Tier, split: Split) -> Scenario {
 fn place_roots(out: &mut Scenario, roots: &Roots) {
     let mut pairs = roots.pairs;
     let pairs = &mut pairs[..roots.count];
-    pairs.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    pairs.sort_unstable_by_key(|pair| core::cmp::Reverse(pair.0));
     out.root_count = pairs.len() as u8;
     let root_mask = roots.mask();
     for (slot, &(service, mode)) in pairs.iter().enumerate() {
@@ -364,9 +364,9 @@ pub fn descendants(service: Service) -> ServiceMask {
     // The graph has depth < SERVICE_COUNT: that many expansions reach the closure.
     for _ in 0..SERVICE_COUNT {
         let mut next = mask;
-        for s in 0..SERVICE_COUNT {
+        for (s, deps) in DEPENDS_ON.iter().enumerate() {
             if mask & (1 << s) != 0 {
-                next |= DEPENDS_ON[s];
+                next |= deps;
             }
         }
         mask = next;
@@ -383,20 +383,20 @@ fn propagate(out: &mut Scenario) {
         let mut frontier: ServiceMask = 1 << root.service as u8;
         for distance in 1..=SERVICE_COUNT as u8 {
             let mut callers = 0;
-            for s in 0..SERVICE_COUNT {
+            for (s, up) in DEPENDED_BY.iter().enumerate() {
                 if frontier & (1 << s) != 0 {
-                    callers |= DEPENDED_BY[s];
+                    callers |= up;
                 }
             }
             frontier = callers;
-            for s in 0..SERVICE_COUNT {
+            for (s, nearest) in best.iter_mut().enumerate() {
                 if callers & (1 << s) == 0 || out.root_mask & (1 << s) != 0 {
                     continue;
                 }
                 out.cause[s] |= 1 << root.service as u8;
                 out.affected_mask |= 1 << s;
-                if distance < best[s] {
-                    best[s] = distance;
+                if distance < *nearest {
+                    *nearest = distance;
                     (out.mode[s], out.status[s]) = symptom_of(root.mode, root.service, distance);
                 }
             }

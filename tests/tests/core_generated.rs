@@ -96,7 +96,7 @@ fn the_oracle_solves_every_generated_incident_within_budget() {
                 let env = play(scenario, seed as i64, oracle::choose);
                 assert!(env.is_resolved(), "{scenario:?}");
                 assert!(score(&env) >= 0.90, "{scenario:?} {:?}", env.final_grade());
-                assert_eq!(env.mitigated_at().is_some(), true);
+                assert!(env.mitigated_at().is_some());
                 assert!(env.step_count() <= scenario.max_steps);
                 if seed % 500 == 0 {
                     assert_eq!(env.check(), Ok(()));
