@@ -1,5 +1,13 @@
-//! JSON-RPC 2.0 / MCP tools over one [`Session`]: the server's `POST /mcp` and a
-//! WebSocket `mcp` message both answer through [`handle`].
+//! JSON-RPC 2.0 / MCP tools over one [`Session`]: the server's `POST /mcp` (one
+//! [`Session`] per MCP session) and a WebSocket `mcp` message (the connection's session)
+//! both answer through [`Message`].
+//!
+//! JSON-RPC 2.0 as written: a message is one request or a batch (an array); a batch gets
+//! one response per request, in order, and none for notifications (no `id`); a message
+//! of only notifications gets no response at all; an empty batch is one Invalid Request
+//! error. Request ids are echoed byte for byte as sent (`serde_json`'s `RawValue`: a
+//! 30-digit integer or `-0` comes back as written). Every bad entry gets its own error
+//! (id `null` when its id could not be read).
 //!
 //! Tools: `reset`, `step` (any action), one tool per action type (`list_services`,
 //! `read_logs`, ...), `state`, `grader` and `baseline` (the rule agent's next action, which
@@ -8,9 +16,11 @@
 //! JSON-RPC errors.
 
 use incident_core::ActionType;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use crate::parse::ApiError;
+use crate::parse::{ApiError, ObjectOnly};
 use crate::{Command, Session, decode};
 
 /// JSON-RPC: the bytes are not JSON.
@@ -21,49 +31,265 @@ pub const INVALID_REQUEST: i64 = -32600;
 pub const METHOD_NOT_FOUND: i64 = -32601;
 /// JSON-RPC: bad parameters.
 pub const INVALID_PARAMS: i64 = -32602;
+/// Server error (implementation-defined range): no MCP session slot is free.
+pub const SERVER_BUSY: i64 = -32000;
+/// Server error: the `Mcp-Session-Id` names no live session (as MCP's SDKs answer).
+pub const SESSION_NOT_FOUND: i64 = -32001;
 
 /// MCP protocol version we answer `initialize` with when the client names none.
 pub const PROTOCOL_VERSION: &str = "2025-03-26";
 
-/// Return a JSON-RPC error response.
+/// Return a JSON-RPC error response (id `null`) as bytes, for refusals outside any
+/// message (a missing or unknown session).
 #[must_use]
-pub fn error(id: Value, code: i64, message: &str) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+pub fn error_bytes(code: i64, message: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_error(&mut out, "null", code, message);
+    out
 }
 
-fn result(id: Value, result: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "result": result})
+fn write_error(out: &mut Vec<u8>, id: &str, code: i64, message: &str) {
+    let error = json!({"code": code, "message": message});
+    write_response(out, id, "error", &error);
 }
 
-/// Answer one JSON-RPC request; `None` for a notification (no reply is due).
-pub fn handle(request: &Value, session: &mut Session) -> Option<Value> {
-    let Value::Object(map) = request else {
-        return Some(error(Value::Null, INVALID_REQUEST, "Invalid Request"));
-    };
-    let id = match map.get("id") {
-        Some(id @ (Value::String(_) | Value::Number(_) | Value::Null)) => Some(id.clone()),
-        Some(_) => {
-            return Some(error(
-                Value::Null,
-                INVALID_REQUEST,
-                "Invalid Request: bad id",
-            ));
+fn write_response(out: &mut Vec<u8>, id: &str, key: &str, value: &Value) {
+    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    out.extend_from_slice(id.as_bytes());
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+    out.extend_from_slice(&crate::to_bytes(value));
+    out.push(b'}');
+}
+
+/// One JSON-RPC message: a single entry or a batch, parsed with its ids kept as text.
+#[derive(Debug)]
+pub struct Message<'a> {
+    shape: Shape<'a>,
+}
+
+#[derive(Debug)]
+enum Shape<'a> {
+    /// Not JSON, or an empty batch: this one error answers the message.
+    Refused(i64, &'static str),
+    Single(Entry<'a>),
+    Batch(Vec<Entry<'a>>),
+}
+
+/// One entry of a message.
+#[derive(Debug)]
+enum Entry<'a> {
+    /// A request (`id` set) or a notification (`id` `None`).
+    Call {
+        id: Option<&'a str>,
+        method: String,
+        params: Value,
+    },
+    /// A response from the client (we send no requests, so it is ignored).
+    Response,
+    /// Not a valid request: answered with this error, under this id (`null` if unreadable).
+    Invalid { id: &'a str, message: &'static str },
+}
+
+/// The members of an entry; `id` and `result`/`error` keep "present but null" apart
+/// from "absent".
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(default)]
+    jsonrpc: Option<Value>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    id: Option<&'a RawValue>,
+    #[serde(default)]
+    method: Option<Value>,
+    #[serde(default)]
+    params: Option<Value>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    result: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    error: Option<&'a RawValue>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(deserializer).map(Some)
+}
+
+/// Whether a raw id is a string, a number or null (JSON-RPC's id types).
+fn valid_id(raw: &str) -> bool {
+    matches!(
+        raw.as_bytes().first(),
+        Some(b'"' | b'-' | b'0'..=b'9' | b'n')
+    )
+}
+
+impl<'a> Entry<'a> {
+    fn parse(raw: &'a RawValue) -> Entry<'a> {
+        let invalid = |id, message| Entry::Invalid { id, message };
+        let Ok(ObjectOnly(envelope)) = serde_json::from_str::<ObjectOnly<Envelope<'a>>>(raw.get())
+        else {
+            return invalid("null", "Invalid Request: not a JSON-RPC object");
+        };
+        let id = match envelope.id.map(RawValue::get) {
+            Some(id) if !valid_id(id) => {
+                return invalid(
+                    "null",
+                    "Invalid Request: id must be a string, number or null",
+                );
+            }
+            other => other,
+        };
+        let reply_id = id.unwrap_or("null");
+        if envelope.jsonrpc != Some(Value::from("2.0")) {
+            return invalid(reply_id, "Invalid Request: jsonrpc must be \"2.0\"");
         }
-        None => None,
-    };
-    let reply_id = id.clone().unwrap_or(Value::Null);
-    let Some(Value::String(method)) = map.get("method") else {
-        return Some(error(reply_id, INVALID_REQUEST, "Invalid Request"));
-    };
-    if map.get("jsonrpc") != Some(&Value::from("2.0")) {
-        return Some(error(
-            reply_id,
-            INVALID_REQUEST,
-            "Invalid Request: jsonrpc must be \"2.0\"",
-        ));
+        let method = match envelope.method {
+            Some(Value::String(method)) => method,
+            None if envelope.result.is_some() || envelope.error.is_some() => {
+                return Entry::Response;
+            }
+            _ => return invalid(reply_id, "Invalid Request: method must be a string"),
+        };
+        let params = match envelope.params {
+            None => json!({}),
+            Some(params @ (Value::Object(_) | Value::Array(_))) => params,
+            Some(_) => {
+                return invalid(
+                    reply_id,
+                    "Invalid Request: params must be an object or array",
+                );
+            }
+        };
+        Entry::Call { id, method, params }
     }
-    let params = map.get("params").cloned().unwrap_or_else(|| json!({}));
-    let answer = match method.as_str() {
+
+    /// Whether answering this entry acts on or reads a session (all but `initialize`,
+    /// `ping`, notifications of the protocol, and invalid entries).
+    fn needs_session(&self) -> bool {
+        match self {
+            Entry::Call { method, .. } => {
+                !matches!(method.as_str(), "initialize" | "ping")
+                    && !method.starts_with("notifications/")
+            }
+            Entry::Response | Entry::Invalid { .. } => false,
+        }
+    }
+
+    /// Append this entry's response (nothing for notifications and responses); `true`
+    /// when something was written.
+    fn answer(&self, session: Option<&mut Session>, out: &mut Vec<u8>) -> bool {
+        match self {
+            Entry::Invalid { id, message } => write_error(out, id, INVALID_REQUEST, message),
+            Entry::Response => return false,
+            Entry::Call { id, method, params } => {
+                let answer = match session {
+                    Some(session) => call_method(method, params, session),
+                    None if self.needs_session() => Err((
+                        INVALID_REQUEST,
+                        "Bad Request: this method needs an MCP session".to_owned(),
+                    )),
+                    None => call_method(method, params, &mut Session::new()),
+                };
+                let Some(id) = id else {
+                    return false;
+                };
+                match answer {
+                    Ok(value) => write_response(out, id, "result", &value),
+                    Err((code, message)) => write_error(out, id, code, &message),
+                }
+            }
+        }
+        true
+    }
+}
+
+impl<'a> Message<'a> {
+    /// Parse a message (a JSON-RPC request, notification or batch).
+    #[must_use]
+    pub fn parse(bytes: &'a [u8]) -> Message<'a> {
+        let shape = match serde_json::from_slice::<&RawValue>(bytes) {
+            Err(_) => Shape::Refused(PARSE_ERROR, "Parse error"),
+            Ok(raw) if raw.get().starts_with('[') => {
+                match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+                    Ok(entries) if entries.is_empty() => {
+                        Shape::Refused(INVALID_REQUEST, "Invalid Request: empty batch")
+                    }
+                    Ok(entries) => Shape::Batch(entries.into_iter().map(Entry::parse).collect()),
+                    Err(_) => Shape::Refused(PARSE_ERROR, "Parse error"),
+                }
+            }
+            Ok(raw) => Shape::Single(Entry::parse(raw)),
+        };
+        Message { shape }
+    }
+
+    fn entries(&self) -> &[Entry<'a>] {
+        match &self.shape {
+            Shape::Refused(..) => &[],
+            Shape::Single(entry) => std::slice::from_ref(entry),
+            Shape::Batch(entries) => entries,
+        }
+    }
+
+    /// Whether the message holds an `initialize` request (it opens an MCP session).
+    #[must_use]
+    pub fn initializes(&self) -> bool {
+        self.entries().iter().any(|entry| {
+            matches!(entry, Entry::Call { id: Some(_), method, .. } if method == "initialize")
+        })
+    }
+
+    /// Whether answering the message needs a session (some entry acts on an episode).
+    #[must_use]
+    pub fn needs_session(&self) -> bool {
+        self.entries().iter().any(Entry::needs_session)
+    }
+
+    /// Answer the message: `Some(response JSON)`, or `None` when no response is due (only
+    /// notifications and responses). Without a session, entries that need one get an
+    /// error each.
+    #[must_use]
+    pub fn answer(&self, mut session: Option<&mut Session>) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        match &self.shape {
+            Shape::Refused(code, message) => write_error(&mut out, "null", *code, message),
+            Shape::Single(entry) => {
+                if !entry.answer(session, &mut out) {
+                    return None;
+                }
+            }
+            Shape::Batch(entries) => {
+                out.push(b'[');
+                let mut answered = 0;
+                for entry in entries {
+                    let mark = out.len();
+                    if answered > 0 {
+                        out.push(b',');
+                    }
+                    if entry.answer(session.as_deref_mut(), &mut out) {
+                        answered += 1;
+                    } else {
+                        out.truncate(mark);
+                    }
+                }
+                if answered == 0 {
+                    return None;
+                }
+                out.push(b']');
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Answer one request's method.
+fn call_method(
+    method: &str,
+    params: &Value,
+    session: &mut Session,
+) -> Result<Value, (i64, String)> {
+    match method {
         "initialize" => Ok(json!({
             "protocolVersion": params.get("protocolVersion").cloned()
                 .unwrap_or_else(|| Value::from(PROTOCOL_VERSION)),
@@ -72,15 +298,10 @@ pub fn handle(request: &Value, session: &mut Session) -> Option<Value> {
         })),
         "ping" => Ok(json!({})),
         "tools/list" => Ok(json!({"tools": tools()})),
-        "tools/call" => call(&params, session),
+        "tools/call" => call(params, session),
         method if method.starts_with("notifications/") => Ok(json!({})),
         _ => Err((METHOD_NOT_FOUND, format!("Method not found: {method}"))),
-    };
-    let id = id?;
-    Some(match answer {
-        Ok(value) => result(id, value),
-        Err((code, message)) => error(id, code, &message),
-    })
+    }
 }
 
 fn tool(name: &str, description: &str, properties: Value, required: &[&str]) -> Value {

@@ -53,8 +53,12 @@ pub fn answer(session: &mut Session, text: &str) -> Answer {
     match decode_message(text) {
         Message::Command(command) => Answer::Frame(session.apply(command).to_ws_frame()),
         Message::Mcp(request) => {
-            let reply = mcp::handle(&request, session).unwrap_or_else(|| json!({}));
-            Answer::Frame(json!({"type": "mcp", "data": reply}).to_string())
+            // The JSON-RPC response goes in as written (its ids as the client wrote them).
+            let reply = mcp::Message::parse(request.as_bytes()).answer(Some(session));
+            let mut frame = br#"{"type":"mcp","data":"#.to_vec();
+            frame.extend_from_slice(reply.as_deref().unwrap_or(b"{}"));
+            frame.push(b'}');
+            Answer::Frame(String::from_utf8(frame).unwrap_or_default())
         }
         Message::Refused(frame) => Answer::Frame(frame.to_string()),
         Message::Close => Answer::Close,
@@ -64,7 +68,8 @@ pub fn answer(session: &mut Session, text: &str) -> Answer {
 /// One decoded message.
 enum Message {
     Command(Command),
-    Mcp(Value),
+    /// The text of a JSON-RPC message.
+    Mcp(String),
     Refused(Value),
     Close,
 }
@@ -99,7 +104,7 @@ fn decode_message(text: &str) -> Message {
         ("step", _) => return refused("step data must be the action object"),
         ("state", _) => Ok(Command::State),
         ("close", _) => return Message::Close,
-        ("mcp", Some(request)) => return Message::Mcp(request.clone()),
+        ("mcp", Some(request)) => return Message::Mcp(raw_data(text, request)),
         ("mcp", None) => return refused("mcp data must be a JSON-RPC request"),
         (other, _) => {
             let message = format!("Unknown message type: {other}");
@@ -110,6 +115,18 @@ fn decode_message(text: &str) -> Message {
         Ok(command) => Message::Command(command),
         Err(error) => Message::Refused(validation_error(&error)),
     }
+}
+
+/// The `data` member of a message as the client wrote it (so JSON-RPC ids are echoed
+/// exactly), or `data` re-serialized when it cannot be borrowed.
+fn raw_data(text: &str, data: &Value) -> String {
+    #[derive(serde::Deserialize)]
+    struct Data<'a> {
+        #[serde(borrow)]
+        data: &'a serde_json::value::RawValue,
+    }
+    serde_json::from_str::<Data<'_>>(text)
+        .map_or_else(|_| data.to_string(), |raw| raw.data.get().to_owned())
 }
 
 fn refused(what: &str) -> Message {

@@ -29,6 +29,7 @@
 pub mod assets;
 pub mod conns;
 pub mod environment;
+pub mod mcp;
 pub mod router;
 pub mod schema;
 pub mod ws;
@@ -204,6 +205,8 @@ pub struct Shared {
     session: Mutex<Session>,
     /// One permit per WebSocket session slot.
     pub ws_slots: Arc<Semaphore>,
+    /// The MCP sessions of `POST /mcp` (one episode each).
+    pub mcp: mcp::McpSessions,
     /// Becomes `true` when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -215,6 +218,7 @@ impl Shared {
         Shared {
             ws_slots: Arc::new(Semaphore::new(config.max_sessions)),
             session: Mutex::new(Session::new().with_sealed(config.sealed)),
+            mcp: mcp::McpSessions::new(config.max_sessions, config.session_idle_timeout),
             config,
             shutdown,
         }

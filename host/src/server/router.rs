@@ -16,9 +16,9 @@ use hyper::header::{
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
-use incident_api::{ApiError, Command, decode, guard, mcp, render, to_bytes};
+use incident_api::{ApiError, Command, decode, guard, render, to_bytes};
 
-use super::{Shared, assets, environment, schema, ws};
+use super::{Shared, assets, environment, mcp, schema, ws};
 
 /// The response type of every route.
 pub type HttpResponse = Response<Full<Bytes>>;
@@ -61,7 +61,8 @@ where
             Ok(bytes) => episode(shared, decode::step(&bytes)),
             Err(response) => response,
         },
-        (&Method::POST, "/mcp") => mcp_http(request, shared).await,
+        (&Method::POST, "/mcp") => mcp::post(request, shared).await,
+        (&Method::DELETE, "/mcp") => mcp::delete(&request, shared),
         (_, path) if schema::ROUTES.iter().any(|(known, _, _)| *known == path) => {
             let allow = schema::ROUTES
                 .iter()
@@ -198,32 +199,5 @@ where
             StatusCode::REQUEST_TIMEOUT,
             "the request body did not arrive in time",
         )),
-    }
-}
-
-async fn mcp_http<B>(request: Request<B>, shared: &Shared) -> HttpResponse
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let bytes = match read_body(request, shared).await {
-        Ok(bytes) => bytes,
-        Err(response) => return response,
-    };
-    let request: Value = match serde_json::from_slice(&bytes) {
-        Ok(value) => value,
-        Err(_) => {
-            let error = mcp::error(Value::Null, mcp::PARSE_ERROR, "Parse error");
-            return json_value(StatusCode::OK, &error);
-        }
-    };
-    let answer = mcp::handle(&request, &mut shared.session());
-    match answer {
-        Some(answer) => json_value(StatusCode::OK, &answer),
-        None => {
-            let mut response = Response::new(Full::new(Bytes::new()));
-            *response.status_mut() = StatusCode::ACCEPTED;
-            response
-        }
     }
 }

@@ -161,7 +161,11 @@ pub const ROUTES: [(&str, &[&str], &str); 19] = [
         "Vocabulary and reward rules, from the core's constants",
     ),
     ("/openapi.json", &["GET"], "This document"),
-    ("/mcp", &["POST"], "JSON-RPC 2.0 (MCP tools)"),
+    (
+        "/mcp",
+        &["POST", "DELETE"],
+        "JSON-RPC 2.0 (MCP tools; streamable HTTP sessions)",
+    ),
     (
         "/ws",
         &["GET"],

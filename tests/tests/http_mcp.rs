@@ -1,0 +1,207 @@
+//! MCP over streamable HTTP (`POST /mcp`, `DELETE /mcp`): each MCP session its own
+//! episode, `Mcp-Session-Id` issued at initialize and required after, unknown ids 404,
+//! sessions bounded; the tools, batches and exact ids over the wire.
+
+mod support;
+
+use std::net::SocketAddr;
+
+use incident_host::server::Config;
+use serde_json::{Value, json};
+use support::{Reply, get, post_json, request, start, start_with};
+
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+async fn post(addr: SocketAddr, session: Option<&str>, body: &str) -> Reply {
+    let mut headers = vec![JSON];
+    if let Some(id) = session {
+        headers.push(("Mcp-Session-Id", id));
+    }
+    request(addr, "POST", "/mcp", &headers, Some(body.as_bytes())).await
+}
+
+/// Initialize a session and return its id.
+async fn initialize(addr: SocketAddr) -> String {
+    let body = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#;
+    let reply = post(addr, None, body).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.json()["result"]["serverInfo"]["name"],
+        "devops_incident_env"
+    );
+    let id = reply
+        .header("Mcp-Session-Id")
+        .expect("a session id")
+        .to_owned();
+    let note = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+    let accepted = post(addr, Some(&id), note).await;
+    assert_eq!((accepted.status, accepted.body.len()), (202, 0));
+    id
+}
+
+fn call(id: u32, name: &str, arguments: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": name, "arguments": arguments}})
+    .to_string()
+}
+
+async fn tool(addr: SocketAddr, session: &str, name: &str, arguments: Value) -> Value {
+    let reply = post(addr, Some(session), &call(1, name, arguments)).await;
+    assert_eq!(reply.status, 200, "{name}");
+    reply.json()["result"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_mcp_session_is_its_own_episode() {
+    // Goal: two MCP sessions at once step their own episodes; neither touches the other
+    // nor the HTTP default episode.
+    let server = start().await;
+    let addr = server.local_addr();
+    let before = get(addr, "/state").await.json();
+    let (a, b) = (initialize(addr).await, initialize(addr).await);
+    assert_ne!(a, b);
+    let reset = tool(
+        addr,
+        &a,
+        "reset",
+        json!({"task_id": "hard_task", "seed": 7}),
+    )
+    .await;
+    assert_eq!(reset["isError"], false);
+    tool(
+        addr,
+        &b,
+        "reset",
+        json!({"task_id": "easy_task", "seed": 1}),
+    )
+    .await;
+    let step = tool(addr, &a, "read_logs", json!({"service": "database"})).await;
+    assert_eq!(step["structuredContent"]["observation"]["step_number"], 1);
+    let bad = tool(addr, &a, "step", json!({"action_type": "reboot"})).await;
+    assert_eq!(bad["isError"], true);
+    let state_a = tool(addr, &a, "state", json!({})).await["structuredContent"].clone();
+    let state_b = tool(addr, &b, "state", json!({})).await["structuredContent"].clone();
+    assert_eq!(
+        (&state_a["task_id"], &state_a["step_count"]),
+        (&json!("hard_task"), &json!(1))
+    );
+    assert_eq!(
+        (&state_b["task_id"], &state_b["step_count"]),
+        (&json!("easy_task"), &json!(0))
+    );
+    assert_eq!(
+        get(addr, "/state").await.json(),
+        before,
+        "the HTTP episode moved"
+    );
+    let tools = post(
+        addr,
+        Some(&a),
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+    )
+    .await;
+    let names: Vec<String> = tools.json()["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    for name in ["reset", "step", "state", "grader", "read_logs", "apply_fix"] {
+        assert!(names.iter().any(|n| n == name), "tool {name}");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_ids_are_required_and_checked() {
+    // Goal: no id -> 400, an unknown id -> 404, DELETE ends a session (then 404), and
+    // messages that need no session (OpenEnv's `{}` probe, garbage, ping) still get 200.
+    let server = start().await;
+    let addr = server.local_addr();
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let missing = post(addr, None, list).await;
+    assert_eq!(
+        (missing.status, missing.json()["error"]["code"].clone()),
+        (400, json!(-32600))
+    );
+    let step = call(1, "list_services", json!({}));
+    assert_eq!(post(addr, None, &step).await.status, 400);
+    let unknown = post(addr, Some("no-such-session"), list).await;
+    assert_eq!(
+        (unknown.status, unknown.json()["error"]["code"].clone()),
+        (404, json!(-32001))
+    );
+    let probe = post_json(addr, "/mcp", &json!({})).await;
+    assert_eq!(
+        (probe.status, probe.json()["error"]["code"].clone()),
+        (200, json!(-32600))
+    );
+    let ping = post(addr, None, r#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#).await;
+    assert_eq!((ping.status, ping.json()["id"].clone()), (200, json!("p")));
+    let id = initialize(addr).await;
+    assert_eq!(post(addr, Some(&id), list).await.status, 200);
+    let delete = |session: Option<String>| async move {
+        let headers: Vec<(&str, &str)> = session
+            .as_deref()
+            .map(|id| vec![("Mcp-Session-Id", id)])
+            .unwrap_or_default();
+        request(addr, "DELETE", "/mcp", &headers, None).await.status
+    };
+    assert_eq!(delete(None).await, 400);
+    assert_eq!(delete(Some(id.clone())).await, 204);
+    assert_eq!(delete(Some(id.clone())).await, 404);
+    assert_eq!(post(addr, Some(&id), list).await.status, 404);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_bounded() {
+    // Goal: past --max-sessions an initialize gets 503 with a JSON-RPC error; ending a
+    // session frees its slot.
+    let mut config = Config::local();
+    config.max_sessions = 2;
+    let server = start_with(config).await;
+    let addr = server.local_addr();
+    let first = initialize(addr).await;
+    initialize(addr).await;
+    let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}"#;
+    let full = post(addr, None, init).await;
+    assert_eq!(
+        (full.status, full.json()["error"]["code"].clone()),
+        (503, json!(-32000))
+    );
+    let headers = [("Mcp-Session-Id", first.as_str())];
+    assert_eq!(
+        request(addr, "DELETE", "/mcp", &headers, None).await.status,
+        204
+    );
+    assert_eq!(post(addr, None, init).await.status, 200);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_and_ids_survive_the_wire() {
+    // Goal: over HTTP a batch gets one response per request in order, ids byte for byte
+    // (a 30-digit integer, -0), nothing for its notifications, and an empty batch one error.
+    let server = start().await;
+    let addr = server.local_addr();
+    let id = initialize(addr).await;
+    let batch = r#"[{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"},
+        {"jsonrpc":"2.0","method":"notifications/initialized"},
+        {"jsonrpc":"2.0","id":-0,"method":"tools/call","params":{"name":"grader"}},
+        {"jsonrpc":"2.0","id":9,"method":"nope"}]"#;
+    let reply = post(addr, Some(&id), batch).await;
+    let text = String::from_utf8(reply.body.clone()).unwrap();
+    assert!(text.starts_with(r#"[{"jsonrpc":"2.0","id":123456789012345678901234567890,"result":{}},{"jsonrpc":"2.0","id":-0,"result":"#), "{text}");
+    let replies = reply.json();
+    assert_eq!(replies.as_array().map(Vec::len), Some(3));
+    assert_eq!(replies[2]["error"]["code"], -32601);
+    let empty = post(addr, Some(&id), "[]").await;
+    assert_eq!(
+        (empty.status, empty.json()["error"]["code"].clone()),
+        (200, json!(-32600))
+    );
+    let notes = r#"[{"jsonrpc":"2.0","method":"notifications/initialized"}]"#;
+    assert_eq!(post(addr, Some(&id), notes).await.status, 202);
+    server.shutdown().await;
+}
