@@ -37,4 +37,8 @@ cargo build -p incident-host --bin incident-env
   INCIDENT_ENV_BIN="$PWD/../../target/debug/incident-env" node --test --test-concurrency=1 ui.test.mjs
 )
 
+section "MCP: the official Python SDK client, two sessions at once (.ci/mcp-probe.sh)"
+# Its venv (target/mcp-venv) is created once and reused.
+bash .ci/mcp-probe.sh
+
 section "all suites passed"
