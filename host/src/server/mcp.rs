@@ -113,13 +113,18 @@ fn refuse(status: StatusCode, code: i64, message: &str) -> HttpResponse {
     json_bytes(status, mcp::error_bytes(code, message))
 }
 
-/// The request's `Mcp-Session-Id`: `Ok(None)` when absent, `Err` when it is not text.
-fn session_id<B>(request: &Request<B>) -> Result<Option<String>, HttpResponse> {
+/// The request's `Mcp-Session-Id`: `Ok(None)` when absent, `Err` (the 400 to answer)
+/// when it is not text.
+fn session_id<B>(request: &Request<B>) -> Result<Option<String>, Box<HttpResponse>> {
     match request.headers().get(SESSION_HEADER) {
         None => Ok(None),
         Some(value) => value.to_str().map(|id| Some(id.to_owned())).map_err(|_| {
             let message = "Bad Request: Mcp-Session-Id is not text";
-            refuse(StatusCode::BAD_REQUEST, mcp::INVALID_REQUEST, message)
+            Box::new(refuse(
+                StatusCode::BAD_REQUEST,
+                mcp::INVALID_REQUEST,
+                message,
+            ))
         }),
     }
 }
@@ -137,7 +142,7 @@ where
 {
     let id = match session_id(&request) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let bytes = match read_body(request, shared).await {
         Ok(bytes) => bytes,
@@ -186,7 +191,7 @@ where
 #[must_use]
 pub fn delete<B>(request: &Request<B>, shared: &Shared) -> HttpResponse {
     match session_id(request) {
-        Err(response) => response,
+        Err(response) => *response,
         Ok(None) => {
             let message = "Bad Request: Mcp-Session-Id header is required";
             refuse(StatusCode::BAD_REQUEST, mcp::INVALID_REQUEST, message)
