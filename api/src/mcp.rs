@@ -420,7 +420,9 @@ mod tests {
         session.apply(decode::reset_value(Some(&reset)).unwrap());
         let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
             "params": {"name": "baseline"}});
-        let answer = handle(&call, &mut session).unwrap();
+        let text = call.to_string();
+        let answer = Message::parse(text.as_bytes()).answer(Some(&mut session));
+        let answer: Value = serde_json::from_slice(&answer.unwrap()).unwrap();
         assert_eq!(answer["result"]["isError"], false);
         let direct = session.apply(Command::Baseline).to_value();
         assert_eq!(answer["result"]["structuredContent"], direct);
