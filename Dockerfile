@@ -11,7 +11,9 @@ RUN apt-get update \
     && useradd --system --uid 10001 --no-create-home incident
 COPY --from=build /src/target/release/incident-env /usr/local/bin/incident-env
 USER incident
+# `serve` reads its port from PORT: `docker run -e PORT=9000 -p 9000:9000 incident-env`.
+ENV PORT=8000
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=5s --retries=3 \
-    CMD curl -fsS http://127.0.0.1:8000/health || exit 1
-CMD ["incident-env", "serve", "--host", "0.0.0.0", "--port", "8000"]
+    CMD curl -fsS "http://127.0.0.1:${PORT}/health" || exit 1
+CMD ["incident-env", "serve", "--host", "0.0.0.0"]

@@ -1,4 +1,6 @@
-//! A fixed workload for profilers: `valgrind --tool=callgrind target/release/examples/profile`.
+//! A fixed workload for profilers: `cargo build --profile profiling -p incident-bench --example
+//! profile`, then `valgrind --tool=callgrind target/profiling/examples/profile` (the
+//! `profiling` profile is release with line tables; release itself carries no debug info).
 
 use std::num::NonZeroUsize;
 

@@ -119,6 +119,8 @@ impl core::fmt::Display for LengthMismatch {
     }
 }
 
+impl core::error::Error for LengthMismatch {}
+
 /// Return the `stream` seed of environment `index` of a batch with `base_seed`
 /// (SplitMix64 of the pair, so neighbouring indices get unrelated generators).
 #[must_use]

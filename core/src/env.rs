@@ -1042,3 +1042,5 @@ impl core::fmt::Display for Invariant {
         })
     }
 }
+
+impl core::error::Error for Invariant {}

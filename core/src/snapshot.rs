@@ -36,6 +36,15 @@ impl core::fmt::Display for SnapshotError {
     }
 }
 
+impl core::error::Error for SnapshotError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            SnapshotError::Invalid(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
 impl Env {
     /// Write a snapshot into `buffer` and return the bytes used.
     ///

@@ -96,7 +96,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "0.0.0.0")]
     pub host: String,
     /// Port to listen on.
-    #[arg(long, env = "PORT", default_value_t = 8000)]
+    #[arg(long, env = "PORT", default_value_t = 8000, value_parser = parse_port)]
     pub port: u16,
     /// Hide the answer fields (root causes, required fixes, affected services) from
     /// `/state` and WebSocket state.
@@ -127,6 +127,14 @@ pub struct ServeArgs {
     /// MCP and open WebSocket sessions besides the server's own; repeatable, `*` for any.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
+}
+
+/// Parse `--port` or `PORT`; the error names both, since clap's does not say which one
+/// the bad value came from.
+fn parse_port(text: &str) -> Result<u16, String> {
+    text.parse().map_err(|_| {
+        format!("expected a port number 0-65535 (from --port or the PORT environment variable)")
+    })
 }
 
 /// Everything the server needs to run.
@@ -386,12 +394,12 @@ async fn serve_connection(stream: TcpStream, slot: Slot, shared: Arc<Shared>) {
                 slot: slot.clone(),
             });
             let response = router::route(request, &shared).await;
-            slot.idle();
+            slot.done();
             Ok::<_, Infallible>(response)
         }
     });
     let connection = builder
-        .serve_connection(TokioIo::new(stream), service)
+        .serve_connection(TokioIo::new(slot.watch(stream)), service)
         .with_upgrades();
     tokio::pin!(connection);
     tokio::select! {

@@ -854,3 +854,9 @@ pub fn assert_json_eq(context: &str, expected: &Value, actual: &Value) {
         panic!("{context}: JSON differs at {path}: {what}");
     }
 }
+
+/// The README's Rust snippets, compiled and run as doctests (`cargo test -p incident-tests
+/// --doc`, part of `cargo test --workspace`) so that they cannot rot.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct Readme;

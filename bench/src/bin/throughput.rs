@@ -135,8 +135,32 @@ fn batch(scenario: &'static str, envs: usize, threads: usize, steps_per_env: u64
     }
 }
 
+const USAGE: &str = "usage: throughput [--json]\n\n\
+Runs the in-process throughput scenarios (about 15 s) and prints a table, or one JSON \
+object per line with --json.";
+
+/// Return whether `--json` was given; `--help` prints the usage and exits without running
+/// anything, and an unknown argument is an error (exit status 2).
+fn json_flag() -> bool {
+    let mut json = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--json" => json = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => {
+                eprintln!("unknown argument {other:?}\n{USAGE}");
+                std::process::exit(2);
+            }
+        }
+    }
+    json
+}
+
 fn main() {
-    let json = std::env::args().skip(1).any(|arg| arg == "--json");
+    let json = json_flag();
     let rows = [
         single_env(10_000_000),
         batch("batch_4096", 4096, 1, 2_000),

@@ -2,15 +2,21 @@
 //!
 //! ```text
 //! cargo run --release -p incident-bench --bin ws_load -- --port 8000 [--sessions 64]
-//!     [--secs 10] [--threads 1] [--json]
+//!     [--secs 10] [--threads 1] [--server-pid PID] [--json]
 //! ```
+//!
+//! `bash bench/ws/run.sh` builds both binaries, starts a server and runs this at 64 and
+//! 1,024 sessions.
 //!
 //! Each session connects to `ws://127.0.0.1:PORT/ws` (loopback only), sends
 //! `{"type":"reset","data":{"task_id":"easy_task","seed":S}}`, then
 //! `{"type":"step","data":{"action_type":"list_services"}}` over and over, reading exactly
 //! one reply per request, and resets again when a reply has `data.done == true`. The run is
 //! bounded: it stops after `--secs` seconds. It prints steps/s over all sessions and the
-//! p50/p99/max latency of one step (request sent to reply read).
+//! p50/p99/max latency of one step (request sent to reply read). With `--server-pid` it
+//! also prints the server's on-CPU time per message (steps and resets), summed over its
+//! threads from `/proc/PID/task/*/schedstat`: on a shared machine the rate depends on
+//! what else runs, the CPU per message much less.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -30,6 +36,7 @@ struct Options {
     sessions: usize,
     secs: u64,
     threads: usize,
+    server_pid: Option<u32>,
     json: bool,
 }
 
@@ -39,6 +46,7 @@ fn parse_options() -> Result<Options, String> {
         sessions: 64,
         secs: 10,
         threads: 1,
+        server_pid: None,
         json: false,
     };
     let mut args = std::env::args().skip(1);
@@ -65,10 +73,17 @@ fn parse_options() -> Result<Options, String> {
                     .parse()
                     .map_err(|e| format!("--threads: {e}"))?;
             }
+            "--server-pid" => {
+                options.server_pid = Some(
+                    value("--server-pid")?
+                        .parse()
+                        .map_err(|e| format!("--server-pid: {e}"))?,
+                );
+            }
             "--json" => options.json = true,
             "-h" | "--help" => {
                 return Err(
-                    "usage: ws_load [--port 8000] [--sessions 64] [--secs 10] [--threads 1] [--json]"
+                    "usage: ws_load [--port 8000] [--sessions 64] [--secs 10] [--threads 1] [--server-pid PID] [--json]"
                         .into(),
                 );
             }
@@ -187,6 +202,18 @@ async fn session(port: u16, index: usize, deadline: Instant) -> SessionResult {
     result
 }
 
+/// Nanoseconds the process has been on a CPU, summed over its threads (`None` without a
+/// pid or a readable `/proc`).
+fn server_cpu_ns(pid: Option<u32>) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", pid?)).ok()?;
+    let mut total = 0;
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
 fn percentile(sorted: &[u64], fraction: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -214,6 +241,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let cpu_before = server_cpu_ns(options.server_pid);
     let (results, elapsed) = runtime.block_on(async {
         let start = Instant::now();
         let deadline = start + Duration::from_secs(options.secs);
@@ -230,11 +258,19 @@ fn main() -> ExitCode {
         .iter()
         .flat_map(|r| r.step_ns.iter().copied())
         .collect();
+    let cpu_after = server_cpu_ns(options.server_pid);
     latencies.sort_unstable();
     let steps = latencies.len();
     let resets: u64 = results.iter().map(|r| r.resets).sum();
     let errors: u64 = results.iter().map(|r| r.errors).sum();
     let seconds = elapsed.as_secs_f64();
+    let messages = steps as u64 + resets;
+    let cpu_us = match (cpu_before, cpu_after) {
+        (Some(before), Some(after)) if messages > 0 => {
+            format!("{:.2}", (after - before) as f64 / 1e3 / messages as f64)
+        }
+        _ => "null".into(),
+    };
     let steps_per_sec = steps as f64 / seconds;
     let (p50, p99, max) = (
         percentile(&latencies, 0.50) / 1e3,
@@ -243,7 +279,7 @@ fn main() -> ExitCode {
     );
     if options.json {
         println!(
-            "{{\"scenario\": \"ws_sessions_{}\", \"sessions\": {}, \"seconds\": {seconds:.3}, \"steps\": {steps}, \"resets\": {resets}, \"errors\": {errors}, \"steps_per_sec\": {steps_per_sec:.0}, \"p50_us\": {p50:.1}, \"p99_us\": {p99:.1}, \"max_us\": {max:.1}}}",
+            "{{\"scenario\": \"ws_sessions_{}\", \"sessions\": {}, \"seconds\": {seconds:.3}, \"steps\": {steps}, \"resets\": {resets}, \"errors\": {errors}, \"steps_per_sec\": {steps_per_sec:.0}, \"p50_us\": {p50:.1}, \"p99_us\": {p99:.1}, \"max_us\": {max:.1}, \"server_cpu_us_per_message\": {cpu_us}}}",
             options.sessions, options.sessions
         );
     } else {
@@ -253,6 +289,7 @@ fn main() -> ExitCode {
         );
         println!("steps/s: {steps_per_sec:.0}");
         println!("step latency: p50 {p50:.1} us, p99 {p99:.1} us, max {max:.1} us");
+        println!("server CPU per message (steps and resets): {cpu_us} us");
     }
     if errors > 0 || steps == 0 {
         ExitCode::FAILURE

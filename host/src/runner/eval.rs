@@ -45,6 +45,23 @@ pub struct TaskStats {
     pub mean_steps: f64,
 }
 
+impl TaskStats {
+    /// Return the statistics rounded to the 3 decimals the grader uses (a mean of 0.8s
+    /// is `0.8`, not `0.8000000000000002`).
+    #[must_use]
+    pub fn rounded(&self) -> TaskStats {
+        let round3 = |x: f64| (x * 1000.0).round() / 1000.0;
+        TaskStats {
+            mean: round3(self.mean),
+            min: round3(self.min),
+            max: round3(self.max),
+            success_rate: round3(self.success_rate),
+            mean_steps: round3(self.mean_steps),
+            ..self.clone()
+        }
+    }
+}
+
 /// Run one baseline episode on the core (the baseline fed the previous observation).
 #[must_use]
 pub fn baseline_episode(task: TaskId, seed: i64) -> EpisodeResult {
@@ -244,7 +261,7 @@ pub fn main(args: &EvalArgs) -> ExitCode {
             "policy": policy,
             "seed": args.seed,
             "episodes": episodes,
-            "tasks": table,
+            "tasks": table.iter().map(TaskStats::rounded).collect::<Vec<_>>(),
         });
         writeln!(
             out,
@@ -278,6 +295,27 @@ mod tests {
             assert_eq!(one, run_baseline(&TaskId::ALL, 13, 40, threads, &progress));
         }
         assert_eq!(progress.load(Ordering::Relaxed), 3 * 4 * 13);
+    }
+
+    #[test]
+    fn json_statistics_are_rounded_to_three_decimals() {
+        // Goal: `eval --json` prints the mean of many 0.8 scores as 0.8, as the grader
+        // rounds, not as the sum's binary residue 0.7999999999999997.
+        let rows = vec![
+            EpisodeResult {
+                score: 0.8,
+                steps: 7
+            };
+            7
+        ];
+        let raw = stats(TaskId::Easy, &rows);
+        assert_ne!(
+            serde_json::to_value(&raw).unwrap()["mean"].to_string(),
+            "0.8"
+        );
+        let rounded = serde_json::to_value(raw.rounded()).unwrap();
+        assert_eq!(rounded["mean"].to_string(), "0.8");
+        assert_eq!(rounded["mean_steps"].to_string(), "7.0");
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub const KEY_VARIABLES: [&str; 3] = ["HF_TOKEN", "API_KEY", "OPENAI_API_KEY"];
 /// Options of the LLM endpoint.
 #[derive(Clone, Debug, clap::Args)]
 pub struct LlmArgs {
-    /// The model name (printed in `[START]` for every policy, as the original does).
+    /// The model name (`run` prints it in `[START]` for every policy, as the original does).
     #[arg(long, env = "MODEL_NAME", default_value = super::DEFAULT_MODEL)]
     pub model: String,
     /// The OpenAI-compatible base URL (`/chat/completions` is appended).
