@@ -133,7 +133,7 @@ pub struct ServeArgs {
 /// the bad value came from.
 fn parse_port(text: &str) -> Result<u16, String> {
     text.parse().map_err(|_| {
-        format!("expected a port number 0-65535 (from --port or the PORT environment variable)")
+        "expected a port number 0-65535 (from --port or the PORT environment variable)".to_owned()
     })
 }
 
