@@ -324,8 +324,14 @@ pub fn parse_reset(body: Option<&Value>) -> Result<ResetRequest, ApiError> {
     let seed = match map.get("seed") {
         None | Some(Value::Null) => incident_core::env::DEFAULT_SEED,
         Some(value) => python_int(value).ok_or_else(|| {
+            // A number is refused only past the 64-bit range; serde_json holds a 30-digit
+            // integer as an f64, so echoing it would print a float the client never sent.
+            let got = match value {
+                Value::Number(_) => "a number outside it".to_owned(),
+                other => other.to_string(),
+            };
             ApiError::detail(format!(
-                "seed must be an integer (or a numeric string) within the 64-bit range, got {value}"
+                "seed must be an integer (or a numeric string) within the 64-bit range, got {got}"
             ))
         })?,
     };
@@ -454,6 +460,11 @@ mod tests {
         assert_eq!((int_task.task, int_task.seed), (TaskId::Easy, 1));
         assert!(parse_reset(Some(&json!({"task_id": ["hard_task"]}))).is_err());
         assert!(parse_reset(Some(&json!({"seed": "abc"}))).is_err());
+        // A 30-digit seed is not echoed back as the float serde_json parsed it into.
+        let body: Value =
+            serde_json::from_str(r#"{"seed": 123456789012345678901234567890}"#).unwrap();
+        let huge = parse_reset(Some(&body)).unwrap_err().message();
+        assert!(huge.contains("outside") && !huge.contains("e29"), "{huge}");
         let list = parse_reset(Some(&json!([]))).unwrap_err();
         assert_eq!(list.body["detail"][0]["type"], "dict_type");
     }
