@@ -15,10 +15,11 @@ section "Python: incident_env (venv target/py-venv, pip install ./python, pytest
 # The venv lives under target/ (gitignored) and is reused; PYTHON picks the interpreter.
 venv=target/py-venv
 [ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$venv"
-"$venv/bin/pip" install -q "maturin>=1.9.4,<2" "numpy>=1.21" "gymnasium>=1.0,<2" pytest
+# transformers: its get_json_schema (what TRL turns tool methods into) checks the TRL class.
+"$venv/bin/pip" install -q "maturin>=1.9.4,<2" "numpy>=1.21" "gymnasium>=1.0,<2" pytest transformers
 # maturin (from the venv, hence PATH) builds the abi3 extension in release mode.
 PATH="$PWD/$venv/bin:$PATH" "$venv/bin/pip" install -q --no-build-isolation ./python
-"$venv/bin/pytest" -q python/tests
+INCIDENT_ENV_TOOL_SCHEMA=required "$venv/bin/pytest" -q python/tests
 
 section "Browser: /ui/ and /docs in headless Chromium (tests/browser, playwright-core)"
 # Debian's Chromium (no browser download) and playwright-core from npm; the tests start the
