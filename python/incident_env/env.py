@@ -29,8 +29,9 @@ class IncidentResponseEnv(gymnasium.Env):
     "l": length}``); call ``reset`` before stepping again.
 
     Args:
-        task: a task id, ``"uniform"`` or ``"cycle"`` (see ``incident_env.TASK_CHOICES``).
-        split: ``"train"`` or ``"test"``.
+        task: an original task's id, a generated tier (``"gen_easy"`` ...), ``"uniform"``
+            or ``"cycle"`` (see ``incident_env.TASK_CHOICES``).
+        split: ``"train"`` or ``"test"`` (the held-out incidents of a generated tier).
     """
 
     metadata: dict[str, Any] = {"render_modes": []}

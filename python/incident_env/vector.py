@@ -53,11 +53,13 @@ class VectorEnv(GymVectorEnv):
 
     Args:
         num_envs: number of environments (1 to ``NUM_ENVS_MAX``).
-        task: one task's id (``"easy_task"`` ...), ``"uniform"`` (each episode's task drawn
-            uniformly) or ``"cycle"`` (each environment walks through the tasks); see
+        task: one original task's id (``"easy_task"`` ...), a generated tier
+            (``"gen_easy"`` ... ``"gen_expert"``: each episode a new incident of that tier),
+            ``"uniform"`` (each episode's original task drawn uniformly) or ``"cycle"``
+            (each environment walks through the original tasks); see
             ``incident_env.TASK_CHOICES``.
-        split: ``"train"`` or ``"test"`` (the held-out generated incidents; the original
-            tasks are the same in both).
+        split: ``"train"`` or ``"test"``: which incidents a generated tier draws from
+            (``"test"`` is the held-out set); the original tasks are the same in both.
         seed: the batch seed used by the first ``reset()`` without a seed.
         num_threads: threads one ``step`` is split across (batches smaller than
             ``MIN_ENVS_PER_THREAD`` per thread use fewer). Results never depend on it.

@@ -272,9 +272,17 @@ mod tests {
     #[test]
     fn lanes_agree_with_the_core_batch_step_on_any_thread_count() {
         // Goal: the binding's step is the core's `step_batch` (observations, rewards, done
-        // flags, auto-reset), plus episode-end fields, identically on 1 and 3 threads.
+        // flags, auto-reset), plus episode-end fields, identically on 1 and 3 threads, for
+        // the original tasks and a generated tier.
+        agree(TaskChoice::Uniform);
+        agree(TaskChoice::Generated(
+            incident_core::Tier::Hard,
+            incident_core::Split::Test,
+        ));
+    }
+
+    fn agree(tasks: TaskChoice) {
         let n = 3 * MIN_ENVS_PER_THREAD + 7;
-        let tasks = TaskChoice::Uniform;
         let make = || -> Vec<Env> { (0..n as u64).map(|i| Env::for_batch(9, i, tasks)).collect() };
         let (mut reference, mut one, mut three) = (make(), make(), make());
         let (mut b1, mut b3) = (Buffers::new(n), Buffers::new(n));

@@ -13,7 +13,7 @@ mod vector;
 
 use incident_core::batch::TaskChoice;
 use incident_core::task::TaskId;
-use incident_core::{ACTION_COUNT, Action, OBS_LEN};
+use incident_core::{ACTION_COUNT, Action, OBS_LEN, Split, Tier};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -32,31 +32,39 @@ const MIXED_CHOICES: [(&str, TaskChoice); 2] = [
     ("cycle", TaskChoice::Cycle),
 ];
 
-/// The dataset splits a task choice may name.
-pub const SPLITS: [&str; 2] = ["train", "test"];
+/// Return the names of the dataset splits a generated tier is drawn from.
+#[must_use]
+pub fn split_names() -> Vec<&'static str> {
+    Split::ALL.iter().map(|split| split.name()).collect()
+}
 
-/// Return every task choice's name: each task's wire id, then the mixtures.
+/// Return every task choice's name: each original task's wire id, each generated tier
+/// (`gen_easy` ...), then the mixtures of the original tasks.
 #[must_use]
 pub fn task_choice_names() -> Vec<&'static str> {
     let tasks = TaskId::ALL.iter().map(|task| task.name());
-    tasks
-        .chain(MIXED_CHOICES.iter().map(|(name, _)| *name))
-        .collect()
+    let tiers = Tier::ALL.iter().map(|tier| tier.name());
+    let mixed = MIXED_CHOICES.iter().map(|(name, _)| *name);
+    tasks.chain(tiers).chain(mixed).collect()
 }
 
-/// Parse a task choice and split (the split selects held-out generated incidents; the
-/// original tasks are the same in both).
+/// Parse a task choice and split (the split selects the generated incidents of a tier:
+/// `test` is the held-out set; the original tasks are the same in both).
 ///
 /// # Errors
 /// A `ValueError` naming the valid choices.
 pub fn parse_task_choice(task: &str, split: &str) -> PyResult<TaskChoice> {
-    if !SPLITS.contains(&split) {
+    let Some(split) = Split::from_name(split) else {
         return Err(PyValueError::new_err(format!(
-            "unknown split {split:?}; expected one of {SPLITS:?}"
+            "unknown split {split:?}; expected one of {:?}",
+            split_names()
         )));
-    }
+    };
     if let Some(id) = TaskId::from_name(task) {
         return Ok(TaskChoice::Fixed(id));
+    }
+    if let Some(tier) = Tier::from_name(task) {
+        return Ok(TaskChoice::Generated(tier, split));
     }
     MIXED_CHOICES
         .iter()
@@ -101,7 +109,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("ACTION_COUNT", ACTION_COUNT)?;
     module.add("ACTIONS", action_table(module.py())?)?;
     module.add("TASK_CHOICES", task_choice_names())?;
-    module.add("SPLITS", SPLITS.to_vec())?;
+    module.add("SPLITS", split_names())?;
     module.add("EPISODE_FIELDS", lanes::EPISODE_FIELDS.to_vec())?;
     module.add("NUM_ENVS_MAX", NUM_ENVS_MAX)?;
     module.add("NUM_THREADS_MAX", NUM_THREADS_MAX)?;

@@ -263,3 +263,31 @@ def test_bad_arguments_are_value_errors():
         VectorEnv(0)
     with pytest.raises(ValueError, match="num_threads"):
         VectorEnv(1, num_threads=0)
+
+
+def test_generated_tiers_and_splits():
+    # Goal: the core's generated tiers are task choices; the test split holds other
+    # incidents than the train split; episodes end with the same infos.
+    assert {"gen_easy", "gen_expert"} <= set(incident_env.TASK_CHOICES)
+    train = VectorEnv(64, task="gen_hard", split="train", seed=3)
+    test = VectorEnv(64, task="gen_hard", split="test", seed=3)
+    obs_train, _ = train.reset()
+    obs_train = obs_train.copy()
+    obs_test, _ = test.reset()
+    assert np.all(obs_train[:, 48] == 4 + 2) and np.all(obs_test[:, 48] == 4 + 2)
+    ended = 0
+    for row in random_actions(64, 40, seed=4):
+        *_, infos = train.step(row)
+        if infos:
+            ended += int(infos["_score"].sum())
+            scores = infos["score"][infos["_score"]]
+            assert np.all((scores >= 0) & (scores <= 1))
+    assert ended > 0
+    a = VectorEnv(64, task="gen_hard", split="train", seed=3)
+    b = VectorEnv(64, task="gen_hard", split="test", seed=3)
+    a.reset()
+    b.reset()
+    actions = random_actions(64, 20, seed=9)
+    runs = [rollout(env, actions) for env in (a, b)]
+    assert any(not np.array_equal(x[1], y[1]) or not np.array_equal(x[0], y[0])
+               for x, y in zip(*runs))
