@@ -5,6 +5,10 @@
 //! `{"scenario": NAME, "envs": N, "threads": T, "steps_per_sec": X, "ns_per_step": Y}`,
 //! then `{"scenario": "env_bytes", "bytes": B}`.
 //!
+//! `single_env_gen_*` and `batch_4096_gen_hard` step generated incidents of a tier (train
+//! split) instead; `reset_*` rows count resets per second (`steps/s` is resets/s):
+//! an original task's reset, and a generated expert incident's (generation included).
+//!
 //! Every scenario feeds pre-generated valid action indices (uniform over the 115 discrete
 //! actions, from a seeded xorshift) and auto-resets finished episodes with a uniformly
 //! drawn task, so the figure is the environment's own cost: step, reset and observation
@@ -22,7 +26,7 @@ use std::time::Instant;
 use incident_bench::{ActionTape, Batch, step_parallel, step_single};
 use incident_core::Env;
 use incident_core::batch::TaskChoice;
-use incident_core::task::TaskId;
+use incident_core::scenario::{Split, Tier};
 
 /// Timed runs per scenario (the median is reported).
 const RUNS: usize = 5;
@@ -87,13 +91,13 @@ fn rates(timings: &[Timing], steps: f64, multi_threaded: bool) -> (f64, Option<f
     (wall, cpu)
 }
 
-fn single_env(steps: u64) -> Row {
+fn single_env(scenario: &'static str, steps: u64, tasks: TaskChoice) -> Row {
     let tape = ActionTape::new(7, 1);
-    let mut env = Env::new(TaskId::Easy, 1, 42);
+    let mut env = Env::for_batch(42, 0, tasks);
     let mut observation = [0u8; incident_core::OBS_LEN];
     let mut run = || {
         time(|| {
-            let sum = step_single(black_box(&mut env), &tape, steps, TASKS, &mut observation);
+            let sum = step_single(black_box(&mut env), &tape, steps, tasks, &mut observation);
             black_box((sum, &observation));
         })
     };
@@ -101,7 +105,31 @@ fn single_env(steps: u64) -> Row {
     let timings: Vec<Timing> = (0..RUNS).map(|_| run()).collect();
     let (steps_per_sec, cpu_steps_per_sec) = rates(&timings, steps as f64, false);
     Row {
-        scenario: "single_env",
+        scenario,
+        envs: 1,
+        threads: 1,
+        steps_per_sec,
+        cpu_steps_per_sec,
+    }
+}
+
+/// Resets per second: `auto_reset` alone (for a generated tier: generating the incident
+/// and its first observation), one environment.
+fn resets(scenario: &'static str, count: u64, tasks: TaskChoice) -> Row {
+    let mut env = Env::for_batch(42, 0, tasks);
+    let mut run = || {
+        time(|| {
+            for _ in 0..count {
+                black_box(&mut env).auto_reset(tasks);
+            }
+            black_box(&env);
+        })
+    };
+    run();
+    let timings: Vec<Timing> = (0..RUNS).map(|_| run()).collect();
+    let (steps_per_sec, cpu_steps_per_sec) = rates(&timings, count as f64, false);
+    Row {
+        scenario,
         envs: 1,
         threads: 1,
         steps_per_sec,
@@ -110,13 +138,23 @@ fn single_env(steps: u64) -> Row {
 }
 
 fn batch(scenario: &'static str, envs: usize, threads: usize, steps_per_env: u64) -> Row {
+    batch_of(scenario, envs, threads, steps_per_env, TASKS)
+}
+
+fn batch_of(
+    scenario: &'static str,
+    envs: usize,
+    threads: usize,
+    steps_per_env: u64,
+    tasks: TaskChoice,
+) -> Row {
     let tape = ActionTape::new(7, envs);
-    let mut batch = Batch::new(envs, 42, TASKS);
+    let mut batch = Batch::new(envs, 42, tasks);
     let threads = NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN);
     let mut first_step = 0;
     let mut run = || {
         let timing = time(|| {
-            let stats = step_parallel(&mut batch, &tape, first_step, steps_per_env, TASKS, threads);
+            let stats = step_parallel(&mut batch, &tape, first_step, steps_per_env, tasks, threads);
             black_box((stats, &batch.observations));
         });
         first_step += steps_per_env;
@@ -136,7 +174,7 @@ fn batch(scenario: &'static str, envs: usize, threads: usize, steps_per_env: u64
 }
 
 const USAGE: &str = "usage: throughput [--json]\n\n\
-Runs the in-process throughput scenarios (about 15 s) and prints a table, or one JSON \
+Runs the in-process throughput scenarios (about 30 s) and prints a table, or one JSON \
 object per line with --json.";
 
 /// Return whether `--json` was given; `--help` prints the usage and exits without running
@@ -161,11 +199,19 @@ fn json_flag() -> bool {
 
 fn main() {
     let json = json_flag();
+    let generated = |tier| TaskChoice::Generated(tier, Split::Train);
     let rows = [
-        single_env(10_000_000),
+        single_env("single_env", 10_000_000, TASKS),
+        single_env("single_env_gen_easy", 10_000_000, generated(Tier::Easy)),
+        single_env("single_env_gen_medium", 10_000_000, generated(Tier::Medium)),
+        single_env("single_env_gen_hard", 10_000_000, generated(Tier::Hard)),
+        single_env("single_env_gen_expert", 10_000_000, generated(Tier::Expert)),
         batch("batch_4096", 4096, 1, 2_000),
+        batch_of("batch_4096_gen_hard", 4096, 1, 2_000, generated(Tier::Hard)),
         batch("batch_4096_threads_2", 4096, 2, 2_000),
         batch("batch_1m", 1_000_000, 1, 10),
+        resets("reset_task", 2_000_000, TASKS),
+        resets("reset_gen_expert", 2_000_000, generated(Tier::Expert)),
     ];
     let env_bytes = size_of::<Env>();
     if json {
