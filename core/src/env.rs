@@ -296,13 +296,19 @@ pub struct StepResult {
 }
 
 impl StepResult {
-    /// The result of a step that was taken: the terminal step emits the 0.05 floor in
-    /// place of its own reward (`behaviour.md` §6.2 step 9).
+    /// The result of a step that was taken: when `floored`, the terminal step of the
+    /// original rules, it emits the 0.05 floor in place of its own reward
+    /// (`behaviour.md` §6.2 step 9).
     #[inline]
-    const fn emitted(outcome: Outcome, reward_milli: Milli, terminal: bool) -> StepResult {
+    const fn emitted(
+        outcome: Outcome,
+        reward_milli: Milli,
+        terminal: bool,
+        floored: bool,
+    ) -> StepResult {
         StepResult {
             outcome,
-            reward_milli: if terminal {
+            reward_milli: if floored {
                 REWARD_MIN_MILLI
             } else {
                 reward_milli
@@ -686,6 +692,7 @@ impl Env {
                     reward_milli = 120;
                     if self.scenario.root_mask & !self.fixed == 0 && self.mitigated_at == 0 {
                         self.mitigated_at = self.step_count;
+                        self.obs.as_flattened_mut()[field::MITIGATED_AT] = self.step_count;
                     }
                     Outcome::FixApplied { service, fix }
                 }
@@ -729,7 +736,8 @@ impl Env {
         // not done, so step_count <= max_steps after the increment).
         let pushed = self.history.push(record);
         debug_assert!(pushed.is_ok());
-        let bound = [TRAJECTORY_MAX_MILLI, V1_TRAJECTORY_MAX_MILLI][usize::from(v1)];
+        let bound = TRAJECTORY_MAX_MILLI
+            + Milli::from(v1) * (V1_TRAJECTORY_MAX_MILLI - TRAJECTORY_MAX_MILLI);
         let trajectory = (Milli::from(self.trajectory_milli) + reward_milli).clamp(-bound, bound);
         self.trajectory_milli = trajectory as i16;
         if terminal {
@@ -743,16 +751,8 @@ impl Env {
             obs::refresh_services(self);
         }
         self.obs[SERVICE_COUNT] = global.to_le_bytes();
-        self.obs.as_flattened_mut()[field::MITIGATED_AT] = self.mitigated_at;
-        if v1 {
-            return StepResult {
-                outcome,
-                reward_milli,
-                done: terminal,
-                terminal,
-            };
-        }
-        StepResult::emitted(outcome, reward_milli, terminal)
+        // The original rules emit the 0.05 floor at the terminal step (§6.2 step 9).
+        StepResult::emitted(outcome, reward_milli, terminal, terminal & !v1)
     }
 
     /// Ruleset v1's reward: the change of the live score ([`grader::v1_score`]), plus, at
