@@ -57,6 +57,10 @@ class VecCore:
         self, seed: int | None = None, mask: npt.NDArray[np.bool_] | None = None
     ) -> None:
         """Start new episodes (all, or where ``mask`` is true); writes ``observations``."""
+    def reset_incidents(self, seeds: npt.NDArray[np.uint64]) -> None:
+        """Make environment ``i`` generated incident ``seeds[i]`` of the tier and split."""
+    def policy_actions(self, policy: str) -> npt.NDArray[np.uint8]:
+        """Return ``"oracle"``'s or ``"baseline"``'s action in every environment."""
     def step(self, actions: npt.NDArray[np.uint8] | npt.NDArray[np.int64]) -> int:
         """Step every environment with the GIL released; return how many episodes ended."""
 

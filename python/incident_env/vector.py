@@ -104,6 +104,9 @@ class VectorEnv(GymVectorEnv):
         ones draw each environment's next episode from its own generator. ``options`` may
         hold ``"task"`` (and ``"split"``) to change the task of every later episode, and
         ``"reset_mask"`` (bool, one per environment) to reset only those environments.
+        With a generated tier, ``"incident_seeds"`` (one per environment) makes
+        environment ``i`` generated incident ``incident_seeds[i]`` of the tier and split
+        (numbered as the core's ``tiers`` example numbers them): a fixed evaluation set.
         """
         super().reset(seed=seed)
         options = options or {}
@@ -112,11 +115,22 @@ class VectorEnv(GymVectorEnv):
         if seed is None and not self._started:
             seed = self._seed
         self._started = True
+        incident_seeds = options.get("incident_seeds")
+        if incident_seeds is not None:
+            self._core.reset_incidents(np.ascontiguousarray(incident_seeds, dtype=np.uint64))
+            return self._obs, {}
         mask = options.get("reset_mask")
         if mask is not None:
             mask = np.ascontiguousarray(mask, dtype=np.bool_)
         self._core.reset(seed, mask)
         return self._obs, {}
+
+    def policy_actions(self, policy: str) -> np.ndarray:
+        """Return the action index (``uint8``, one per environment) that a reference
+        policy chooses in each environment's current state: ``"oracle"`` (reads the
+        hidden answer; the upper reference) or ``"baseline"`` (the original's rule
+        baseline). For evaluation tables, not for training."""
+        return self._core.policy_actions(policy)
 
     def step(
         self, actions: Any

@@ -2,8 +2,10 @@
 
 use std::num::NonZeroUsize;
 
+use incident_core::baseline::{self, Shown};
 use incident_core::batch::{self, TaskChoice};
-use incident_core::{Env, OBS_LEN};
+use incident_core::scenario::Scenario;
+use incident_core::{Action, Env, OBS_LEN, oracle};
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -127,6 +129,60 @@ impl VecCore {
             }
         }
         self.observe(py)
+    }
+
+    /// Rebuild environment `i` as generated incident `seeds[i]` of the current tier and
+    /// split (`Env::with_scenario(Scenario::generated(seed, tier, split), seed, seed)`,
+    /// as the core's `tiers` example numbers incidents), so an
+    /// evaluation can play a fixed, documented set of incidents. Writes `observations`.
+    fn reset_incidents(
+        &mut self,
+        py: Python<'_>,
+        seeds: PyReadonlyArray1<'_, u64>,
+    ) -> PyResult<()> {
+        let TaskChoice::Generated(tier, split) = self.tasks else {
+            return Err(PyValueError::new_err(
+                "reset_incidents needs a generated tier (gen_easy ... gen_expert)",
+            ));
+        };
+        let seeds = self.checked(seeds.as_slice()?, "seeds")?;
+        for (env, &seed) in self.envs.iter_mut().zip(seeds) {
+            let scenario = Scenario::generated(seed, tier, split);
+            *env = Env::with_scenario(scenario, seed as i64, seed);
+        }
+        self.observe(py)
+    }
+
+    /// Return the discrete action (uint8, one per environment) that `policy` chooses now:
+    /// `"oracle"` (reads the hidden answer: the upper reference) or `"baseline"` (the
+    /// original's rule baseline, shown the last step's observation).
+    fn policy_actions<'py>(
+        &self,
+        py: Python<'py>,
+        policy: &str,
+    ) -> PyResult<Bound<'py, PyArray1<u8>>> {
+        let choose: fn(&Env) -> Action = match policy {
+            "oracle" => oracle::choose,
+            "baseline" => |env| {
+                let shown = Shown::LastStep {
+                    outcome: env.last_outcome(),
+                    unknown: "",
+                };
+                baseline::choose(env, shown).action
+            },
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown policy {other:?}; expected \"oracle\" or \"baseline\""
+                )));
+            }
+        };
+        // Both policies only choose indexed actions; anything else would be 255 (unknown).
+        let actions: Vec<u8> = self
+            .envs
+            .iter()
+            .map(|env| choose(env).index().unwrap_or(u8::MAX))
+            .collect();
+        Ok(PyArray1::from_vec(py, actions))
     }
 
     /// Step environment `i` with `actions[i]` (uint8 or int64, one per environment) with
