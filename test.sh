@@ -21,6 +21,12 @@ venv=target/py-venv
 PATH="$PWD/$venv/bin:$PATH" "$venv/bin/pip" install -q --no-build-isolation ./python
 INCIDENT_ENV_TOOL_SCHEMA=required "$venv/bin/pytest" -q python/tests
 
+section "Python: train_ppo.py smoke (jax + optax + matplotlib + tqdm into the same venv)"
+# JAX on CPU (jax + jaxlib, ~90 MB) rather than PyTorch (PyPI's wheel pulls ~3.5 GB of CUDA
+# packages). A few thousand steps: the script starts, learns, evaluates, writes its outputs.
+"$venv/bin/pip" install -q "jax>=0.4.30" "optax>=0.2.3" "matplotlib>=3.8" "tqdm>=4.66"
+"$venv/bin/pytest" -q python/examples/test_train_ppo.py
+
 section "Browser: /ui/ and /docs in headless Chromium (tests/browser, playwright-core)"
 # Debian's Chromium (no browser download) and playwright-core from npm; the tests start the
 # server binary themselves on a free port and print where their screenshots go.
