@@ -510,7 +510,7 @@ class Trainer:
             actions = np.asarray(actions)
             act_buf[i], logp_buf[i], val_buf[i] = actions, logp, values
             self.obs, rew_buf[i], done_buf[i] = self.step_envs(actions)
-        _, last_value = self.act(self.params, self.obs, self.key)
+        _, _, last_value = self.act(self.params, self.obs, self.key)
         adv, ret = gae(rew_buf, val_buf, done_buf, last_value, self.c.gamma,
                        self.c.gae_lambda)
         flat = lambda a: np.asarray(a).reshape(t * n, *a.shape[2:])  # noqa: E731
