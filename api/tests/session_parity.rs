@@ -1,19 +1,7 @@
 //! Replay the reference traces through [`Session`] (no HTTP) and compare whole JSON bodies.
 
-use std::path::PathBuf;
-
 use incident_api::{Command, Session, decode};
 use serde_json::Value;
-
-fn reference_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/reference");
-    assert!(
-        dir.is_dir(),
-        "reference traces not found at {}",
-        dir.display()
-    );
-    dir
-}
 
 /// Replace every `episode_id` string with a placeholder after checking it is a string.
 fn normalise(mut value: Value) -> Value {
@@ -56,12 +44,7 @@ fn session_reproduces_every_reference_body() {
     // file equals ours as JSON (episode_id only as a string); recorded 500s are 422s here,
     // and the partial-reset window (a deliberate deviation) is skipped for alerts/grader.
     let mut compared = 0;
-    let mut files: Vec<_> = std::fs::read_dir(reference_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
+    let files = incident_tests::trace::jsonl_files();
     for file in &files {
         let mut session = Session::new();
         let mut after_partial_reset = false;

@@ -87,6 +87,6 @@ fn main() {
             ops.extend_from_slice(&[0, index, 1, index]);
         }
         ops.extend_from_slice(&[2, 3, 1, 0, 1, 2, 6, 3, 3, 3, 9]);
-        write("core_actions", &format!("{}", task.name()), &ops);
+        write("core_actions", task.name(), &ops);
     }
 }

@@ -36,25 +36,11 @@ fuzz_target!(|data: &[u8]| {
 
     match decode::step(data) {
         Err(error) => {
-            assert!(
-                (400..500).contains(&error.status),
-                "status {}",
-                error.status
-            );
-            assert!(
-                error.body.get("detail").is_some(),
-                "no detail: {}",
-                error.body
-            );
+            incident_fuzz::check_rejected(&error, &session, &before);
             assert_eq!(
                 Err(error),
                 value_path,
                 "router error differs from the Value path"
-            );
-            assert_eq!(
-                session.state_json(),
-                before,
-                "a rejected body changed the state"
             );
         }
         Ok(command) => {
@@ -69,7 +55,11 @@ fuzz_target!(|data: &[u8]| {
             let Reply::Observation(observed) = &reply else {
                 panic!("a step answered {}", reply.kind());
             };
-            assert_eq!(observed.env(), &twin, "session step differs from the core's");
+            assert_eq!(
+                observed.env(),
+                &twin,
+                "session step differs from the core's"
+            );
             assert_eq!(
                 (observed.outcome(), observed.reward_milli()),
                 (result.outcome, result.reward_milli)

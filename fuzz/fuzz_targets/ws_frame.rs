@@ -32,11 +32,7 @@ fuzz_target!(|data: &[u8]| {
             }
             "error" => {
                 assert!(frame["data"]["code"].is_string() && frame["data"]["message"].is_string());
-                assert_eq!(
-                    session.state_json(),
-                    before,
-                    "an error changed the state"
-                );
+                assert_eq!(session.state_json(), before, "an error changed the state");
             }
             "state" => assert_eq!(frame["data"], session.state_json()),
             "mcp" => assert!(frame["data"].is_object()),

@@ -1,9 +1,10 @@
 //! Helpers shared by the fuzz targets in `fuzz_targets/` (see `README.md`).
 
+use incident_api::parse::ApiError;
+use incident_api::{Command, Session};
 use incident_core::env::{REWARD_MAX_MILLI, REWARD_MIN_MILLI};
 use incident_core::vocab::{ActionType, Fix, Mode, Service};
 use incident_core::{Action, Arg, Env, StepResult, TaskId};
-use incident_api::{Command, Session};
 
 /// A session in a state picked from `selector` (the input length, so the body bytes stay
 /// untouched): any of the four tasks, 0 to 14 steps in, so done episodes are covered too;
@@ -21,9 +22,32 @@ pub fn warm_session(selector: usize) -> Session {
         let index = ((step * 37 + selector) % incident_core::ACTION_COUNT) as u8;
         let action = Action::from_index(index).expect("index below ACTION_COUNT");
         let raw = incident_api::parse::RawNames::default();
-        session.apply(Command::Step(incident_api::parse::ParsedAction { action, raw }));
+        session.apply(Command::Step(incident_api::parse::ParsedAction {
+            action,
+            raw,
+        }));
     }
     session
+}
+
+/// Check a rejected request: a 4xx status, a `detail` in the body, and the session's state
+/// exactly as it was before (`before`, its `state_json`).
+pub fn check_rejected(error: &ApiError, session: &Session, before: &serde_json::Value) {
+    assert!(
+        (400..500).contains(&error.status),
+        "status {}",
+        error.status
+    );
+    assert!(
+        error.body.get("detail").is_some(),
+        "no detail: {}",
+        error.body
+    );
+    assert_eq!(
+        &session.state_json(),
+        before,
+        "a rejected body changed the state"
+    );
 }
 
 /// Reads bytes off the front of the input; zeros once it runs out.

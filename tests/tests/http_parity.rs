@@ -3,8 +3,9 @@
 
 mod support;
 
+use incident_tests::trace::jsonl_files as reference_files;
 use serde_json::{Value, json};
-use support::{Reply, get, post_json, reference_files, request, schema_violation, start};
+use support::{Reply, get, post_json, request, schema_violation, start};
 
 /// Replace a top-level `episode_id` with a placeholder after checking it is a string.
 fn normalise(mut value: Value) -> Value {

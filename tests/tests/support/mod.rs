@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use incident_host::server::{self, Config, Running};
@@ -123,28 +122,6 @@ pub async fn post_json(addr: SocketAddr, path: &str, body: &Value) -> Reply {
 pub async fn post_raw(addr: SocketAddr, path: &str, body: &[u8]) -> Reply {
     let headers = [("Content-Type", "application/json")];
     request(addr, "POST", path, &headers, Some(body)).await
-}
-
-/// Return the reference traces folder (`tests/reference`).
-pub fn reference_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("reference");
-    assert!(
-        dir.is_dir(),
-        "reference traces not found at {}",
-        dir.display()
-    );
-    dir
-}
-
-/// Return the `*.jsonl` reference files in name order.
-pub fn reference_files() -> Vec<PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(reference_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    files
 }
 
 /// Check `value` against the subset of JSON Schema our schemas use (type, enum, required,
