@@ -323,10 +323,8 @@ pub fn tools() -> Vec<Value> {
     let mut list = vec![
         tool(
             "reset",
-            "Start a new episode.",
-            json!({"task_id": string_property("easy_task, medium_task, hard_task or expert_task"),
-                "seed": {"type": "integer"},
-                "episode_id": string_property("episode id to echo in state")}),
+            "Start a new episode: an original task, or a generated tier with its seed and split.",
+            crate::schema::reset()["properties"].clone(),
             &[],
         ),
         tool(

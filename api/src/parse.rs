@@ -6,7 +6,7 @@
 //! JSON `{"detail": ...}` that says what is wrong (`design.md`, deliberate differences).
 
 use incident_core::limits::{FIELD_CHARS_MAX, REASONING_CHARS_MAX};
-use incident_core::{Action, ActionType, Arg, Fix, Mode, Service, TaskId};
+use incident_core::{Action, ActionType, Arg, Fix, Mode, Scenario, Service, Split, TaskId, Tier};
 use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -270,11 +270,49 @@ pub fn parse_plain_action(bytes: &[u8]) -> Option<ParsedAction> {
         .validate()
 }
 
+/// The incident a reset starts: an original task, or a generated tier and split (the
+/// reset seed then indexes the incident within the split).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Incident {
+    /// One of the four original tasks.
+    Task(TaskId),
+    /// A generated incident of `tier` in `split`.
+    Generated(Tier, Split),
+}
+
+impl Default for Incident {
+    fn default() -> Incident {
+        Incident::Task(TaskId::Easy)
+    }
+}
+
+impl Incident {
+    /// Return the wire id (`easy_task` ... `gen_expert`).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Incident::Task(task) => task.name(),
+            Incident::Generated(tier, _) => tier.name(),
+        }
+    }
+
+    /// Return the scenario a reset with `seed` plays: the task's, or generated incident
+    /// `seed` (as `u64`) of the tier and split.
+    #[must_use]
+    pub fn scenario(self, seed: i64) -> Scenario {
+        match self {
+            Incident::Task(task) => Scenario::task(task),
+            Incident::Generated(tier, split) => Scenario::generated(seed as u64, tier, split),
+        }
+    }
+}
+
 /// A validated reset request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResetRequest {
-    /// The task (unknown or non-string ids fall back to easy, as in the original).
-    pub task: TaskId,
+    /// The incident (unknown or non-string ids fall back to easy, as in the original;
+    /// an unknown `gen_*` id is refused).
+    pub task: Incident,
     /// The seed.
     pub seed: i64,
     /// The OpenEnv `episode_id`, if one was given (a string of at most 255 characters).
@@ -284,11 +322,47 @@ pub struct ResetRequest {
 impl Default for ResetRequest {
     fn default() -> ResetRequest {
         ResetRequest {
-            task: TaskId::Easy,
+            task: Incident::default(),
             seed: incident_core::env::DEFAULT_SEED,
             episode_id: None,
         }
     }
+}
+
+/// The prefix of the generated tiers' ids: an id with it must name a tier.
+pub const GENERATED_PREFIX: &str = "gen_";
+
+/// Parse `task_id` and `split`: a generated tier with its split (default `train`), an
+/// original task (`split` ignored, as the original ignores unknown keys), or the
+/// original's fallback to easy.
+fn parse_incident(map: &Map<String, Value>) -> Result<Incident, ApiError> {
+    let text = match map.get("task_id") {
+        Some(Value::String(text)) => text,
+        Some(Value::Array(_) | Value::Object(_)) => {
+            return Err(ApiError::detail(
+                "task_id must be a string such as \"easy_task\" or \"gen_hard\"",
+            ));
+        }
+        _ => return Ok(Incident::default()),
+    };
+    let Some(tier) = Tier::from_name(text) else {
+        if text.starts_with(GENERATED_PREFIX) {
+            return Err(ApiError::detail(format!(
+                "unknown generated tier {text:?}; expected one of: {}",
+                Tier::ALL.map(Tier::name).join(", ")
+            )));
+        }
+        return Ok(Incident::Task(
+            TaskId::from_name(text).unwrap_or(TaskId::Easy),
+        ));
+    };
+    let split = match map.get("split") {
+        None | Some(Value::Null) => Split::Train,
+        Some(value) => value.as_str().and_then(Split::from_name).ok_or_else(|| {
+            ApiError::detail(format!("split must be \"train\" or \"test\", got {value}"))
+        })?,
+    };
+    Ok(Incident::Generated(tier, split))
 }
 
 /// Longest `episode_id` accepted (OpenEnv's limit).
@@ -312,15 +386,7 @@ pub fn parse_reset(body: Option<&Value>) -> Result<ResetRequest, ApiError> {
             ));
         }
     };
-    let task = match map.get("task_id") {
-        Some(Value::String(text)) => TaskId::from_name(text).unwrap_or(TaskId::Easy),
-        Some(Value::Array(_) | Value::Object(_)) => {
-            return Err(ApiError::detail(
-                "task_id must be a string such as \"easy_task\"",
-            ));
-        }
-        _ => TaskId::Easy,
-    };
+    let task = parse_incident(map)?;
     let seed = match map.get("seed") {
         None | Some(Value::Null) => incident_core::env::DEFAULT_SEED,
         Some(value) => python_int(value).ok_or_else(|| {
@@ -457,7 +523,10 @@ mod tests {
         // Goal: missing or odd task ids fall back to easy; bad seeds and list ids are refused.
         assert_eq!(parse_reset(None).unwrap(), ResetRequest::default());
         let int_task = parse_reset(Some(&json!({"task_id": 5, "seed": true}))).unwrap();
-        assert_eq!((int_task.task, int_task.seed), (TaskId::Easy, 1));
+        assert_eq!(
+            (int_task.task, int_task.seed),
+            (Incident::Task(TaskId::Easy), 1)
+        );
         assert!(parse_reset(Some(&json!({"task_id": ["hard_task"]}))).is_err());
         assert!(parse_reset(Some(&json!({"seed": "abc"}))).is_err());
         // A 30-digit seed is not echoed back as the float serde_json parsed it into.
@@ -467,5 +536,33 @@ mod tests {
         assert!(huge.contains("outside") && !huge.contains("e29"), "{huge}");
         let list = parse_reset(Some(&json!([]))).unwrap_err();
         assert_eq!(list.body["detail"][0]["type"], "dict_type");
+    }
+
+    #[test]
+    fn generated_tiers_take_a_split() {
+        // Goal: a tier id with an optional split (train by default); an unknown tier or
+        // split is refused with a sentence naming the choices; an original task ignores
+        // any split, as the original ignores unknown keys.
+        let hard = parse_reset(Some(
+            &json!({"task_id": "gen_hard", "seed": 7, "split": "test"}),
+        ));
+        assert_eq!(
+            hard.unwrap().task,
+            Incident::Generated(Tier::Hard, Split::Test)
+        );
+        let train = parse_reset(Some(&json!({"task_id": "gen_easy"}))).unwrap();
+        assert_eq!(train.task, Incident::Generated(Tier::Easy, Split::Train));
+        let tier = parse_reset(Some(&json!({"task_id": "gen_impossible"}))).unwrap_err();
+        assert!(
+            tier.message().contains("gen_easy, gen_medium"),
+            "{}",
+            tier.message()
+        );
+        for split in [json!("validation"), json!(1), json!(["test"])] {
+            let bad = parse_reset(Some(&json!({"task_id": "gen_hard", "split": split})));
+            assert!(bad.unwrap_err().message().contains("train"));
+        }
+        let task = parse_reset(Some(&json!({"task_id": "hard_task", "split": 5})));
+        assert_eq!(task.unwrap().task, Incident::Task(TaskId::Hard));
     }
 }

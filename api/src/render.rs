@@ -7,16 +7,16 @@
 use incident_core::env::Outcome;
 use incident_core::grader::{Grade, milli_to_f64};
 use incident_core::record::{Inspected, Lists};
-use incident_core::task::Alert;
+use incident_core::task::{Alert, Root};
 use incident_core::text::{
     self, ActionResult, LOGS_PER_READ, LogEvent, METRICS, Message, Timestamp, TraceId,
 };
 use incident_core::topology::{DEPENDS_ON, services};
-use incident_core::{ActionType, Env, Milli, Service, TaskId};
+use incident_core::{ActionType, Env, Milli, Scenario, Service, Split, TaskId, Tier};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use crate::parse::RawNames;
+use crate::parse::{GENERATED_PREFIX, RawNames};
 
 mod bytes;
 pub use bytes::write_step_response;
@@ -199,12 +199,8 @@ pub struct Alerts<'a>(pub &'a Env);
 impl Serialize for Alerts<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let env = self.0;
-        let alerts: &[Alert] = if env.is_resolved() {
-            &[]
-        } else {
-            env.task().alerts
-        };
-        serializer.collect_seq(alerts.iter().map(|alert| AlertJson::new(alert, env.seed())))
+        let alerts = env.scenario().alerts().take_while(|_| !env.is_resolved());
+        serializer.collect_seq(alerts.map(|alert| AlertJson::new(&alert, env.seed())))
     }
 }
 
@@ -278,7 +274,7 @@ pub fn observation<'a>(
         active_alerts: Alerts(env),
         dependency_graph: Graph(lists),
         step_number: env.step_count(),
-        max_steps: env.task().max_steps,
+        max_steps: env.scenario().max_steps,
         steps_remaining: env.steps_remaining(),
         available_services: Service::ALL.map(Service::name),
         available_actions: ActionType::ALL.map(ActionType::name),
@@ -340,7 +336,7 @@ pub fn step_response<'a>(
         reward: clamped(reward_milli),
         done: env.is_done(),
         info: Info {
-            task_id: env.task_id().name(),
+            task_id: env.scenario().name(),
             last_action_error: outcome.error().map(|code| code.name()),
             trajectory_reward: clamped(env.trajectory_milli()),
             grader_score: grade.map(|g| clamped(Milli::from(g.score))),
@@ -355,45 +351,118 @@ pub struct GraderResponse {
     task_id: &'static str,
     score: f64,
     details: Details,
+    /// Generated incidents only: the step the last root was fixed at (`null` before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_to_mitigation: Option<Option<u8>>,
 }
 
-/// Grade the episode as it stands (the original's live `/grader`).
+/// Grade the episode as it stands (the original's live `/grader`; ruleset v1's for a
+/// generated incident, with its time to mitigation).
 #[must_use]
 pub fn grader(env: &Env) -> GraderResponse {
     let grade = incident_core::grader::grade(env);
     GraderResponse {
-        task_id: env.task_id().name(),
+        task_id: env.scenario().name(),
         score: clamped(Milli::from(grade.score)),
         details: Details(grade),
+        time_to_mitigation: env.task_id().is_none().then(|| env.mitigated_at()),
     }
 }
 
 /// A task definition of `/tasks` and `/manifest`.
-#[derive(Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct TaskDefinition {
     task_id: &'static str,
-    name: &'static str,
-    description: &'static str,
+    name: String,
+    description: String,
     difficulty: &'static str,
+    /// The step budget (a generated tier's largest).
     max_steps: u8,
+    /// Generated tiers only: the splits a reset may name, the default first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    splits: Option<[&'static str; 2]>,
+    /// Generated tiers only: what `seed` means.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<&'static str>,
 }
 
-/// The four task definitions in order.
+/// What `seed` means for a generated tier (`/tasks`, the reset schema, MCP).
+pub const GENERATED_SEED: &str =
+    "the incident's index within the tier and split (any 64-bit integer), also the episode seed";
+
+/// Which tasks `/tasks` and `/manifest` list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    /// The four original tasks (the original's bodies, byte for byte).
+    Original,
+    /// The four original tasks, then the generated tiers (`?include=generated`).
+    WithGenerated,
+}
+
+/// The four task definitions in order, then the tiers' when `listing` asks for them.
 #[must_use]
-pub fn task_definitions() -> Vec<TaskDefinition> {
-    TaskId::ALL
-        .iter()
-        .map(|id| {
-            let task = id.task();
-            TaskDefinition {
-                task_id: task.id,
-                name: task.name,
-                description: task.description,
-                difficulty: task.difficulty,
-                max_steps: task.max_steps,
-            }
-        })
-        .collect()
+pub fn task_definitions(listing: Listing) -> Vec<TaskDefinition> {
+    let originals = TaskId::ALL.iter().map(|id| {
+        let task = id.task();
+        TaskDefinition {
+            task_id: task.id,
+            name: task.name.to_owned(),
+            description: task.description.to_owned(),
+            difficulty: task.difficulty,
+            max_steps: task.max_steps,
+            splits: None,
+            seed: None,
+        }
+    });
+    let tiers = Tier::ALL.map(tier_definition);
+    let generated = if listing == Listing::WithGenerated {
+        &tiers[..]
+    } else {
+        &[]
+    };
+    originals.chain(generated.iter().cloned()).collect()
+}
+
+/// A generated tier's definition, worded from its parameters (`generate::params`).
+#[must_use]
+pub fn tier_definition(tier: Tier) -> TaskDefinition {
+    let params = incident_core::generate::params(tier);
+    let difficulty = tier
+        .name()
+        .strip_prefix(GENERATED_PREFIX)
+        .unwrap_or(tier.name());
+    let counts: Vec<String> = (1..=params.roots_max())
+        .filter(|&n| params.root_count_percent[usize::from(n) - 1] > 0)
+        .map(|n| n.to_string())
+        .collect();
+    let plural = if params.roots_max() > 1 { "s" } else { "" };
+    let herrings = match params.herrings_max {
+        0 => "no red herrings".to_owned(),
+        1 => "up to 1 red herring".to_owned(),
+        n => format!("up to {n} red herrings"),
+    };
+    let noise = match params.noise_percent {
+        0 => "exact evidence".to_owned(),
+        n => format!("{n}% of reads misleading"),
+    };
+    let silent = match params.silent_percent {
+        0 => "an alert on every root".to_owned(),
+        n => format!("{n}% of roots silent (no alert of their own)"),
+    };
+    let description = format!(
+        "A generated incident on the six-service graph: {} root cause{plural}, {noise}, \
+         {herrings}, {silent}. Train and test splits differ by structure; scored by ruleset v1.",
+        counts.join(" or "),
+    );
+    TaskDefinition {
+        task_id: tier.name(),
+        name: format!("Generated incident ({difficulty})"),
+        description,
+        difficulty,
+        max_steps: params.max_steps_max(),
+        splits: Some(Split::ALL.map(Split::name)),
+        seed: Some(GENERATED_SEED),
+    }
 }
 
 /// The `/tasks` response.
@@ -406,11 +475,12 @@ pub struct TasksResponse {
 
 /// Build `/tasks`.
 #[must_use]
-pub fn tasks() -> TasksResponse {
+pub fn tasks(listing: Listing) -> TasksResponse {
+    let tasks = task_definitions(listing);
     TasksResponse {
         benchmark: BENCHMARK,
-        count: TaskId::ALL.len(),
-        tasks: task_definitions(),
+        count: tasks.len(),
+        tasks,
     }
 }
 
@@ -427,14 +497,14 @@ pub struct ManifestResponse {
 
 /// Build `/manifest`.
 #[must_use]
-pub fn manifest() -> ManifestResponse {
+pub fn manifest(listing: Listing) -> ManifestResponse {
     ManifestResponse {
         name: BENCHMARK,
         version: MANIFEST_VERSION,
         description: DESCRIPTION,
         port: 8000,
         routes: MANIFEST_ROUTES,
-        tasks: task_definitions(),
+        tasks: task_definitions(listing),
     }
 }
 
@@ -512,11 +582,11 @@ pub struct FixJson {
 }
 
 /// `required_fixes`: root service to fix, in root order.
-pub struct RequiredFixes(pub TaskId);
+pub struct RequiredFixes<'a>(pub &'a [Root]);
 
-impl Serialize for RequiredFixes {
+impl Serialize for RequiredFixes<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let roots = self.0.task().roots;
+        let roots = self.0;
         let mut map = serializer.serialize_map(Some(roots.len()))?;
         for root in roots {
             map.serialize_entry(root.service.name(), root.fix.name())?;
@@ -527,10 +597,10 @@ impl Serialize for RequiredFixes {
 
 /// The answer fields of `/state` that `--sealed` hides.
 #[derive(Serialize)]
-pub struct Answer {
+pub struct Answer<'a> {
     root_cause_services: Vec<&'static str>,
     root_cause_failure_modes: Vec<&'static str>,
-    required_fixes: RequiredFixes,
+    required_fixes: RequiredFixes<'a>,
     affected_services: Vec<&'static str>,
 }
 
@@ -560,7 +630,7 @@ pub struct StateResponse<'a> {
     diagnosis_correct_count: u8,
     fix_correct_count: u8,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    answer: Option<Answer>,
+    answer: Option<Answer<'a>>,
     action_history: Vec<HistoryJson<'a>>,
     last_action_error: Option<&'static str>,
 }
@@ -577,6 +647,34 @@ impl Serialize for FinalDetails {
     }
 }
 
+/// The `difficulty` of a scenario: the task's, or the tier's (`gen_hard` is `hard`).
+#[must_use]
+pub fn difficulty(scenario: &Scenario) -> &'static str {
+    match scenario.task_id() {
+        Some(task) => task.task().difficulty,
+        None => {
+            let name = scenario.name();
+            name.strip_prefix(GENERATED_PREFIX).unwrap_or(name)
+        }
+    }
+}
+
+/// The affected (symptom) services: the task's in the original's order, a generated
+/// incident's in canonical order.
+fn affected(scenario: &Scenario) -> Vec<&'static str> {
+    match scenario.task_id() {
+        Some(task) => task
+            .task()
+            .symptoms
+            .iter()
+            .map(|s| s.service.name())
+            .collect(),
+        None => services(scenario.affected_mask)
+            .map(Service::name)
+            .collect(),
+    }
+}
+
 fn names(list: &[Service]) -> Vec<&'static str> {
     list.iter().map(|s| s.name()).collect()
 }
@@ -585,13 +683,14 @@ fn names(list: &[Service]) -> Vec<&'static str> {
 /// answer (roots, modes, fixes, affected services and each diagnosis's `expected`).
 #[must_use]
 pub fn state<'a>(
-    env: &Env,
+    env: &'a Env,
     lists: &'a Lists,
     episode_id: &'a str,
     raw: &'a [RawNames],
     sealed: bool,
 ) -> StateResponse<'a> {
-    let task = env.task();
+    let scenario = env.scenario();
+    let roots = scenario.roots();
     let counters = env.counters();
     let history = env
         .history()
@@ -614,9 +713,9 @@ pub fn state<'a>(
     StateResponse {
         episode_id,
         step_count: env.step_count(),
-        task_id: task.id,
-        difficulty: task.difficulty,
-        max_steps: task.max_steps,
+        task_id: scenario.name(),
+        difficulty: difficulty(scenario),
+        max_steps: scenario.max_steps,
         is_resolved: env.is_resolved(),
         done: env.is_done(),
         seed: env.seed(),
@@ -662,10 +761,10 @@ pub fn state<'a>(
         diagnosis_correct_count: counters.diagnosis_correct_count,
         fix_correct_count: counters.fix_correct_count,
         answer: (!sealed).then(|| Answer {
-            root_cause_services: task.roots.iter().map(|r| r.service.name()).collect(),
-            root_cause_failure_modes: task.roots.iter().map(|r| r.mode.name()).collect(),
-            required_fixes: RequiredFixes(task.task_id),
-            affected_services: task.symptoms.iter().map(|s| s.service.name()).collect(),
+            root_cause_services: roots.iter().map(|r| r.service.name()).collect(),
+            root_cause_failure_modes: roots.iter().map(|r| r.mode.name()).collect(),
+            required_fixes: RequiredFixes(roots),
+            affected_services: affected(scenario),
         }),
         action_history: history,
         last_action_error: env.last_error().map(|code| code.name()),

@@ -1,6 +1,7 @@
-//! The JSON Schema of an action, shared by the server's `/schema` and MCP's tool list.
+//! The JSON Schemas of an action and of a reset, shared by the server's `/schema` and
+//! `/openapi.json` and MCP's tool list.
 
-use incident_core::{ActionType, Fix, Mode, Service};
+use incident_core::{ActionType, Fix, Mode, Service, TaskId, Tier};
 use serde_json::{Value, json};
 
 fn names<T: Copy>(values: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
@@ -31,6 +32,35 @@ pub fn action() -> Value {
             "reasoning": nullable_string(
                 incident_core::limits::REASONING_CHARS_MAX,
                 "free text, ignored by the environment".to_owned()),
+        },
+    })
+}
+
+/// Return the JSON Schema of a reset (the body of `/reset`, the WebSocket `reset` data, the
+/// MCP `reset` tool's arguments): an original task or a generated tier, with its seed and
+/// split.
+#[must_use]
+pub fn reset() -> Value {
+    let tasks = TaskId::ALL.map(TaskId::name);
+    let tiers = Tier::ALL.map(Tier::name);
+    let ids: Vec<&str> = tasks.iter().chain(&tiers).copied().collect();
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "ResetRequest",
+        "type": ["object", "null"],
+        "properties": {
+            "task_id": {"type": "string", "examples": ids, "description": format!(
+                "an original task ({}) or a generated tier ({}); any other id not starting \
+                 with gen_ falls back to easy_task, as in the original",
+                tasks.join(", "), tiers.join(", "))},
+            "seed": {"type": ["integer", "string", "null"], "description": format!(
+                "the episode seed (default {}); for a generated tier, {}",
+                incident_core::env::DEFAULT_SEED, crate::render::GENERATED_SEED)},
+            "split": {"type": ["string", "null"], "enum": ["train", "test", null],
+                "default": "train", "description": "generated tiers: train (default) or test \
+                 (the held-out incident structures); ignored for the original tasks"},
+            "episode_id": {"type": ["string", "null"],
+                "maxLength": crate::parse::EPISODE_ID_CHARS_MAX},
         },
     })
 }

@@ -12,7 +12,7 @@ use incident_core::record::Lists;
 use incident_core::{Env, Milli};
 use serde_json::Value;
 
-use crate::parse::{ParsedAction, RawNames, ResetRequest};
+use crate::parse::{Incident, ParsedAction, RawNames, ResetRequest};
 use crate::render;
 use crate::reply::{Observed, Reply};
 
@@ -137,7 +137,12 @@ impl Session {
     }
 
     fn reset(&mut self, request: ResetRequest) {
-        self.env.reset(request.task, request.seed);
+        match request.task {
+            Incident::Task(task) => self.env.reset(task, request.seed),
+            generated => self
+                .env
+                .reset_scenario(generated.scenario(request.seed), request.seed),
+        }
         self.episode_id = request.episode_id.unwrap_or_else(new_episode_id);
         self.raw.clear();
         self.last = Last::RESET;

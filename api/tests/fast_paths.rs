@@ -3,7 +3,7 @@
 //! errors, same bytes.
 
 use incident_api::{Command, Session, decode, parse};
-use incident_core::{ActionType, Fix, Mode, Service, TaskId};
+use incident_core::{ActionType, Fix, Mode, Service, Split, TaskId, Tier};
 use serde_json::{Value, json};
 
 /// The general path: bytes -> `Value` -> action (or the error it words).
@@ -118,16 +118,23 @@ fn plain_action_parsing_agrees_with_the_value_path() {
 
 #[test]
 fn responses_written_as_bytes_equal_the_value_rendering() {
-    // Goal: across tasks, seeds and every action body, the bytes of a reset or step reply
-    // (HTTP body and WebSocket frame) equal the `Value` rendering of the same response.
+    // Goal: across tasks, generated tiers and splits, seeds and every action body, the
+    // bytes of a reset or step reply (HTTP body and WebSocket frame) equal the `Value`
+    // rendering of the same response.
     let actions: Vec<_> = bodies()
         .iter()
         .filter_map(|body| decode::step_request(body).ok())
         .collect();
-    for task in TaskId::ALL {
-        for seed in [0_i64, 1, 7, -3, 86_399, 123_456_789] {
+    let mut incidents: Vec<(&str, &str)> = TaskId::ALL.map(|t| (t.name(), "train")).to_vec();
+    for tier in Tier::ALL {
+        incidents.extend(Split::ALL.map(|split| (tier.name(), split.name())));
+    }
+    for (index, (task, split)) in incidents.into_iter().enumerate() {
+        // Every seed for the original tasks; three per generated tier and split.
+        let seeds = [0_i64, 1, 7, -3, 86_399, 123_456_789];
+        for &seed in &seeds[if index < TaskId::ALL.len() { 0 } else { 3 }..] {
             let mut session = Session::new();
-            let reset = json!({"task_id": task.name(), "seed": seed});
+            let reset = json!({"task_id": task, "seed": seed, "split": split});
             let reply = session.apply(decode::reset_value(Some(&reset)).unwrap());
             let value = session.last_response();
             assert_eq!(reply.to_json_bytes(), value.to_string().into_bytes());

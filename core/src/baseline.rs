@@ -188,27 +188,14 @@ pub fn choose(env: &Env, shown: Shown<'_>) -> Choice {
 /// The target: the first alert by severity (stable), else the worst service by status
 /// (stable), in canonical order on ties.
 fn target(env: &Env) -> Service {
-    if !env.is_resolved() && env.scenario().task_id().is_none() {
-        // A generated incident's alerts, in canonical order: the first most severe.
-        let alerts = env.scenario().alert;
-        let mut best: Option<(Service, u8)> = None;
-        for (service, severity) in Service::ALL.into_iter().zip(alerts) {
-            let priority = severity.map_or(0, |s| s.priority());
-            if priority > best.map_or(0, |b| b.1) {
-                best = Some((service, priority));
-            }
-        }
-        if let Some((service, _)) = best {
-            return service;
-        }
-    } else if !env.is_resolved() {
-        let alerts = env.task().alerts;
-        let best = alerts
-            .iter()
-            .fold(None::<&crate::task::Alert>, |best, alert| match best {
-                Some(b) if b.severity.priority() >= alert.severity.priority() => Some(b),
-                _ => Some(alert),
-            });
+    if !env.is_resolved() {
+        let best =
+            env.scenario()
+                .alerts()
+                .fold(None::<crate::task::Alert>, |best, alert| match best {
+                    Some(b) if b.severity.priority() >= alert.severity.priority() => Some(b),
+                    _ => Some(alert),
+                });
         if let Some(alert) = best {
             return alert.service;
         }
@@ -256,16 +243,8 @@ fn write_signal(out: &mut impl Write, env: &Env, shown: Shown<'_>) -> fmt::Resul
         }
     };
     let _ = unknown;
-    if !env.is_resolved() && env.scenario().task_id().is_none() {
-        for service in Service::ALL {
-            if env.scenario().alert[service as usize].is_some() {
-                let (title, description, hint) =
-                    text::generated_alert(env.scenario().status[service as usize]);
-                write!(out, " {title} {description} {hint}")?;
-            }
-        }
-    } else if !env.is_resolved() {
-        for alert in env.task().alerts {
+    if !env.is_resolved() {
+        for alert in env.scenario().alerts() {
             write!(
                 out,
                 " {} {} {}",

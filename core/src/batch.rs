@@ -39,7 +39,10 @@ impl TaskChoice {
     fn next(self, env: &mut Env) -> Option<TaskId> {
         match self {
             TaskChoice::Fixed(task) => Some(task),
-            TaskChoice::Cycle => Some(TaskId::ALL[(env.task_id() as usize + 1) % TASK_COUNT]),
+            TaskChoice::Cycle => {
+                let next = env.task_id().map_or(0, |task| task as usize + 1);
+                Some(TaskId::ALL[next % TASK_COUNT])
+            }
             TaskChoice::Uniform => Some(TaskId::ALL[env.next_below(TASK_COUNT as u32) as usize]),
             TaskChoice::Generated(..) => None,
         }

@@ -17,7 +17,7 @@ use crate::limits::STEP_COUNT_MAX;
 use crate::obs::{self, Blocks, field};
 use crate::op::{self, Op, OpKind};
 use crate::scenario::{Ruleset, Scenario};
-use crate::task::{Task, TaskId};
+use crate::task::TaskId;
 use crate::topology::{ServiceMask, bit, contains};
 use crate::vocab::{Fix, Mode, SERVICE_COUNT, Service, Status};
 
@@ -804,20 +804,11 @@ impl Env {
         &self.scenario
     }
 
-    /// Return the original task's text data (alerts, names) for the JSON layer.
-    ///
-    /// Meaningful for the four original tasks only; a generated incident has no static
-    /// text and reports `easy_task`'s here (read [`Env::scenario`] instead).
+    /// Return the original task this episode plays, or `None` for a generated incident
+    /// (its text is the scenario's: [`Scenario::alerts`], [`Scenario::name`]).
     #[must_use]
-    pub fn task(&self) -> &'static Task {
-        self.task_id().task()
-    }
-
-    /// Return the original task id (`easy_task` for a generated incident: see
-    /// [`Env::task`]).
-    #[must_use]
-    pub fn task_id(&self) -> TaskId {
-        self.scenario.task_id().unwrap_or(TaskId::Easy)
+    pub fn task_id(&self) -> Option<TaskId> {
+        self.scenario.task_id()
     }
 
     /// Return the reset seed.

@@ -53,6 +53,28 @@ pub struct TierParams {
     pub slack_steps: u8,
 }
 
+/// Steps of the optimal path per root: `read_logs`, `diagnose`, `apply_fix`,
+/// `verify_health`.
+pub const STEPS_PER_ROOT: u8 = 4;
+
+impl TierParams {
+    /// Return the most roots an incident of the tier has.
+    #[must_use]
+    pub const fn roots_max(&self) -> u8 {
+        let mut count = ROOT_COUNT_MAX;
+        while count > 1 && self.root_count_percent[count - 1] == 0 {
+            count -= 1;
+        }
+        count as u8
+    }
+
+    /// Return the largest step budget of the tier's incidents.
+    #[must_use]
+    pub const fn max_steps_max(&self) -> u8 {
+        STEPS_PER_ROOT * self.roots_max() + self.slack_steps
+    }
+}
+
 /// Percent of reads of a red herring that show its misleading mode.
 pub const HERRING_MISLEAD_PERCENT: u8 = 50;
 
@@ -327,7 +349,7 @@ pub fn generate(seed: u64, tier: Tier, split: Split) -> Scenario {
             out.mislead_percent[s] = params.noise_percent;
         }
     }
-    out.optimal_steps = 4 * out.root_count;
+    out.optimal_steps = STEPS_PER_ROOT * out.root_count;
     out.max_steps = out.optimal_steps + params.slack_steps;
     out
 }
@@ -493,6 +515,8 @@ mod tests {
                     assert!(s.alert.iter().any(Option::is_some));
                     assert_eq!(s.herring_mask & (s.root_mask | s.affected_mask), 0);
                     assert!(s.max_steps as usize <= crate::limits::STEP_COUNT_MAX);
+                    assert!(s.max_steps <= params(tier).max_steps_max());
+                    assert!(s.root_count <= params(tier).roots_max());
                     assert_eq!(s, generate(seed, tier, split));
                 }
             }

@@ -63,10 +63,11 @@ impl Grade {
 /// the weighted total is computed per call.
 #[must_use]
 pub fn grade(env: &Env) -> Grade {
-    if env.scenario().ruleset == Ruleset::V1 {
-        return v1_grade(env);
-    }
-    let task = env.task_id();
+    // The original ruleset is the four tasks' (a generated incident is always v1).
+    let task = match env.task_id() {
+        Some(task) if env.scenario().ruleset == Ruleset::Original => task,
+        _ => return v1_grade(env),
+    };
     let roots = env.scenario().root_mask;
     // Counts of root services: at most the task's root count (<= MAX_ROOTS).
     let count = |mask: u8| ((mask & roots).count_ones() as usize).min(MAX_ROOTS);
@@ -240,7 +241,9 @@ fn total(components: [u16; 4]) -> f64 {
 /// [`grade`] computed from the formulas (the reference the tables must agree with).
 #[must_use]
 pub fn grade_computed(env: &Env) -> Grade {
-    let task = env.task();
+    let Some(task) = env.task_id().map(TaskId::task) else {
+        return v1_grade(env);
+    };
     let roots = task.root_mask;
     let n = task.root_count();
     let exact = (env.root_identified() & roots).count_ones();

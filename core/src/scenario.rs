@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::limits::ROOT_COUNT_MAX;
-use crate::task::{Root, TASK_COUNT, TaskId};
+use crate::task::{Alert, Root, TASK_COUNT, TaskId};
 use crate::topology::ServiceMask;
 use crate::vocab::{Fix, Mode, SERVICE_COUNT, Service, Severity, Status};
 
@@ -242,6 +242,18 @@ impl Scenario {
         }
     }
 
+    /// Return the alerts the incident shows until it is resolved: an original task's in
+    /// the original's order; a generated incident's in canonical service order, each
+    /// worded by the status its service shows ([`crate::text::generated_alert`]: never by
+    /// mode, so an alert does not name a root's mode).
+    #[must_use]
+    pub fn alerts(&self) -> Alerts<'_> {
+        Alerts {
+            scenario: self,
+            next: 0,
+        }
+    }
+
     /// Return the tier code of the observation: 0..3 for the original tasks, 4 + tier
     /// for generated incidents.
     #[must_use]
@@ -282,6 +294,42 @@ impl Scenario {
             s += 1;
         }
         out
+    }
+}
+
+/// The alerts of a scenario ([`Scenario::alerts`]).
+#[derive(Clone, Debug)]
+pub struct Alerts<'a> {
+    scenario: &'a Scenario,
+    /// The next alert's index (original tasks) or service index (generated).
+    next: usize,
+}
+
+impl Iterator for Alerts<'_> {
+    type Item = Alert;
+
+    fn next(&mut self) -> Option<Alert> {
+        let scenario = self.scenario;
+        if let Some(task) = scenario.task_id() {
+            let alert = task.task().alerts.get(self.next).copied();
+            self.next += 1;
+            return alert;
+        }
+        while let Some(service) = Service::ALL.get(self.next).copied() {
+            self.next += 1;
+            if let Some(severity) = scenario.alert[service as usize] {
+                let (title, description, runbook_hint) =
+                    crate::text::generated_alert(scenario.status[service as usize]);
+                return Some(Alert {
+                    severity,
+                    service,
+                    title,
+                    description,
+                    runbook_hint,
+                });
+            }
+        }
+        None
     }
 }
 
@@ -360,6 +408,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn generated_alerts_follow_the_scenario() {
+        // Goal: a generated incident shows one alert per alerted service, in canonical
+        // order, worded by its status.
+        for seed in 0..200 {
+            let scenario = Scenario::generated(seed, Tier::Expert, Split::Test);
+            let alerts: heapless::Vec<Alert, SERVICE_COUNT> = scenario.alerts().collect();
+            let alerted = Service::ALL
+                .iter()
+                .filter(|s| scenario.alert[**s as usize].is_some());
+            assert!(
+                alerted
+                    .clone()
+                    .copied()
+                    .eq(alerts.iter().map(|a| a.service))
+            );
+            for alert in &alerts {
+                let s = alert.service as usize;
+                assert_eq!(Some(alert.severity), scenario.alert[s]);
+                assert_eq!(
+                    alert.title,
+                    crate::text::generated_alert(scenario.status[s]).0
+                );
+            }
+        }
+    }
+
+    #[test]
     fn task_scenarios_follow_the_task_tables() {
         // Goal: each original task's scenario carries its task's roots, modes, fixes and
         // alerts, and the broken rule gives the original's (§4).
@@ -372,6 +447,7 @@ mod tests {
             assert_eq!(scenario.broken_mask(0), data.root_mask | data.affected_mask);
             assert_eq!(scenario.broken_mask(data.root_mask), 0);
             assert_eq!(scenario.tier_code(), task as u8);
+            assert!(scenario.alerts().eq(data.alerts.iter().copied()));
         }
     }
 }

@@ -47,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(env.check().is_ok(), "reset env invalid");
                 assert_eq!(
                     (env.task_id(), env.seed(), env.step_count()),
-                    (task, seed, 0)
+                    (Some(task), seed, 0)
                 );
             }
         }

@@ -37,8 +37,8 @@ fuzz_target!(|data: &[u8]| {
             let reply = session.apply(Command::Reset(reset));
             let env = session.env();
             assert_eq!(
-                (env.task_id(), env.seed(), env.step_count()),
-                (task, seed, 0)
+                (env.scenario().name(), env.seed(), env.step_count()),
+                (task.name(), seed, 0)
             );
             assert!(env.check().is_ok(), "invariant broken after reset");
             if let Some(id) = episode_id {

@@ -13,7 +13,7 @@ pub fn warm_session(selector: usize) -> Session {
     let mut session = Session::new().with_sealed(selector % 2 == 1);
     let task = TaskId::ALL[selector % TaskId::ALL.len()];
     let request = incident_api::parse::ResetRequest {
-        task,
+        task: incident_api::parse::Incident::Task(task),
         seed: (selector / 4) as i64,
         episode_id: Some("fuzz".to_owned()),
     };
@@ -118,7 +118,7 @@ pub fn check_step(env: &Env, result: StepResult) {
         "reward {} out of range",
         result.reward_milli
     );
-    assert!(env.step_count() <= env.task().max_steps, "step count");
+    assert!(env.step_count() <= env.scenario().max_steps, "step count");
     assert_eq!(
         env.history().len(),
         usize::from(env.step_count()),

@@ -576,7 +576,7 @@ pub mod render {
         let active_alerts = if env.is_resolved() {
             json!([])
         } else {
-            alerts(env.task_id(), env.seed())
+            alerts(original(env), env.seed())
         };
         json!({
             "action_result": ActionResult { outcome, unknown }.to_string(),
@@ -588,11 +588,21 @@ pub mod render {
             "active_alerts": active_alerts,
             "dependency_graph": dependency_graph(env),
             "step_number": env.step_count(),
-            "max_steps": env.task().max_steps,
+            "max_steps": original(env).task().max_steps,
             "steps_remaining": env.steps_remaining(),
             "available_services": names(Service::ALL),
             "available_actions": ActionType::ALL.iter().map(|a| json!(a.name())).collect::<Value>(),
         })
+    }
+
+    /// The original task `env` plays (this renderer covers only those).
+    ///
+    /// # Panics
+    /// On a generated incident.
+    #[must_use]
+    pub fn original(env: &Env) -> TaskId {
+        env.task_id()
+            .expect("the reference renderer covers the original tasks")
     }
 
     /// The `details` object of a grade.
@@ -613,7 +623,7 @@ pub mod render {
     #[must_use]
     pub fn step_response(env: &Env, result: &StepResult, unknown: &str) -> Value {
         let mut info = json!({
-            "task_id": env.task_id().name(),
+            "task_id": original(env).name(),
             "last_action_error": error(result.outcome.error()),
             "trajectory_reward": clamped(env.trajectory_milli()),
         });
@@ -637,7 +647,7 @@ pub mod render {
             "reward": 0.05,
             "done": false,
             "info": {
-                "task_id": env.task_id().name(),
+                "task_id": original(env).name(),
                 "last_action_error": null,
                 "trajectory_reward": clamped(env.trajectory_milli()),
             },
@@ -649,7 +659,7 @@ pub mod render {
     pub fn grader_response(env: &Env) -> Value {
         let grade = grader::grade(env);
         json!({
-            "task_id": env.task_id().name(),
+            "task_id": original(env).name(),
             "score": milli(grade.score),
             "details": details(&grade),
         })
@@ -666,7 +676,7 @@ pub mod render {
     /// If `raw` and the history disagree in length.
     #[must_use]
     pub fn state(env: &Env, raw: &[RawAction]) -> Value {
-        let task = env.task();
+        let task = original(env).task();
         let lists = Lists::of(env);
         assert_eq!(
             raw.len(),

@@ -131,7 +131,7 @@ fn apply(
             env.reset(task, seed);
             episodes.fetch_add(1, Ordering::Relaxed);
             prop_assert!(env.step_count() == 0 && !env.is_done() && env.history().is_empty());
-            prop_assert_eq!((env.task_id(), env.seed()), (task, seed));
+            prop_assert_eq!((env.task_id(), env.seed()), (Some(task), seed));
             prop_assert_eq!(env.check(), Ok(()));
             return Ok(None);
         }
@@ -140,7 +140,7 @@ fn apply(
             episodes.fetch_add(1, Ordering::Relaxed);
             prop_assert!(env.seed() >= 0, "drawn seeds are non-negative");
             if let TaskChoice::Fixed(task) = choice {
-                prop_assert_eq!(env.task_id(), task);
+                prop_assert_eq!(env.task_id(), Some(task));
             }
             prop_assert_eq!(env.check(), Ok(()));
             return Ok(None);

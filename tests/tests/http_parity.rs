@@ -134,7 +134,8 @@ async fn every_reference_exchange_replays_over_http() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_validate_against_our_schema() {
     // Goal: /schema describes what we really send: observations (with reward and done),
-    // state (open and sealed) and actions from /baseline, over a whole baseline episode.
+    // state (open and sealed) and actions from /baseline, over a whole baseline episode of
+    // every task and generated tier (whose reset bodies fit the reset schema).
     let server = start().await;
     let addr = server.local_addr();
     let schema = get(addr, "/schema").await.json();
@@ -143,10 +144,12 @@ async fn responses_validate_against_our_schema() {
             panic!("{problem}");
         }
     };
-    for task in ["easy_task", "medium_task", "hard_task", "expert_task"] {
-        let mut reply = post_json(addr, "/reset", &json!({"task_id": task, "seed": 3}))
-            .await
-            .json();
+    let tasks = ["easy_task", "medium_task", "hard_task", "expert_task"];
+    let tiers = ["gen_easy", "gen_medium", "gen_hard", "gen_expert"];
+    for task in tasks.into_iter().chain(tiers) {
+        let body = json!({"task_id": task, "seed": 3, "split": "test"});
+        check("reset", &body);
+        let mut reply = post_json(addr, "/reset", &body).await.json();
         for _ in 0..40 {
             let mut merged = reply["observation"].clone();
             merged["reward"] = reply["reward"].clone();
@@ -231,7 +234,8 @@ async fn sealed_state_hides_the_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openenv_yaml_agrees_with_manifest_and_tasks() {
     // Goal: openenv.yaml (no tabs, so valid YAML unlike the original's) names the same
-    // environment, version and tasks, in order, as /manifest and /tasks, and carries the
+    // environment, version and tasks, in order, as /manifest and /tasks (the four tasks,
+    // then with ?include=generated the four tiers and their splits), and carries the
     // validation block with the reward range our step rewards live in.
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openenv.yaml");
     let yaml = std::fs::read_to_string(&path).expect("openenv.yaml at the repo root");
@@ -252,17 +256,29 @@ async fn openenv_yaml_agrees_with_manifest_and_tasks() {
     assert!(has(&format!("description: {}", manifest["description"])));
     assert!(has(&format!("port: {}", manifest["port"])));
     let mut at = 0;
-    for task in get(addr, "/tasks").await.json()["tasks"]
-        .as_array()
-        .unwrap()
-    {
-        let expected = [
+    let listed = get(addr, "/tasks?include=generated").await.json()["tasks"].clone();
+    let listed = listed.as_array().unwrap();
+    let originals = get(addr, "/tasks").await.json()["tasks"].clone();
+    assert_eq!(
+        listed[..4],
+        originals.as_array().unwrap()[..],
+        "the four tasks first"
+    );
+    assert_eq!(listed.len(), 8, "and the four tiers after them");
+    let manifest_all = get(addr, "/manifest?include=generated").await.json();
+    assert_eq!(manifest_all["tasks"].as_array().unwrap(), listed);
+    for task in listed {
+        let mut expected = vec![
             format!("  - id: {}", task["task_id"].as_str().unwrap()),
             format!("    name: {}", task["name"]),
             format!("    description: {}", task["description"]),
             format!("    difficulty: {}", task["difficulty"].as_str().unwrap()),
             format!("    max_steps: {}", task["max_steps"]),
         ];
+        if let Some(splits) = task["splits"].as_array() {
+            let names: Vec<&str> = splits.iter().filter_map(Value::as_str).collect();
+            expected.push(format!("    splits: [{}]", names.join(", ")));
+        }
         let start_line = lines[at..]
             .iter()
             .position(|line| *line == expected[0])

@@ -17,6 +17,7 @@ use std::sync::LazyLock;
 
 use incident_core::env::Outcome;
 use incident_core::record::{Inspected, Lists};
+use incident_core::task::Alert;
 use incident_core::text::{self, ActionResult, LogEvent, METRICS, Message, Timestamp};
 use incident_core::vocab::{MODE_COUNT, SERVICE_COUNT, STATUS_COUNT};
 use incident_core::{ActionType, Env, Milli, Mode, Service, Status, TaskId};
@@ -106,6 +107,49 @@ fn json(value: &(impl Serialize + ?Sized)) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// An alert's text before and after its `triggered_at` value.
+fn alert_fragments(alert: &Alert) -> (String, String) {
+    let before = format!(
+        "{{\"severity\":{},\"service\":{},\"title\":{},\"description\":{},\"triggered_at\":",
+        json(alert.severity.name()),
+        json(alert.service.name()),
+        json(alert.title),
+        json(alert.description),
+    );
+    let after = format!(",\"runbook_hint\":{}}}", json(alert.runbook_hint));
+    (before, after)
+}
+
+/// Append the active alerts (the inside of the list): an original task's from its
+/// rendered fragments, a generated incident's rendered here.
+fn alerts(out: &mut Vec<u8>, env: &Env, fragments: &Fragments) {
+    if env.is_resolved() {
+        return;
+    }
+    let mut stamp = Vec::with_capacity(24);
+    push_timestamp(&mut stamp, Timestamp::base(env.seed()));
+    let mut write = |index: usize, (before, after): &(String, String)| {
+        if index > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(before.as_bytes());
+        out.extend_from_slice(&stamp);
+        out.extend_from_slice(after.as_bytes());
+    };
+    match env.task_id() {
+        Some(task) => {
+            for (index, pair) in fragments.alerts[task as usize].iter().enumerate() {
+                write(index, pair);
+            }
+        }
+        None => {
+            for (index, alert) in env.scenario().alerts().enumerate() {
+                write(index, &alert_fragments(&alert));
+            }
+        }
+    }
+}
+
 /// The fragments, rendered once.
 struct Fragments {
     /// `{"service_name":..,"status":..,"depends_on":[..]}` per service and status.
@@ -138,23 +182,7 @@ static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| {
     let graph_full = format!("{{{}}}", graph.join(","));
     let alerts = TaskId::ALL
         .iter()
-        .map(|task| {
-            task.task()
-                .alerts
-                .iter()
-                .map(|alert| {
-                    let before = format!(
-                        "{{\"severity\":{},\"service\":{},\"title\":{},\"description\":{},\"triggered_at\":",
-                        json(alert.severity.name()),
-                        json(alert.service.name()),
-                        json(alert.title),
-                        json(alert.description),
-                    );
-                    let after = format!(",\"runbook_hint\":{}}}", json(alert.runbook_hint));
-                    (before, after)
-                })
-                .collect()
-        })
+        .map(|task| task.task().alerts.iter().map(alert_fragments).collect())
         .collect();
     let metrics = Mode::ALL.map(|mode| {
         let m = &METRICS[mode as usize];
@@ -251,19 +279,7 @@ fn observation(out: &mut Vec<u8>, env: &Env, outcome: Outcome, unknown: &str) {
         out.extend_from_slice(summary.as_bytes());
     }
     out.extend_from_slice(b"],\"active_alerts\":[");
-    if !env.is_resolved() {
-        let mut stamp = Vec::with_capacity(24);
-        push_timestamp(&mut stamp, Timestamp::base(env.seed()));
-        let alerts = &fragments.alerts[env.task_id() as usize];
-        for (index, (before, after)) in alerts.iter().enumerate() {
-            if index > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(before.as_bytes());
-            out.extend_from_slice(&stamp);
-            out.extend_from_slice(after.as_bytes());
-        }
-    }
+    alerts(out, env, fragments);
     out.extend_from_slice(b"],\"dependency_graph\":");
     let lists = Lists::of(env);
     let inspected = &lists.dependencies_inspected;
@@ -286,7 +302,7 @@ fn observation(out: &mut Vec<u8>, env: &Env, outcome: Outcome, unknown: &str) {
     out.extend_from_slice(b",\"step_number\":");
     push_json(out, &env.step_count());
     out.extend_from_slice(b",\"max_steps\":");
-    push_json(out, &env.task().max_steps);
+    push_json(out, &env.scenario().max_steps);
     out.extend_from_slice(b",\"steps_remaining\":");
     push_json(out, &env.steps_remaining());
     out.extend_from_slice(fragments.available.as_bytes());
@@ -295,7 +311,7 @@ fn observation(out: &mut Vec<u8>, env: &Env, outcome: Outcome, unknown: &str) {
 /// Append the `info` object (the frame's `metadata`).
 fn info(out: &mut Vec<u8>, env: &Env, outcome: Outcome) {
     out.extend_from_slice(b"{\"task_id\":");
-    push_str(out, env.task_id().name());
+    push_str(out, env.scenario().name());
     out.extend_from_slice(b",\"last_action_error\":");
     match outcome.error() {
         Some(code) => push_str(out, code.name()),

@@ -195,7 +195,7 @@ struct Backend<'a> {
 impl Backend<'_> {
     fn reset(&mut self, task: TaskId, seed: i64) -> Result<Value, String> {
         let reply = self.mirror.apply(Command::Reset(ResetRequest {
-            task,
+            task: incident_api::parse::Incident::Task(task),
             seed,
             episode_id: None,
         }));

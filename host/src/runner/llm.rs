@@ -438,7 +438,7 @@ mod tests {
         // Goal: the prompt shows only observed facts, never the hidden roots or fixes.
         let mut session = Session::new();
         session.apply(Command::Reset(ResetRequest {
-            task: TaskId::Hard,
+            task: incident_api::parse::Incident::Task(TaskId::Hard),
             seed: 12345,
             episode_id: None,
         }));

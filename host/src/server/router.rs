@@ -36,11 +36,14 @@ where
     let path = request.uri().path().to_owned();
     match (&method, path.as_str()) {
         (&Method::GET, "/") if wants_html(&request) => redirect("/ui/"),
-        (&Method::GET, "/" | "/manifest") => {
-            json_bytes(StatusCode::OK, to_bytes(&render::manifest()))
-        }
+        (&Method::GET, "/" | "/manifest") => json_bytes(
+            StatusCode::OK,
+            to_bytes(&render::manifest(listing(&request))),
+        ),
         (&Method::GET, "/health") => json_value(StatusCode::OK, &json!({"status": "healthy"})),
-        (&Method::GET, "/tasks") => json_bytes(StatusCode::OK, to_bytes(&render::tasks())),
+        (&Method::GET, "/tasks") => {
+            json_bytes(StatusCode::OK, to_bytes(&render::tasks(listing(&request))))
+        }
         (&Method::GET, "/state") => episode(shared, Ok(Command::State)),
         (&Method::GET, "/grader") => episode(shared, Ok(Command::Grade)),
         (&Method::GET, "/baseline" | "/sample_action") => episode(shared, Ok(Command::Baseline)),
@@ -112,6 +115,20 @@ fn episode(shared: &Shared, command: Result<Command, ApiError>) -> HttpResponse 
             json_bytes(StatusCode::OK, reply.to_json_bytes())
         }
         Err(error) => api_error(&error),
+    }
+}
+
+/// The query parameter that adds the generated tiers to `/tasks` and `/manifest`.
+pub const INCLUDE_GENERATED: &str = "include=generated";
+
+/// `/tasks` and `/manifest` list the generated tiers when the query has
+/// [`INCLUDE_GENERATED`]; without it they are the original's bodies, byte for byte.
+fn listing<B>(request: &Request<B>) -> render::Listing {
+    let query = request.uri().query().unwrap_or("");
+    if query.split('&').any(|pair| pair == INCLUDE_GENERATED) {
+        render::Listing::WithGenerated
+    } else {
+        render::Listing::Original
     }
 }
 

@@ -105,10 +105,12 @@ pub fn state() -> Value {
     })
 }
 
-/// Return the `/schema` body.
+/// Return the `/schema` body (OpenEnv's three schemas, plus the reset request's, which
+/// lists the original tasks and the generated tiers with their `seed` and `split`).
 #[must_use]
 pub fn schema() -> Value {
-    json!({"action": action(), "observation": observation(), "state": state()})
+    json!({"action": action(), "observation": observation(), "state": state(),
+        "reset": incident_api::schema::reset()})
 }
 
 /// Return the `/metadata` body.
@@ -133,8 +135,16 @@ pub const ROUTES: [(&str, &[&str], &str); 19] = [
         "Play an episode in the browser (over /ws)",
     ),
     ("/health", &["GET"], "Liveness"),
-    ("/tasks", &["GET"], "The four tasks"),
-    ("/manifest", &["GET"], "Name, version, routes and tasks"),
+    (
+        "/tasks",
+        &["GET"],
+        "The four tasks (?include=generated: also the generated tiers)",
+    ),
+    (
+        "/manifest",
+        &["GET"],
+        "Name, version, routes and tasks (?include=generated: also the tiers)",
+    ),
     (
         "/reset",
         &["POST"],
@@ -209,10 +219,10 @@ fn responses(path: &str, method: &str) -> Value {
 
 /// The request body of a POST operation (`/reset` may be empty; `/step` and `/mcp` not).
 fn request_body(path: &str) -> Value {
-    let schema = if path == "/step" {
-        action()
-    } else {
-        json!({"type": "object"})
+    let schema = match path {
+        "/step" => action(),
+        "/reset" => incident_api::schema::reset(),
+        _ => json!({"type": "object"}),
     };
     json!({"required": path != "/reset", "content": {"application/json": {"schema": schema}}})
 }
@@ -227,6 +237,11 @@ pub fn openapi() -> Value {
             let mut operation = json!({"summary": summary, "responses": responses(path, method)});
             if *method == "POST" {
                 operation["requestBody"] = request_body(path);
+            }
+            if matches!(path, "/" | "/tasks" | "/manifest") {
+                operation["parameters"] = json!([{"name": "include", "in": "query",
+                    "required": false, "schema": {"type": "string", "enum": ["generated"]},
+                    "description": "generated: list the generated tiers after the four tasks"}]);
             }
             operations.insert(method.to_lowercase(), operation);
         }
