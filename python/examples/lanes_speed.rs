@@ -1,13 +1,13 @@
 //! The binding's batch loop beside the core's `step_batch`, on the same environments and
 //! actions: `cargo run --release -p incident-python --example lanes_speed [STEPS]` prints
 //! both rates; under `valgrind --tool=callgrind` the instruction counts of
-//! `incident_core::batch::step_batch` and `_native::lanes::step` compare the two without
+//! `incident_core::batch::step_batch` and `_native::lanes::Batch::step` compare the two without
 //! the noise of a shared machine (see BENCHMARKS.md).
 
 use std::num::NonZeroUsize;
 use std::time::Instant;
 
-use _native::lanes::{self, EPISODE_FIELDS, Lanes};
+use _native::lanes::{Batch, EPISODE_FIELDS, Lanes};
 use incident_core::batch::{BatchOut, EpisodeStats, TaskChoice, step_batch};
 use incident_core::{ACTION_COUNT, Env, OBS_LEN};
 
@@ -23,6 +23,7 @@ struct Buffers {
     flags: Vec<bool>,
     episode: Vec<f32>,
     lengths: Vec<i32>,
+    times: Vec<f64>,
 }
 
 fn main() {
@@ -50,7 +51,9 @@ fn main() {
         flags: vec![false; 3 * ENVS],
         episode: vec![0.0; EPISODE_FIELDS.len() * ENVS],
         lengths: vec![0; ENVS],
+        times: vec![0.0; ENVS],
     };
+    let mut batch = Batch::new(envs.clone(), tasks, NonZeroUsize::MIN).expect("no worker threads");
     let start = Instant::now();
     for k in 0..steps {
         let out = BatchOut {
@@ -64,12 +67,13 @@ fn main() {
     let start = Instant::now();
     for k in 0..steps {
         let out = lanes_of(&mut obs, &mut buffers);
-        lanes::step(&mut envs, &actions[k % ROWS], out, tasks, NonZeroUsize::MIN);
+        let ended = batch.step(&actions[k % ROWS], out);
+        ended.expect("buffers of one entry per environment");
     }
     let ours = start.elapsed().as_secs_f64();
     let million = (ENVS * steps) as f64 / 1e6;
     println!(
-        "core step_batch {:.1} M steps/s, binding lanes::step {:.1} M steps/s (wall clock)",
+        "core step_batch {:.1} M steps/s, binding Batch::step {:.1} M steps/s (wall clock)",
         million / core,
         million / ours
     );
@@ -89,5 +93,6 @@ fn lanes_of<'a>(obs: &'a mut [u8], buffers: &'a mut Buffers) -> Lanes<'a> {
         ended,
         episode: std::array::from_fn(|_| rows.next().unwrap_or_default()),
         lengths: &mut buffers.lengths,
+        times: &mut buffers.times,
     }
 }

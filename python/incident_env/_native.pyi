@@ -11,7 +11,8 @@ OBS_LEN: Final[int]
 ACTION_COUNT: Final[int]
 #: The action of each discrete index as the original's JSON action fields.
 ACTIONS: Final[list[dict[str, str]]]
-#: Valid ``task`` arguments: each task's id, then ``"uniform"`` and ``"cycle"``.
+#: Valid ``task`` arguments: each original task's id, each generated tier, then
+#: ``"uniform"`` and ``"cycle"``.
 TASK_CHOICES: Final[list[str]]
 #: Valid ``split`` arguments.
 SPLITS: Final[list[str]]
@@ -39,18 +40,16 @@ class VecCore:
     episode: npt.NDArray[np.float32]
     #: ``(num_envs,)`` int32: each ended episode's length.
     lengths: npt.NDArray[np.int32]
+    #: ``(num_envs,)`` float64: each ended episode's wall-clock seconds.
+    times: npt.NDArray[np.float64]
 
-    def __init__(
-        self,
-        num_envs: int,
-        task: str = "uniform",
-        split: str = "train",
-        seed: int = 0,
-        num_threads: int = 1,
-    ) -> None:
-        """Create ``num_envs`` environments for ``task``/``split`` seeded from ``seed``."""
+    def __init__(self, num_envs: int, task: str, split: str, seed: int, num_threads: int) -> None:
+        """Create the environments of ``VectorEnv(num_envs, task, split, seed, num_threads)``."""
     def __len__(self) -> int:
         """Return the number of environments."""
+    @property
+    def workers(self) -> int:
+        """Persistent worker threads a step uses besides the calling one."""
     def set_task(self, task: str, split: str) -> None:
         """Choose the task of every later (auto-)reset."""
     def reset(

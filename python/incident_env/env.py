@@ -26,7 +26,7 @@ class IncidentResponseEnv(gymnasium.Env):
     layout in ``core/src/obs.rs``); ``terminated`` means the incident was resolved,
     ``truncated`` that the step budget ran out. The step that ends an episode has in its
     info the grader's ``score``, its four parts and ``episode`` (``{"r": return,
-    "l": length}``); call ``reset`` before stepping again.
+    "l": length, "t": wall-clock seconds}``); call ``reset`` before stepping again.
 
     Args:
         task: an original task's id, a generated tier (``"gen_easy"`` ...), ``"uniform"``
@@ -85,6 +85,7 @@ class IncidentResponseEnv(gymnasium.Env):
             return core.observations[0].copy(), reward, False, False, {}
         self._needs_reset = self._fresh = True
         stats = dict(zip(_native.EPISODE_FIELDS, (float(row[0]) for row in core.episode)))
-        info: dict[str, Any] = {"episode": {"r": stats.pop("r"), "l": int(core.lengths[0])}}
+        episode = {"r": stats.pop("r"), "l": int(core.lengths[0]), "t": float(core.times[0])}
+        info: dict[str, Any] = {"episode": episode}
         info.update(stats)
         return core.final_observations[0].copy(), reward, terminated, truncated, info

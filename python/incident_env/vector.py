@@ -14,13 +14,16 @@ false are stale). The same step's infos carry the ended episodes' statistics, as
 Gymnasium's dict of arrays with ``_key`` masks, at the top level and under
 ``infos["final_info"]``:
 
-- ``episode``: ``{"r": return (float32), "l": length (int32)}``, as
-  ``RecordEpisodeStatistics`` names them (no ``"t"``);
+- ``episode``: ``{"r": return (float32), "l": length (int32), "t": wall-clock seconds
+  (float64, rounded to microseconds)}``, as ``RecordEpisodeStatistics`` names them
+  (``"t"`` runs from the reset or step call that began the episode to the end of the
+  step call that ended it);
 - ``score``, ``root_cause_identification``, ``resolution``, ``efficiency``, ``safety``:
   the grader's final score and its four parts (float32).
 
 Entries whose mask is false hold values of earlier steps (read them through the masks).
-Steps where no episode ended return ``{}`` as infos.
+Steps where no episode ended return ``{}`` as infos. The infos dicts are new on every step
+(their arrays are the views above), so a wrapper may add keys to them.
 """
 
 from __future__ import annotations
@@ -61,8 +64,9 @@ class VectorEnv(GymVectorEnv):
         split: ``"train"`` or ``"test"``: which incidents a generated tier draws from
             (``"test"`` is the held-out set); the original tasks are the same in both.
         seed: the batch seed used by the first ``reset()`` without a seed.
-        num_threads: threads one ``step`` is split across (batches smaller than
-            ``MIN_ENVS_PER_THREAD`` per thread use fewer). Results never depend on it.
+        num_threads: threads one ``step`` is split across: the calling thread and
+            persistent workers started here (batches smaller than ``MIN_ENVS_PER_THREAD``
+            per thread use fewer). Results never depend on it.
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP}
@@ -91,8 +95,7 @@ class VectorEnv(GymVectorEnv):
         self._terminated, self._truncated, self._ended = (
             _read_only(row) for row in core.flags
         )
-        self._episode = dict(zip(_native.EPISODE_FIELDS, map(_read_only, core.episode)))
-        self._lengths = _read_only(core.lengths)
+        self._info_views()
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -158,22 +161,28 @@ class VectorEnv(GymVectorEnv):
             )
         return array.astype(np.int64, copy=False)
 
+    def _info_views(self) -> None:
+        """Lay out, once, the views every episode-end infos dict is copied from."""
+        core, mask = self._core, self._ended
+        rows = dict(zip(_native.EPISODE_FIELDS, map(_read_only, core.episode)))
+        self._episode = {
+            "r": rows.pop("r"),
+            "l": _read_only(core.lengths),
+            "t": _read_only(core.times),
+        }
+        self._stats: dict[str, Any] = {"_episode": mask}
+        for name, row in rows.items():
+            self._stats[name] = row
+            self._stats["_" + name] = mask
+        self._final = {"final_obs": self._final_obs, "_final_obs": mask, "_final_info": mask}
+
     def _end_infos(self) -> dict[str, Any]:
         """Return the infos of a step where episodes ended (see the module docs)."""
-        mask = self._ended
-        episode = self._episode
-        stats: dict[str, Any] = {
-            "episode": {"r": episode["r"], "l": self._lengths},
-            "_episode": mask,
-        }
-        for name in _native.EPISODE_FIELDS[1:]:
-            stats[name] = episode[name]
-            stats["_" + name] = mask
+        stats = dict(self._stats)
+        stats["episode"] = dict(self._episode)
         infos = dict(stats)
-        infos["final_obs"] = self._final_obs
-        infos["_final_obs"] = mask
+        infos.update(self._final)
         infos["final_info"] = stats
-        infos["_final_info"] = mask
         return infos
 
     def __repr__(self) -> str:

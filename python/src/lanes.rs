@@ -1,20 +1,22 @@
 //! The batch step over numpy-owned buffers: plain Rust, no Python objects, so it runs with
-//! the GIL released and splits across threads over disjoint chunks.
+//! the GIL released and splits across a persistent thread pool over disjoint chunks.
 //!
-//! Like [`incident_core::batch::step_batch`] (same step, same auto-reset, same per-env
-//! randomness), plus what Gymnasium's `SAME_STEP` autoreset needs and the core's batch
-//! call cannot give once it has reset: the observation that ended each episode and that
-//! episode's grade, return and length.
+//! The hot path is the core's own batch step ([`incident_core::batch::step_batch_with`]),
+//! with an episode-end hook that collects what Gymnasium's `SAME_STEP` autoreset needs and
+//! auto-reset is about to replace: the observation that ended each episode and that
+//! episode's grade, return and length. Everything else is work for the finished
+//! environments only, plus one pass turning the core's integer rewards into floats.
 
 use std::num::NonZeroUsize;
-use std::thread;
+use std::time::Instant;
 
-use incident_core::batch::TaskChoice;
-use incident_core::obs::{self, Observation};
-use incident_core::{Env, OBS_LEN};
+use incident_core::batch::{self, BatchOut, EpisodeEnd, LengthMismatch, TaskChoice};
+use incident_core::obs::Observation;
+use incident_core::{Env, Milli, OBS_LEN, obs};
+use rayon::{ThreadPool, ThreadPoolBuildError, ThreadPoolBuilder};
 
 /// Fewest environments a thread is given; smaller batches run on the calling thread, where
-/// spawning would cost more than it saves.
+/// handing work to another thread would cost more than it saves.
 pub const MIN_ENVS_PER_THREAD: usize = 1024;
 
 /// Per-episode statistics written at episode end, one row each (see [`Lanes::episode`]).
@@ -50,6 +52,10 @@ pub struct Lanes<'a> {
     /// The ended episode's length in steps; entries where no episode ended keep older
     /// values.
     pub lengths: &'a mut [i32],
+    /// The ended episode's wall-clock seconds, rounded to microseconds, from the reset or
+    /// step call that began it to the step call that ended it (`RecordEpisodeStatistics`'
+    /// `"t"`); entries where no episode ended keep older values.
+    pub times: &'a mut [f64],
 }
 
 impl<'a> Lanes<'a> {
@@ -65,6 +71,22 @@ impl<'a> Lanes<'a> {
         self.rewards.is_empty()
     }
 
+    /// Return whether every slice covers `n` environments.
+    fn covers(&self, n: usize) -> bool {
+        let rows = [
+            self.rewards.len(),
+            self.terminated.len(),
+            self.truncated.len(),
+            self.ended.len(),
+            self.lengths.len(),
+            self.times.len(),
+        ];
+        self.observations.len() == n * OBS_LEN
+            && self.final_observations.len() == n * OBS_LEN
+            && rows.into_iter().all(|len| len == n)
+            && self.episode.iter().all(|row| row.len() == n)
+    }
+
     /// Split into the first `mid` environments and the rest.
     fn split_at(self, mid: usize) -> (Lanes<'a>, Lanes<'a>) {
         let (obs_a, obs_b) = self.observations.split_at_mut(mid * OBS_LEN);
@@ -74,6 +96,7 @@ impl<'a> Lanes<'a> {
         let (trunc_a, trunc_b) = self.truncated.split_at_mut(mid);
         let (end_a, end_b) = self.ended.split_at_mut(mid);
         let (len_a, len_b) = self.lengths.split_at_mut(mid);
+        let (time_a, time_b) = self.times.split_at_mut(mid);
         let [e0, e1, e2, e3, e4, e5] = self.episode.map(|row| row.split_at_mut(mid));
         let head = Lanes {
             observations: obs_a,
@@ -84,6 +107,7 @@ impl<'a> Lanes<'a> {
             ended: end_a,
             episode: [e0.0, e1.0, e2.0, e3.0, e4.0, e5.0],
             lengths: len_a,
+            times: time_a,
         };
         let tail = Lanes {
             observations: obs_b,
@@ -94,89 +118,251 @@ impl<'a> Lanes<'a> {
             ended: end_b,
             episode: [e0.1, e1.1, e2.1, e3.1, e4.1, e5.1],
             lengths: len_b,
+            times: time_b,
         };
         (head, tail)
     }
 }
 
-/// Step `envs[i]` with `actions[i]` and write every output of `lanes`, on up to `threads`
-/// threads (contiguous chunks of at least [`MIN_ENVS_PER_THREAD`], no locks). The result
-/// does not depend on the thread count. All slices must agree in length (the caller
-/// checks). Returns how many episodes ended.
-pub fn step(
-    envs: &mut [Env],
-    actions: &[u8],
-    lanes: Lanes<'_>,
-    tasks: TaskChoice,
-    threads: NonZeroUsize,
-) -> usize {
-    let chunks = threads.get().min(envs.len() / MIN_ENVS_PER_THREAD).max(1);
-    if chunks == 1 {
-        return step_chunk(envs, actions, lanes, tasks);
-    }
-    let per_chunk = envs.len().div_ceil(chunks);
-    thread::scope(|scope| {
-        let (mut envs, mut actions, mut lanes) = (envs, actions, lanes);
-        let mut workers = Vec::with_capacity(chunks);
-        while envs.len() > per_chunk {
-            let (env_head, env_tail) = envs.split_at_mut(per_chunk);
-            let (act_head, act_tail) = actions.split_at(per_chunk);
-            let (lane_head, lane_tail) = lanes.split_at(per_chunk);
-            workers.push(scope.spawn(move || step_chunk(env_head, act_head, lane_head, tasks)));
-            (envs, actions, lanes) = (env_tail, act_tail, lane_tail);
-        }
-        let own = step_chunk(envs, actions, lanes, tasks);
-        // A worker cannot panic short of a bug in the core; count its chunk as none ended.
-        own + workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or(0))
-            .sum::<usize>()
-    })
+/// A batch of environments with what the binding keeps between steps: the core's integer
+/// rewards, each episode's start time, the environments each chunk ended last step, and
+/// the persistent worker threads.
+///
+/// The environments are cut into contiguous chunks of at least [`MIN_ENVS_PER_THREAD`],
+/// one per thread, fixed at creation; each chunk's results depend on its environments
+/// only, so nothing depends on the thread count.
+#[derive(Debug)]
+pub struct Batch {
+    /// The environments (environment `i` writes row `i` of every output).
+    pub envs: Vec<Env>,
+    /// The task choice of every auto-reset.
+    pub tasks: TaskChoice,
+    /// The last step's rewards in thousandths, as the core writes them.
+    rewards_milli: Vec<Milli>,
+    /// When each environment's episode began, seconds since `origin`.
+    starts: Vec<f64>,
+    /// Per chunk, the (chunk-relative) indices of the environments its last step ended.
+    chunks: Vec<Vec<u32>>,
+    /// Environments per chunk (the last chunk may have fewer).
+    per_chunk: usize,
+    /// The workers of every chunk but the last (which the calling thread steps); `None`
+    /// with one chunk.
+    pool: Option<ThreadPool>,
+    /// The clock's zero.
+    origin: Instant,
 }
 
-/// [`step`] on the calling thread.
-fn step_chunk(envs: &mut [Env], actions: &[u8], lanes: Lanes<'_>, tasks: TaskChoice) -> usize {
-    let Lanes {
-        observations,
-        final_observations,
-        rewards,
-        terminated,
-        truncated,
-        ended,
-        mut episode,
-        lengths,
-    } = lanes;
-    let mut count = 0;
-    let flags = terminated.iter_mut().zip(truncated).zip(ended);
-    let outputs = observations
-        .chunks_exact_mut(OBS_LEN)
-        .zip(rewards)
-        .zip(flags);
-    for (i, ((env, &action), ((observation, reward), ((term, trunc), end)))) in
-        envs.iter_mut().zip(actions).zip(outputs).enumerate()
-    {
-        let result = env.step_index(action);
-        *reward = milli(result.reward_milli);
-        *end = result.done;
-        if result.done {
-            count += 1;
-            let resolved = env.is_resolved();
-            (*term, *trunc) = (resolved, !resolved);
-            obs::encode(env, row(final_observations, i));
-            for (field, value) in episode
-                .iter_mut()
-                .zip(episode_stats(env, result.reward_milli))
-            {
-                field[i] = value;
-            }
-            lengths[i] = i32::from(env.step_count());
-            env.auto_reset(tasks);
-        } else {
-            (*term, *trunc) = (false, false);
-        }
-        obs::encode(env, as_observation(observation));
+impl Batch {
+    /// Wrap `envs` to step with `tasks` on up to `threads` threads (one pool of persistent
+    /// workers, created here, for more than one chunk).
+    ///
+    /// # Errors
+    /// The operating system refused the worker threads.
+    pub fn new(
+        envs: Vec<Env>,
+        tasks: TaskChoice,
+        threads: NonZeroUsize,
+    ) -> Result<Batch, ThreadPoolBuildError> {
+        let n = envs.len();
+        let chunks = threads.get().min(n / MIN_ENVS_PER_THREAD).max(1);
+        let per_chunk = n.div_ceil(chunks).max(1);
+        let pool = match chunks {
+            1 => None,
+            _ => Some(
+                ThreadPoolBuilder::new()
+                    .num_threads(chunks - 1)
+                    .thread_name(|i| format!("incident-env-{i}"))
+                    .build()?,
+            ),
+        };
+        Ok(Batch {
+            rewards_milli: vec![0; n],
+            starts: vec![0.0; n],
+            chunks: (0..n.div_ceil(per_chunk))
+                .map(|_| Vec::with_capacity(per_chunk))
+                .collect(),
+            envs,
+            tasks,
+            per_chunk,
+            pool,
+            origin: Instant::now(),
+        })
     }
-    count
+
+    /// Return the number of worker threads a step uses besides the calling one.
+    #[must_use]
+    pub fn workers(&self) -> usize {
+        self.pool
+            .as_ref()
+            .map_or(0, ThreadPool::current_num_threads)
+    }
+
+    /// Mark the episodes of the environments where `restarted` is true (all with `None`)
+    /// as beginning now, for their episode time.
+    pub fn restart_clock(&mut self, restarted: Option<&[bool]>) {
+        let now = self.origin.elapsed().as_secs_f64();
+        for (i, start) in self.starts.iter_mut().enumerate() {
+            if restarted.is_none_or(|mask| mask.get(i) == Some(&true)) {
+                *start = now;
+            }
+        }
+    }
+
+    /// Step `envs[i]` with `actions[i]` and write every output of `lanes`; return how many
+    /// episodes ended.
+    ///
+    /// # Errors
+    /// Returns [`LengthMismatch`] (and changes nothing) if `actions` or a slice of `lanes`
+    /// does not have one entry (observation rows: `OBS_LEN` bytes) per environment.
+    pub fn step(&mut self, actions: &[u8], lanes: Lanes<'_>) -> Result<usize, LengthMismatch> {
+        let n = self.envs.len();
+        if actions.len() != n || !lanes.covers(n) {
+            return Err(LengthMismatch {
+                envs: n,
+                actions: actions.len(),
+            });
+        }
+        let Batch {
+            envs,
+            tasks,
+            rewards_milli,
+            starts,
+            chunks,
+            per_chunk,
+            pool,
+            origin,
+        } = self;
+        let (tasks, per_chunk, origin) = (*tasks, *per_chunk, *origin);
+        let mut parts = Vec::with_capacity(chunks.len());
+        let (mut envs, mut actions, mut lanes) = (envs.as_mut_slice(), actions, lanes);
+        let (mut rewards, mut starts) = (rewards_milli.as_mut_slice(), starts.as_mut_slice());
+        for ended in chunks.iter_mut() {
+            let mid = per_chunk.min(envs.len());
+            let (env_head, env_tail) = envs.split_at_mut(mid);
+            let (act_head, act_tail) = actions.split_at(mid);
+            let (lane_head, lane_tail) = lanes.split_at(mid);
+            let (rew_head, rew_tail) = rewards.split_at_mut(mid);
+            let (start_head, start_tail) = starts.split_at_mut(mid);
+            parts.push(Part {
+                envs: env_head,
+                actions: act_head,
+                lanes: lane_head,
+                rewards_milli: rew_head,
+                starts: start_head,
+                ended,
+            });
+            (envs, actions, lanes) = (env_tail, act_tail, lane_tail);
+            (rewards, starts) = (rew_tail, start_tail);
+        }
+        let Some(own) = parts.pop() else {
+            return Ok(0);
+        };
+        match pool {
+            Some(pool) => pool.in_place_scope(|scope| {
+                for part in parts {
+                    scope.spawn(move |_| part.step(tasks, origin));
+                }
+                own.step(tasks, origin);
+            }),
+            None => own.step(tasks, origin),
+        }
+        Ok(chunks.iter().map(Vec::len).sum())
+    }
+}
+
+/// One chunk of a [`Batch`] step: its environments, actions, outputs and state.
+struct Part<'a> {
+    envs: &'a mut [Env],
+    actions: &'a [u8],
+    lanes: Lanes<'a>,
+    rewards_milli: &'a mut [Milli],
+    starts: &'a mut [f64],
+    ended: &'a mut Vec<u32>,
+}
+
+impl Part<'_> {
+    /// Step the chunk: clear the flags of the episodes the last step ended, run the core's
+    /// batch step with the [`Collect`] hook, then turn the rewards into floats and time
+    /// the episodes that ended.
+    fn step(self, tasks: TaskChoice, origin: Instant) {
+        let Part {
+            envs,
+            actions,
+            lanes,
+            rewards_milli,
+            starts,
+            ended,
+        } = self;
+        let Lanes {
+            observations,
+            final_observations,
+            rewards,
+            terminated,
+            truncated,
+            ended: dones,
+            episode,
+            lengths,
+            times,
+        } = lanes;
+        for &i in ended.iter() {
+            (terminated[i as usize], truncated[i as usize]) = (false, false);
+        }
+        ended.clear();
+        let mut hook = Collect {
+            final_observations,
+            episode,
+            lengths,
+            terminated,
+            truncated,
+            ended,
+        };
+        let out = BatchOut {
+            observations,
+            rewards_milli,
+            dones,
+        };
+        // Batch::step checked every length, so the core refuses nothing.
+        let stepped = batch::step_batch_with(envs, actions, out, tasks, &mut hook);
+        debug_assert!(stepped.is_ok());
+        for (reward, &value) in rewards.iter_mut().zip(rewards_milli.iter()) {
+            *reward = milli(value);
+        }
+        let now = origin.elapsed().as_secs_f64();
+        for &i in hook.ended.iter() {
+            let i = i as usize;
+            times[i] = ((now - starts[i]) * 1e6).round() / 1e6;
+            starts[i] = now;
+        }
+    }
+}
+
+/// The episode-end hook of a chunk: writes the ended episode's flags, last observation,
+/// statistics and length at its row, and notes the row.
+struct Collect<'a, 'b> {
+    final_observations: &'a mut [u8],
+    episode: [&'a mut [f32]; EPISODE_FIELDS.len()],
+    lengths: &'a mut [i32],
+    terminated: &'a mut [bool],
+    truncated: &'a mut [bool],
+    ended: &'b mut Vec<u32>,
+}
+
+impl EpisodeEnd for Collect<'_, '_> {
+    fn episode_end(&mut self, index: usize, env: &Env, reward_milli: Milli) {
+        // Chunks hold at most NUM_ENVS_MAX (< 2^32) environments.
+        self.ended.push(index as u32);
+        let resolved = env.is_resolved();
+        (self.terminated[index], self.truncated[index]) = (resolved, !resolved);
+        obs::encode(env, row(self.final_observations, index));
+        for (field, value) in self
+            .episode
+            .iter_mut()
+            .zip(episode_stats(env, reward_milli))
+        {
+            field[index] = value;
+        }
+        self.lengths[index] = i32::from(env.step_count());
+    }
 }
 
 /// Return the [`EPISODE_FIELDS`] of the episode `env` just ended with a step that emitted
@@ -208,12 +394,6 @@ fn milli(value: i32) -> f32 {
     (f64::from(value) / 1000.0) as f32
 }
 
-/// View an `OBS_LEN` chunk as an observation.
-fn as_observation(chunk: &mut [u8]) -> &mut Observation {
-    // chunks_exact_mut(OBS_LEN) yields slices of exactly OBS_LEN bytes.
-    chunk.try_into().expect("chunk of OBS_LEN bytes")
-}
-
 /// Return observation row `i` of a flat `n * OBS_LEN` buffer.
 fn row(buffer: &mut [u8], i: usize) -> &mut Observation {
     let start = i * OBS_LEN;
@@ -227,7 +407,7 @@ fn row(buffer: &mut [u8], i: usize) -> &mut Observation {
 mod tests {
     use super::*;
     use incident_core::ACTION_COUNT;
-    use incident_core::batch::{BatchOut, EpisodeStats, step_batch};
+    use incident_core::batch::EpisodeStats;
 
     /// Owned buffers for `n` environments.
     struct Buffers {
@@ -237,6 +417,7 @@ mod tests {
         flags: Vec<bool>,
         episode: Vec<f32>,
         lengths: Vec<i32>,
+        times: Vec<f64>,
     }
 
     impl Buffers {
@@ -248,6 +429,7 @@ mod tests {
                 flags: vec![false; 3 * n],
                 episode: vec![0.0; EPISODE_FIELDS.len() * n],
                 lengths: vec![0; n],
+                times: vec![-1.0; n],
             }
         }
 
@@ -265,6 +447,7 @@ mod tests {
                 ended,
                 episode: std::array::from_fn(|_| rows.next().unwrap()),
                 lengths: &mut self.lengths,
+                times: &mut self.times,
             }
         }
     }
@@ -272,8 +455,9 @@ mod tests {
     #[test]
     fn lanes_agree_with_the_core_batch_step_on_any_thread_count() {
         // Goal: the binding's step is the core's `step_batch` (observations, rewards, done
-        // flags, auto-reset), plus episode-end fields, identically on 1 and 3 threads, for
-        // the original tasks and a generated tier.
+        // flags, auto-reset), plus episode-end fields, identically on 1, 2 and 3 threads
+        // (persistent pools of 0, 1 and 2 workers), for the original tasks and a
+        // generated tier.
         agree(TaskChoice::Uniform);
         agree(TaskChoice::Generated(
             incident_core::Tier::Hard,
@@ -284,11 +468,18 @@ mod tests {
     fn agree(tasks: TaskChoice) {
         let n = 3 * MIN_ENVS_PER_THREAD + 7;
         let make = || -> Vec<Env> { (0..n as u64).map(|i| Env::for_batch(9, i, tasks)).collect() };
-        let (mut reference, mut one, mut three) = (make(), make(), make());
-        let (mut b1, mut b3) = (Buffers::new(n), Buffers::new(n));
+        let mut reference = make();
+        let mut batches: Vec<Batch> = (1..=3)
+            .map(|t| Batch::new(make(), tasks, NonZeroUsize::new(t).unwrap()).unwrap())
+            .collect();
+        assert_eq!(
+            batches.iter().map(Batch::workers).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        let mut buffers: Vec<Buffers> = (0..3).map(|_| Buffers::new(n)).collect();
         let (mut obs, mut rewards, mut dones) = (vec![0; n * OBS_LEN], vec![0; n], vec![false; n]);
         let mut stats = EpisodeStats::default();
-        let (mut ended_total, mut length_total) = (0, 0);
+        let (mut ended_total, mut length_total, mut resolved_total) = (0, 0, 0);
         let mut returns = vec![0; n];
         for step_no in 0..40usize {
             let actions: Vec<u8> = (0..n)
@@ -299,24 +490,35 @@ mod tests {
                 rewards_milli: &mut rewards,
                 dones: &mut dones,
             };
-            step_batch(&mut reference, &actions, out, tasks, &mut stats).unwrap();
-            let ended_one = step(&mut one, &actions, b1.lanes(), tasks, NonZeroUsize::MIN);
-            let ended_three = step(
-                &mut three,
-                &actions,
-                b3.lanes(),
-                tasks,
-                NonZeroUsize::new(3).unwrap(),
-            );
-            assert_eq!(ended_one, ended_three);
-            assert_eq!(ended_one, dones.iter().filter(|&&d| d).count());
-            ended_total += ended_one;
+            batch::step_batch(&mut reference, &actions, out, tasks, &mut stats).unwrap();
+            let ended: Vec<usize> = batches
+                .iter_mut()
+                .zip(&mut buffers)
+                .map(|(batch, b)| batch.step(&actions, b.lanes()).unwrap())
+                .collect();
+            assert_eq!(ended, [ended[0]; 3]);
+            assert_eq!(ended[0], dones.iter().filter(|&&d| d).count());
+            ended_total += ended[0];
+            let b1 = &buffers[0];
             assert_eq!(b1.obs, obs);
-            assert_eq!(b1.obs, b3.obs);
             assert_eq!(&b1.flags[2 * n..], &dones[..]);
-            assert_eq!(b1.flags, b3.flags);
-            assert_eq!(b1.episode, b3.episode);
-            assert_eq!(b1.lengths, b3.lengths);
+            for (i, &done) in dones.iter().enumerate() {
+                let (term, trunc) = (b1.flags[i], b1.flags[n + i]);
+                assert_eq!(term || trunc, done, "terminated | truncated of env {i}");
+                assert!(!(term && trunc));
+                resolved_total += u64::from(term);
+                if done {
+                    assert!(b1.times[i] >= 0.0, "episode time of env {i}");
+                }
+            }
+            for other in &buffers[1..] {
+                assert_eq!(other.obs, b1.obs);
+                assert_eq!(other.finals, b1.finals);
+                assert_eq!(other.flags, b1.flags);
+                assert_eq!(other.episode, b1.episode);
+                assert_eq!(other.lengths, b1.lengths);
+                assert_eq!(other.rewards, b1.rewards);
+            }
             let expected: Vec<f32> = rewards.iter().map(|&r| milli(r)).collect();
             assert_eq!(b1.rewards, expected);
             for i in 0..n {
@@ -331,9 +533,25 @@ mod tests {
                 .map(|i| i64::from(b1.lengths[i]))
                 .sum::<i64>();
         }
-        assert_eq!(one, reference);
-        assert_eq!(three, reference);
+        for batch in &batches {
+            assert_eq!(batch.envs, reference);
+        }
         assert_eq!(ended_total as u64, stats.episodes);
         assert_eq!(length_total as u64, stats.length_sum);
+        assert_eq!(resolved_total, stats.resolved);
+    }
+
+    #[test]
+    fn a_step_with_wrong_lengths_changes_nothing() {
+        // Goal: actions or outputs of the wrong length are refused before any step.
+        let tasks = TaskChoice::Uniform;
+        let envs: Vec<Env> = (0..4).map(|i| Env::for_batch(1, i, tasks)).collect();
+        let mut batch = Batch::new(envs.clone(), tasks, NonZeroUsize::MIN).unwrap();
+        let mut short = Buffers::new(3);
+        assert!(batch.step(&[0; 4], short.lanes()).is_err());
+        let mut right = Buffers::new(4);
+        assert!(batch.step(&[0; 3], right.lanes()).is_err());
+        assert_eq!(batch.envs, envs);
+        assert_eq!(right.times, [-1.0; 4]);
     }
 }

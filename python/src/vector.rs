@@ -10,7 +10,7 @@ use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::lanes::{self, EPISODE_FIELDS, Lanes};
+use crate::lanes::{Batch, EPISODE_FIELDS, Lanes};
 use crate::{NUM_ENVS_MAX, NUM_THREADS_MAX, parse_task_choice};
 
 /// Rows of [`VecCore::flags`].
@@ -20,12 +20,12 @@ const FLAG_ROWS: usize = 3;
 ///
 /// The arrays are allocated once; `step` and `reset` overwrite them (the Python classes
 /// hand out read-only views of them). Environment `i` of a batch seeded with `seed` is
-/// `Env::for_batch(seed, i, task)`, so results do not depend on `num_threads`.
+/// `Env::for_batch(seed, i, task)`, so results do not depend on `num_threads`, whose
+/// worker threads are started once, here.
 #[pyclass(module = "incident_env._native")]
 pub struct VecCore {
-    envs: Vec<Env>,
-    tasks: TaskChoice,
-    threads: NonZeroUsize,
+    /// The environments, their task choice and the step's own state and threads.
+    batch: Batch,
     /// Actions narrowed to bytes when they arrive as `int64`.
     scratch: Vec<u8>,
     /// `(num_envs, OBS_LEN)` uint8: the current observations.
@@ -46,6 +46,9 @@ pub struct VecCore {
     /// `(num_envs,)` int32: length of each ended episode.
     #[pyo3(get)]
     lengths: Py<PyArray1<i32>>,
+    /// `(num_envs,)` float64: wall-clock seconds of each ended episode.
+    #[pyo3(get)]
+    times: Py<PyArray1<f64>>,
 }
 
 /// Actions as numpy gives them: bytes (the fast path) or `int64`, which is narrowed (any
@@ -59,9 +62,8 @@ enum Actions<'py> {
 #[pymethods]
 impl VecCore {
     /// Create `num_envs` environments for `task`/`split`, seeded from `seed`, stepping on up
-    /// to `num_threads` threads.
+    /// to `num_threads` threads (`VectorEnv`'s arguments, whose defaults are Python's).
     #[new]
-    #[pyo3(signature = (num_envs, task = "uniform", split = "train", seed = 0, num_threads = 1))]
     fn new(
         py: Python<'_>,
         num_envs: usize,
@@ -76,10 +78,12 @@ impl VecCore {
         let envs = (0..num_envs as u64)
             .map(|i| Env::for_batch(seed, i, tasks))
             .collect();
+        let threads = NonZeroUsize::new(num_threads).unwrap_or(NonZeroUsize::MIN);
+        let batch = Batch::new(envs, tasks, threads).map_err(|err| {
+            PyRuntimeError::new_err(format!("cannot start the worker threads: {err}"))
+        })?;
         let core = VecCore {
-            envs,
-            tasks,
-            threads: NonZeroUsize::new(num_threads).unwrap_or(NonZeroUsize::MIN),
+            batch,
             scratch: vec![0; num_envs],
             observations: PyArray2::zeros(py, [num_envs, OBS_LEN], false).unbind(),
             final_observations: PyArray2::zeros(py, [num_envs, OBS_LEN], false).unbind(),
@@ -87,6 +91,7 @@ impl VecCore {
             flags: PyArray2::zeros(py, [FLAG_ROWS, num_envs], false).unbind(),
             episode: PyArray2::zeros(py, [EPISODE_FIELDS.len(), num_envs], false).unbind(),
             lengths: PyArray1::zeros(py, num_envs, false).unbind(),
+            times: PyArray1::zeros(py, num_envs, false).unbind(),
         };
         core.observe(py)?;
         Ok(core)
@@ -94,12 +99,18 @@ impl VecCore {
 
     /// Return the number of environments.
     fn __len__(&self) -> usize {
-        self.envs.len()
+        self.batch.envs.len()
+    }
+
+    /// Return the number of persistent worker threads a step uses besides the calling one.
+    #[getter]
+    fn workers(&self) -> usize {
+        self.batch.workers()
     }
 
     /// Choose the task of every later (auto-)reset.
     fn set_task(&mut self, task: &str, split: &str) -> PyResult<()> {
-        self.tasks = parse_task_choice(task, split)?;
+        self.batch.tasks = parse_task_choice(task, split)?;
         Ok(())
     }
 
@@ -118,8 +129,8 @@ impl VecCore {
             Some(mask) => Some(self.checked(mask.as_slice()?, "mask")?),
             None => None,
         };
-        let tasks = self.tasks;
-        for (i, env) in self.envs.iter_mut().enumerate() {
+        let tasks = self.batch.tasks;
+        for (i, env) in self.batch.envs.iter_mut().enumerate() {
             if mask.is_some_and(|mask| !mask[i]) {
                 continue;
             }
@@ -128,6 +139,7 @@ impl VecCore {
                 None => env.auto_reset(tasks),
             }
         }
+        self.batch.restart_clock(mask);
         self.observe(py)
     }
 
@@ -140,16 +152,17 @@ impl VecCore {
         py: Python<'_>,
         seeds: PyReadonlyArray1<'_, u64>,
     ) -> PyResult<()> {
-        let TaskChoice::Generated(tier, split) = self.tasks else {
+        let TaskChoice::Generated(tier, split) = self.batch.tasks else {
             return Err(PyValueError::new_err(
                 "reset_incidents needs a generated tier (gen_easy ... gen_expert)",
             ));
         };
         let seeds = self.checked(seeds.as_slice()?, "seeds")?;
-        for (env, &seed) in self.envs.iter_mut().zip(seeds) {
+        for (env, &seed) in self.batch.envs.iter_mut().zip(seeds) {
             let scenario = Scenario::generated(seed, tier, split);
             *env = Env::with_scenario(scenario, seed as i64, seed);
         }
+        self.batch.restart_clock(None);
         self.observe(py)
     }
 
@@ -178,6 +191,7 @@ impl VecCore {
         };
         // Both policies only choose indexed actions; anything else would be 255 (unknown).
         let actions: Vec<u8> = self
+            .batch
             .envs
             .iter()
             .map(|env| choose(env).index().unwrap_or(u8::MAX))
@@ -188,11 +202,11 @@ impl VecCore {
     /// Step environment `i` with `actions[i]` (uint8 or int64, one per environment) with
     /// the GIL released, write every array, and return how many episodes ended.
     fn step(&mut self, py: Python<'_>, actions: Actions<'_>) -> PyResult<usize> {
-        let n = self.envs.len();
+        let n = self.batch.envs.len();
         let actions: &[u8] = match &actions {
-            Actions::Bytes(actions) => self.checked(actions.as_slice()?, "actions")?,
+            Actions::Bytes(actions) => checked(n, actions.as_slice()?, "actions")?,
             Actions::Wide(actions) => {
-                let wide = self.checked(actions.as_slice()?, "actions")?;
+                let wide = checked(n, actions.as_slice()?, "actions")?;
                 for (byte, &action) in self.scratch.iter_mut().zip(wide) {
                     *byte = u8::try_from(action).unwrap_or(u8::MAX);
                 }
@@ -209,6 +223,7 @@ impl VecCore {
         let mut flags = self.flags.bind(py).try_readwrite().map_err(busy)?;
         let mut episode = self.episode.bind(py).try_readwrite().map_err(busy)?;
         let mut lengths = self.lengths.bind(py).try_readwrite().map_err(busy)?;
+        let mut times = self.times.bind(py).try_readwrite().map_err(busy)?;
         let (terminated, rest) = flags.as_slice_mut()?.split_at_mut(n);
         let (truncated, ended) = rest.split_at_mut(n);
         let mut rows = episode.as_slice_mut()?.chunks_exact_mut(n);
@@ -222,9 +237,11 @@ impl VecCore {
             ended,
             episode,
             lengths: lengths.as_slice_mut()?,
+            times: times.as_slice_mut()?,
         };
-        let (envs, tasks, threads) = (&mut self.envs, self.tasks, self.threads);
-        Ok(py.detach(move || lanes::step(envs, actions, out, tasks, threads)))
+        let batch = &mut self.batch;
+        py.detach(move || batch.step(actions, out))
+            .map_err(|err| PyRuntimeError::new_err(err.to_string()))
     }
 }
 
@@ -232,21 +249,25 @@ impl VecCore {
     /// Write every environment's current observation into `observations`.
     fn observe(&self, py: Python<'_>) -> PyResult<()> {
         let mut observations = self.observations.bind(py).try_readwrite().map_err(busy)?;
-        batch::observe_batch(&self.envs, observations.as_slice_mut()?)
+        batch::observe_batch(&self.batch.envs, observations.as_slice_mut()?)
             .map_err(|err| PyRuntimeError::new_err(err.to_string()))
     }
 
     /// Return `values` if it has one entry per environment.
     fn checked<'a, T>(&self, values: &'a [T], what: &str) -> PyResult<&'a [T]> {
-        if values.len() == self.envs.len() {
-            Ok(values)
-        } else {
-            Err(PyValueError::new_err(format!(
-                "{what} has {} entries; expected one per environment ({})",
-                values.len(),
-                self.envs.len()
-            )))
-        }
+        checked(self.batch.envs.len(), values, what)
+    }
+}
+
+/// Return `values` if it has `n` entries (one per environment).
+fn checked<'a, T>(n: usize, values: &'a [T], what: &str) -> PyResult<&'a [T]> {
+    if values.len() == n {
+        Ok(values)
+    } else {
+        Err(PyValueError::new_err(format!(
+            "{what} has {} entries; expected one per environment ({n})",
+            values.len()
+        )))
     }
 }
 

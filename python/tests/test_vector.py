@@ -3,6 +3,10 @@ batch-versus-sequential equality, episode infos, threads."""
 
 from __future__ import annotations
 
+import gc
+import pathlib
+import time
+
 import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode
@@ -211,18 +215,97 @@ def test_batch_equals_sequential():
             np.testing.assert_array_equal(s_obs, o_big[0])
 
 
+def comparable(infos: dict) -> dict:
+    """Return ``infos`` flattened to copies, without the wall-clock episode times."""
+    flat = {}
+    for key, value in infos.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in comparable(value).items()})
+        else:
+            flat[key] = np.array(value, copy=True)
+    flat.pop("episode.t", None)
+    flat.pop("final_info.episode.t", None)
+    return flat
+
+
 def test_threads_do_not_change_results():
-    # Goal: num_threads splits a step across cores without changing any output.
-    n = 2 * incident_env.MIN_ENVS_PER_THREAD + 3
+    # Goal: num_threads splits a step across persistent workers (none for 1 thread, one
+    # fewer than the threads used) without changing any output, episode infos included.
+    n = 3 * incident_env.MIN_ENVS_PER_THREAD + 3
     actions = random_actions(n, 25, seed=1)
-    one, two = VectorEnv(n, num_threads=1), VectorEnv(n, num_threads=2)
-    one.reset(seed=2)
-    two.reset(seed=2)
+    envs = [VectorEnv(n, num_threads=t) for t in (1, 2, 3)]
+    assert [env._core.workers for env in envs] == [0, 1, 2]
+    assert VectorEnv(incident_env.MIN_ENVS_PER_THREAD, num_threads=2)._core.workers == 0
+    for env in envs:
+        env.reset(seed=2)
+    ended = 0
     for row in actions:
-        x, y = one.step(row), two.step(row)
-        for u, v in zip(x[:4], y[:4]):
-            np.testing.assert_array_equal(u, v)
-        assert sorted(x[4]) == sorted(y[4])
+        first, *others = (env.step(row) for env in envs)
+        for other in others:
+            for u, v in zip(first[:4], other[:4]):
+                np.testing.assert_array_equal(u, v)
+            a, b = comparable(first[4]), comparable(other[4])
+            assert sorted(a) == sorted(b)
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+        ended += int((first[2] | first[3]).sum())
+    assert ended > n
+
+
+def worker_threads() -> dict[int, str]:
+    """Return this process's native threads named ``incident-env-*`` by thread id."""
+    tasks = pathlib.Path("/proc/self/task")
+    names = {int(t.name): (t / "comm").read_text().strip() for t in tasks.iterdir()}
+    return {tid: name for tid, name in names.items() if name.startswith("incident-env-")}
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_worker_threads_persist_across_steps():
+    # Goal: num_threads > 1 starts its workers once; steps reuse the same threads (no
+    # spawn per call), and they end with the environment.
+    before = worker_threads()
+    env = VectorEnv(2 * incident_env.MIN_ENVS_PER_THREAD, num_threads=2)
+    env.reset(seed=0)
+    started = worker_threads()
+    assert len(started) == len(before) + 1
+    for row in random_actions(env.num_envs, 5):
+        env.step(row)
+        assert worker_threads() == started
+    del env
+    gc.collect()
+    for _ in range(100):
+        if worker_threads() == before:
+            break
+        time.sleep(0.01)
+    assert worker_threads() == before
+
+
+def test_episode_time_is_recorded_at_episode_end():
+    # Goal: infos["episode"]["t"] (float64 seconds, as RecordEpisodeStatistics names it)
+    # is the wall-clock time of each ended episode: positive, at most the time since the
+    # reset, and measured again from each episode's own start.
+    env = VectorEnv(8, task="easy_task")
+    start = time.perf_counter()
+    env.reset(seed=0)
+    time.sleep(0.02)
+    for action in EASY_SOLUTION[:-1]:
+        env.step(np.full(8, action))
+    before_last = time.perf_counter()
+    *_, infos = env.step(np.full(8, EASY_SOLUTION[-1]))
+    elapsed = time.perf_counter() - start
+    t = infos["episode"]["t"]
+    assert t.dtype == np.float64 and infos["_episode"].all()
+    np.testing.assert_array_equal(infos["final_info"]["episode"]["t"], t)
+    assert np.all(t >= 0.02) and np.all(t <= elapsed)
+    for action in EASY_SOLUTION:
+        *_, infos = env.step(np.full(8, action))
+    second = infos["episode"]["t"]
+    assert np.all(second >= 0) and np.all(second <= time.perf_counter() - before_last)
+    single = incident_env.IncidentResponseEnv(task="easy_task")
+    single.reset(seed=0)
+    for action in EASY_SOLUTION:
+        *_, info = single.step(action)
+    assert isinstance(info["episode"]["t"], float) and 0 <= info["episode"]["t"] < elapsed
 
 
 def test_reset_options_task_and_mask():
