@@ -7,7 +7,7 @@
 use std::num::NonZeroUsize;
 use std::time::Instant;
 
-use _native::lanes::{Batch, EPISODE_FIELDS, Lanes};
+use _native::lanes::{Batch, OwnedLanes};
 use incident_core::batch::{BatchOut, EpisodeStats, TaskChoice, step_batch};
 use incident_core::{ACTION_COUNT, Env, OBS_LEN};
 
@@ -15,16 +15,6 @@ use incident_core::{ACTION_COUNT, Env, OBS_LEN};
 const ENVS: usize = 4096;
 /// Distinct action rows (cycled).
 const ROWS: usize = 64;
-
-/// The binding's output buffers.
-struct Buffers {
-    finals: Vec<u8>,
-    rewards: Vec<f32>,
-    flags: Vec<bool>,
-    episode: Vec<f32>,
-    lengths: Vec<i32>,
-    times: Vec<f64>,
-}
 
 fn main() {
     let steps: usize = std::env::args()
@@ -45,14 +35,7 @@ fn main() {
     let mut obs = vec![0; ENVS * OBS_LEN];
     let (mut rewards, mut dones) = (vec![0; ENVS], vec![false; ENVS]);
     let mut stats = EpisodeStats::default();
-    let mut buffers = Buffers {
-        finals: vec![0; ENVS * OBS_LEN],
-        rewards: vec![0.0; ENVS],
-        flags: vec![false; 3 * ENVS],
-        episode: vec![0.0; EPISODE_FIELDS.len() * ENVS],
-        lengths: vec![0; ENVS],
-        times: vec![0.0; ENVS],
-    };
+    let mut buffers = OwnedLanes::new(ENVS);
     let mut batch = Batch::new(envs.clone(), tasks, NonZeroUsize::MIN).expect("no worker threads");
     let start = Instant::now();
     for k in 0..steps {
@@ -66,7 +49,7 @@ fn main() {
     let core = start.elapsed().as_secs_f64();
     let start = Instant::now();
     for k in 0..steps {
-        let out = lanes_of(&mut obs, &mut buffers);
+        let out = buffers.lanes();
         let ended = batch.step(&actions[k % ROWS], out);
         ended.expect("buffers of one entry per environment");
     }
@@ -77,22 +60,4 @@ fn main() {
         million / core,
         million / ours
     );
-}
-
-/// Borrow the buffers as the binding's output slices.
-fn lanes_of<'a>(obs: &'a mut [u8], buffers: &'a mut Buffers) -> Lanes<'a> {
-    let (terminated, rest) = buffers.flags.split_at_mut(ENVS);
-    let (truncated, ended) = rest.split_at_mut(ENVS);
-    let mut rows = buffers.episode.chunks_exact_mut(ENVS);
-    Lanes {
-        observations: obs,
-        final_observations: &mut buffers.finals,
-        rewards: &mut buffers.rewards,
-        terminated,
-        truncated,
-        ended,
-        episode: std::array::from_fn(|_| rows.next().unwrap_or_default()),
-        lengths: &mut buffers.lengths,
-        times: &mut buffers.times,
-    }
 }

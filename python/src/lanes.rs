@@ -124,6 +124,61 @@ impl<'a> Lanes<'a> {
     }
 }
 
+/// Rust-owned buffers for `n` environments, for callers without numpy (tests, the
+/// `lanes_speed` example); [`OwnedLanes::lanes`] borrows them as [`Lanes`].
+#[derive(Clone, Debug)]
+pub struct OwnedLanes {
+    /// Observations, `n * OBS_LEN` bytes.
+    pub obs: Vec<u8>,
+    /// Final observations, `n * OBS_LEN` bytes.
+    pub finals: Vec<u8>,
+    /// Rewards.
+    pub rewards: Vec<f32>,
+    /// Rows terminated, truncated, ended, `n` each.
+    pub flags: Vec<bool>,
+    /// One row of `n` per [`EPISODE_FIELDS`] entry.
+    pub episode: Vec<f32>,
+    /// Episode lengths.
+    pub lengths: Vec<i32>,
+    /// Episode times (start at -1, "never written").
+    pub times: Vec<f64>,
+}
+
+impl OwnedLanes {
+    /// Zeroed buffers for `n` environments.
+    #[must_use]
+    pub fn new(n: usize) -> OwnedLanes {
+        OwnedLanes {
+            obs: vec![0; n * OBS_LEN],
+            finals: vec![0; n * OBS_LEN],
+            rewards: vec![0.0; n],
+            flags: vec![false; 3 * n],
+            episode: vec![0.0; EPISODE_FIELDS.len() * n],
+            lengths: vec![0; n],
+            times: vec![-1.0; n],
+        }
+    }
+
+    /// Borrow the buffers as the output slices of a step.
+    pub fn lanes(&mut self) -> Lanes<'_> {
+        let n = self.rewards.len();
+        let (terminated, rest) = self.flags.split_at_mut(n);
+        let (truncated, ended) = rest.split_at_mut(n);
+        let mut rows = self.episode.chunks_exact_mut(n.max(1));
+        Lanes {
+            observations: &mut self.obs,
+            final_observations: &mut self.finals,
+            rewards: &mut self.rewards,
+            terminated,
+            truncated,
+            ended,
+            episode: std::array::from_fn(|_| rows.next().unwrap_or_default()),
+            lengths: &mut self.lengths,
+            times: &mut self.times,
+        }
+    }
+}
+
 /// A batch of environments with what the binding keeps between steps: the core's integer
 /// rewards, each episode's start time, the environments each chunk ended last step, and
 /// the persistent worker threads.
@@ -409,49 +464,6 @@ mod tests {
     use incident_core::ACTION_COUNT;
     use incident_core::batch::EpisodeStats;
 
-    /// Owned buffers for `n` environments.
-    struct Buffers {
-        obs: Vec<u8>,
-        finals: Vec<u8>,
-        rewards: Vec<f32>,
-        flags: Vec<bool>,
-        episode: Vec<f32>,
-        lengths: Vec<i32>,
-        times: Vec<f64>,
-    }
-
-    impl Buffers {
-        fn new(n: usize) -> Buffers {
-            Buffers {
-                obs: vec![0; n * OBS_LEN],
-                finals: vec![0; n * OBS_LEN],
-                rewards: vec![0.0; n],
-                flags: vec![false; 3 * n],
-                episode: vec![0.0; EPISODE_FIELDS.len() * n],
-                lengths: vec![0; n],
-                times: vec![-1.0; n],
-            }
-        }
-
-        fn lanes(&mut self) -> Lanes<'_> {
-            let n = self.rewards.len();
-            let (terminated, rest) = self.flags.split_at_mut(n);
-            let (truncated, ended) = rest.split_at_mut(n);
-            let mut rows = self.episode.chunks_exact_mut(n);
-            Lanes {
-                observations: &mut self.obs,
-                final_observations: &mut self.finals,
-                rewards: &mut self.rewards,
-                terminated,
-                truncated,
-                ended,
-                episode: std::array::from_fn(|_| rows.next().unwrap()),
-                lengths: &mut self.lengths,
-                times: &mut self.times,
-            }
-        }
-    }
-
     #[test]
     fn lanes_agree_with_the_core_batch_step_on_any_thread_count() {
         // Goal: the binding's step is the core's `step_batch` (observations, rewards, done
@@ -476,7 +488,7 @@ mod tests {
             batches.iter().map(Batch::workers).collect::<Vec<_>>(),
             [0, 1, 2]
         );
-        let mut buffers: Vec<Buffers> = (0..3).map(|_| Buffers::new(n)).collect();
+        let mut buffers: Vec<OwnedLanes> = (0..3).map(|_| OwnedLanes::new(n)).collect();
         let (mut obs, mut rewards, mut dones) = (vec![0; n * OBS_LEN], vec![0; n], vec![false; n]);
         let mut stats = EpisodeStats::default();
         let (mut ended_total, mut length_total, mut resolved_total) = (0, 0, 0);
@@ -547,9 +559,9 @@ mod tests {
         let tasks = TaskChoice::Uniform;
         let envs: Vec<Env> = (0..4).map(|i| Env::for_batch(1, i, tasks)).collect();
         let mut batch = Batch::new(envs.clone(), tasks, NonZeroUsize::MIN).unwrap();
-        let mut short = Buffers::new(3);
+        let mut short = OwnedLanes::new(3);
         assert!(batch.step(&[0; 4], short.lanes()).is_err());
-        let mut right = Buffers::new(4);
+        let mut right = OwnedLanes::new(4);
         assert!(batch.step(&[0; 3], right.lanes()).is_err());
         assert_eq!(batch.envs, envs);
         assert_eq!(right.times, [-1.0; 4]);
