@@ -520,3 +520,143 @@ fn eval_prints_the_table_and_json() {
         Some("| medium_task | 3 | 0.860 | 0.860 | 0.860 | 100.0% | 7.00 |")
     );
 }
+
+#[test]
+fn run_plays_a_generated_tier_in_process_and_remotely_alike() {
+    // Goal: `run --task gen_hard --split test --seed N` plays generated incident N of that
+    // split (its budget bounds the steps), and against a server (--env-url) prints the same
+    // lines with no mirror warning; the summary JSON names the split.
+    let args = [
+        "run", "--policy", "baseline", "--task", "gen_hard", "--split", "test", "--seed", "7",
+    ];
+    let local = incident_env().args(args).output().unwrap();
+    assert!(local.status.success(), "{}", stderr(&local));
+    let out = stdout(&local);
+    assert!(
+        out.starts_with("[START] task=gen_hard env=devops_incident_env"),
+        "{out}"
+    );
+    let budget = incident_core::Scenario::generated(
+        7,
+        incident_core::Tier::Hard,
+        incident_core::Split::Test,
+    )
+    .max_steps;
+    let steps = out
+        .lines()
+        .filter(|line| line.starts_with("[STEP]"))
+        .count();
+    assert!(steps >= 1 && steps <= usize::from(budget), "{out}");
+    assert!(
+        out.lines()
+            .last()
+            .is_some_and(|l| l.starts_with("[END] success="))
+    );
+    let other_seed = incident_env()
+        .args([
+            "run", "--policy", "baseline", "--task", "gen_hard", "--split", "test", "--seed", "8",
+        ])
+        .output()
+        .unwrap();
+    let train = incident_env()
+        .args([
+            "run", "--policy", "baseline", "--task", "gen_hard", "--seed", "7",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&other_seed) != out || stdout(&train) != out,
+        "seed and split matter"
+    );
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let running = runtime
+        .block_on(incident_host::server::bind(
+            incident_host::server::Config::local(),
+        ))
+        .unwrap();
+    let url = format!("http://{}", running.local_addr());
+    let summary = std::env::temp_dir().join(format!("gen-summary-{}.json", std::process::id()));
+    let remote = incident_env()
+        .args(args)
+        .args(["--env-url", &url, "--summary-json"])
+        .arg(&summary)
+        .output()
+        .unwrap();
+    runtime.block_on(running.shutdown());
+    assert!(remote.status.success(), "{}", stderr(&remote));
+    assert_eq!(stdout(&remote), out);
+    assert!(!stderr(&remote).contains("warning"), "{}", stderr(&remote));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&summary);
+    assert_eq!(
+        (&json["tasks"][0]["task_id"], &json["tasks"][0]["split"]),
+        (&Value::from("gen_hard"), &Value::from("test"))
+    );
+}
+
+#[test]
+fn eval_prints_a_table_per_tier_and_split() {
+    // Goal: eval adds one row per generated tier and split with the oracle's, the
+    // baseline's and the random policy's mean scores (oracle 1.000, resolving everything),
+    // in Markdown and in JSON; --task/--split pick rows; a bad tier or split is refused.
+    let output = incident_env()
+        .args(["eval", "--episodes", "6", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["tasks"].as_array().unwrap().len(), 4);
+    let rows = value["generated"].as_array().unwrap();
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["task_id"].as_str().unwrap(),
+                r["split"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        labels[..3],
+        ["gen_easy train", "gen_easy test", "gen_medium train"]
+    );
+    assert_eq!(labels.len(), 8);
+    for row in rows {
+        assert_eq!(
+            (&row["oracle"], &row["oracle_resolved"]),
+            (&Value::from(1.0), &Value::from(1.0))
+        );
+        assert!(row["baseline"].as_f64().unwrap() < 1.0 && row["random"].as_f64().unwrap() < 1.0);
+    }
+    let table = incident_env()
+        .args([
+            "eval",
+            "--episodes",
+            "4",
+            "--task",
+            "gen_expert",
+            "--split",
+            "test",
+        ])
+        .output()
+        .unwrap();
+    let text = stdout(&table);
+    assert!(
+        text.starts_with("| tier | split | episodes | oracle | baseline | random |"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(
+        text.lines()
+            .nth(2)
+            .unwrap()
+            .starts_with("| gen_expert | test | 4 | 1.000 |"),
+        "{text}"
+    );
+    for bad in [["--task", "gen_godlike"], ["--split", "validation"]] {
+        let refused = incident_env().args(["eval"]).args(bad).output().unwrap();
+        assert_eq!(refused.status.code(), Some(2), "{bad:?}");
+    }
+}

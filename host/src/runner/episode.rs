@@ -10,10 +10,10 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use incident_core::{Env, TaskId};
+use incident_core::Env;
 use serde_json::{Value, json};
 
-use incident_api::parse::{ParsedAction, ResetRequest};
+use incident_api::parse::{Incident, ParsedAction, ResetRequest};
 use incident_api::{Command, Session};
 
 /// The emitted reward's floor and ceiling (the original clamps every printed reward).
@@ -55,7 +55,7 @@ pub struct View<'a> {
 /// A policy: chooses one validated action per step.
 pub trait Policy {
     /// Start a new task (resets per-task state such as a failure streak).
-    fn begin_task(&mut self, task: TaskId);
+    fn begin_task(&mut self, task: Incident);
     /// Choose the next action.
     fn choose(&mut self, view: &View<'_>) -> ParsedAction;
 }
@@ -85,7 +85,7 @@ pub fn baseline_action(env: &Env, last_unknown: &str) -> ParsedAction {
 }
 
 impl Policy for Baseline {
-    fn begin_task(&mut self, _task: TaskId) {}
+    fn begin_task(&mut self, _task: Incident) {}
 
     fn choose(&mut self, view: &View<'_>) -> ParsedAction {
         baseline_action(view.mirror, view.last_unknown)
@@ -114,16 +114,16 @@ impl RemoteEnv {
         }
     }
 
-    /// POST /reset `{task_id, seed}`.
+    /// POST /reset `{task_id, seed}` (and `split` for a generated tier).
     ///
     /// # Errors
     /// A transport error or a non-2xx answer, described.
-    pub fn reset(&self, task: TaskId, seed: i64) -> Result<Value, String> {
-        self.call(
-            "POST",
-            "/reset",
-            Some(&json!({"task_id": task.name(), "seed": seed})),
-        )
+    pub fn reset(&self, task: Incident, seed: i64) -> Result<Value, String> {
+        let mut body = json!({"task_id": task.name(), "seed": seed});
+        if let Incident::Generated(_, split) = task {
+            body["split"] = split.name().into();
+        }
+        self.call("POST", "/reset", Some(&body))
     }
 
     /// POST /step `{"action": action}`.
@@ -168,8 +168,11 @@ impl RemoteEnv {
 /// The result of one task run (`[END]`'s fields).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct TaskSummary {
-    /// The task id.
+    /// The task id (a tier's for a generated incident).
     pub task_id: &'static str,
+    /// The split, for a generated incident.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<&'static str>,
     /// The seed it was reset with.
     pub seed: i64,
     /// The final score, clamped to [0.05, 0.95].
@@ -193,9 +196,9 @@ struct Backend<'a> {
 }
 
 impl Backend<'_> {
-    fn reset(&mut self, task: TaskId, seed: i64) -> Result<Value, String> {
+    fn reset(&mut self, task: Incident, seed: i64) -> Result<Value, String> {
         let reply = self.mirror.apply(Command::Reset(ResetRequest {
-            task: incident_api::parse::Incident::Task(task),
+            task,
             seed,
             episode_id: None,
         }));
@@ -248,7 +251,7 @@ fn action_value(parsed: &ParsedAction) -> Value {
 /// # Errors
 /// Only a failure to write to `out` or `log`.
 pub fn run_task(
-    task: TaskId,
+    task: Incident,
     seed: i64,
     model: &str,
     policy: &mut dyn Policy,
@@ -287,6 +290,7 @@ pub fn run_task(
     outcome?;
     Ok(TaskSummary {
         task_id: task.name(),
+        split: split_of(task),
         seed,
         score,
         success,
@@ -295,8 +299,16 @@ pub fn run_task(
     })
 }
 
+/// The split of a generated incident.
+fn split_of(task: Incident) -> Option<&'static str> {
+    match task {
+        Incident::Generated(_, split) => Some(split.name()),
+        Incident::Task(_) => None,
+    }
+}
+
 fn run_steps(
-    task: TaskId,
+    task: Incident,
     seed: i64,
     policy: &mut dyn Policy,
     backend: &mut Backend<'_>,
@@ -314,7 +326,7 @@ fn run_steps(
     };
     let mut taken: Vec<Taken> = Vec::new();
     let mut last_unknown = String::new();
-    for step in 1..=task.task().max_steps {
+    for step in 1..=task.scenario(seed).max_steps {
         if response["done"].as_bool() == Some(true) {
             break;
         }

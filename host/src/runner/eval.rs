@@ -1,17 +1,21 @@
-//! Many seeded episodes per task: episode `i` of every task is reset with `seed + i`.
+//! Many seeded episodes per task: episode `i` of every task is reset with `seed + i` (for a
+//! generated tier, generated incident `seed + i` of its split).
 //!
-//! The baseline runs on the core directly, spread over threads; every episode writes its
-//! own slot and the table is reduced in episode order, so the results do not depend on
-//! the thread count. The LLM policy runs its episodes one after another (it is bound by
-//! the endpoint, and its fallback streak is per task).
+//! With `--policy baseline` everything runs on the core directly, spread over threads: the
+//! baseline on the original tasks (today's table), and on each generated tier and split
+//! the oracle, the baseline and a uniformly random policy (the tier table). Every episode
+//! writes its own slot and the tables are reduced in episode order, so the results do not
+//! depend on the thread count. The LLM policy runs its episodes one after another (it is
+//! bound by the endpoint, and its fallback streak is per task).
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use incident_api::parse::Incident;
 use incident_core::baseline::{self, Shown};
-use incident_core::{Env, TaskId};
+use incident_core::{ACTION_COUNT, Action, Env, Split, Tier, oracle};
 use serde_json::json;
 
 use super::episode::SUCCESS_SCORE_MIN;
@@ -20,10 +24,90 @@ use super::{EvalArgs, PolicyKind};
 /// One episode's result.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct EpisodeResult {
-    /// The final score, clamped to [0.05, 0.95].
+    /// The final score: an original task's clamped to [0.05, 0.95] as `/state` shows it, a
+    /// generated incident's ruleset v1 score in [0, 1].
     pub score: f64,
     /// The steps taken.
     pub steps: u8,
+    /// Whether every root was fixed and verified.
+    pub resolved: bool,
+    /// The step the last root was fixed at (time to mitigation), if it was.
+    pub mitigated_at: Option<u8>,
+}
+
+/// A policy played on the core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CorePolicy {
+    /// Reads the answer (`incident_core::oracle`).
+    Oracle,
+    /// The original's rule baseline, fed the previous observation.
+    Baseline,
+    /// Uniform over the 115 discrete actions, from the episode's own generator.
+    Random,
+}
+
+/// Play one episode of `task` with `seed` on the core with `policy`.
+#[must_use]
+pub fn core_episode(task: Incident, seed: i64, policy: CorePolicy) -> EpisodeResult {
+    let scenario = task.scenario(seed);
+    let mut env = Env::with_scenario(scenario, seed, seed as u64);
+    while !env.is_done() && env.step_count() < scenario.max_steps {
+        let action = match policy {
+            CorePolicy::Oracle => oracle::choose(&env),
+            CorePolicy::Baseline => {
+                let shown = Shown::LastStep {
+                    outcome: env.last_outcome(),
+                    unknown: "",
+                };
+                baseline::choose(&env, shown).action
+            }
+            CorePolicy::Random => {
+                let index = env.next_below(ACTION_COUNT as u32) as u8;
+                Action::from_index(index).unwrap_or_default()
+            }
+        };
+        env.step(action);
+    }
+    let milli = env.final_grade().map_or(0, |grade| grade.score);
+    let milli = match task {
+        Incident::Task(_) => milli.clamp(50, 950),
+        Incident::Generated(..) => milli,
+    };
+    EpisodeResult {
+        score: f64::from(milli) / 1000.0,
+        steps: env.step_count(),
+        resolved: env.is_resolved(),
+        mitigated_at: env.mitigated_at(),
+    }
+}
+
+/// Run `episodes` episodes of each `(task, policy)` job on `threads` threads; the result
+/// has one entry per job, each with one result per episode in seed order.
+#[must_use]
+pub fn run_core(
+    jobs: &[(Incident, CorePolicy)],
+    episodes: usize,
+    seed: i64,
+    threads: usize,
+    progress: &AtomicUsize,
+) -> Vec<Vec<EpisodeResult>> {
+    let total = jobs.len() * episodes;
+    let mut results = vec![EpisodeResult::default(); total];
+    let chunk = total.div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        for (chunk_index, slots) in results.chunks_mut(chunk).enumerate() {
+            scope.spawn(move || {
+                for (offset, slot) in slots.iter_mut().enumerate() {
+                    let index = chunk_index * chunk + offset;
+                    let (task, policy) = jobs[index / episodes];
+                    let episode = i64::try_from(index % episodes).unwrap_or(i64::MAX);
+                    *slot = core_episode(task, seed.wrapping_add(episode), policy);
+                    progress.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    results.chunks(episodes.max(1)).map(<[_]>::to_vec).collect()
 }
 
 /// One task's statistics over its episodes.
@@ -31,6 +115,9 @@ pub struct EpisodeResult {
 pub struct TaskStats {
     /// The task id.
     pub task_id: &'static str,
+    /// The split, for a generated tier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<&'static str>,
     /// The number of episodes.
     pub episodes: usize,
     /// The mean score.
@@ -45,12 +132,15 @@ pub struct TaskStats {
     pub mean_steps: f64,
 }
 
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
 impl TaskStats {
     /// Return the statistics rounded to the 3 decimals the grader uses (a mean of 0.8s
     /// is `0.8`, not `0.8000000000000002`).
     #[must_use]
     pub fn rounded(&self) -> TaskStats {
-        let round3 = |x: f64| (x * 1000.0).round() / 1000.0;
         TaskStats {
             mean: round3(self.mean),
             min: round3(self.min),
@@ -62,75 +152,99 @@ impl TaskStats {
     }
 }
 
-/// Run one baseline episode on the core (the baseline fed the previous observation).
-#[must_use]
-pub fn baseline_episode(task: TaskId, seed: i64) -> EpisodeResult {
-    let mut env = Env::new(task, seed, 0);
-    for _ in 0..task.task().max_steps {
-        if env.is_done() {
-            break;
-        }
-        let shown = Shown::LastStep {
-            outcome: env.last_outcome(),
-            unknown: "",
-        };
-        let choice = baseline::choose(&env, shown);
-        env.step(choice.action);
-    }
-    assert!(env.is_done(), "an episode ends within max_steps");
-    let score_milli = env.final_grade().map_or(50, |grade| grade.score);
-    EpisodeResult {
-        score: f64::from(score_milli.clamp(50, 950)) / 1000.0,
-        steps: env.step_count(),
+fn split_of(task: Incident) -> Option<&'static str> {
+    match task {
+        Incident::Generated(_, split) => Some(split.name()),
+        Incident::Task(_) => None,
     }
 }
 
-/// Run `episodes` baseline episodes of each task on `threads` threads; the result has one
-/// entry per task, each with one result per episode in seed order.
-#[must_use]
-pub fn run_baseline(
-    tasks: &[TaskId],
-    episodes: usize,
-    seed: i64,
-    threads: usize,
-    progress: &AtomicUsize,
-) -> Vec<Vec<EpisodeResult>> {
-    let total = tasks.len() * episodes;
-    let mut results = vec![EpisodeResult::default(); total];
-    let chunk = total.div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|scope| {
-        for (chunk_index, slots) in results.chunks_mut(chunk).enumerate() {
-            scope.spawn(move || {
-                for (offset, slot) in slots.iter_mut().enumerate() {
-                    let index = chunk_index * chunk + offset;
-                    let task = tasks[index / episodes];
-                    let episode = i64::try_from(index % episodes).unwrap_or(i64::MAX);
-                    *slot = baseline_episode(task, seed.wrapping_add(episode));
-                    progress.fetch_add(1, Ordering::Relaxed);
-                }
-            });
-        }
-    });
-    results.chunks(episodes.max(1)).map(<[_]>::to_vec).collect()
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, count) = values.fold((0.0, 0_usize), |(s, n), x| (s + x, n + 1));
+    sum / count.max(1) as f64
 }
 
 /// Reduce one task's results (in episode order).
 #[must_use]
-pub fn stats(task: TaskId, results: &[EpisodeResult]) -> TaskStats {
-    let count = results.len().max(1) as f64;
+pub fn stats(task: Incident, results: &[EpisodeResult]) -> TaskStats {
     let scores = results.iter().map(|r| r.score);
     TaskStats {
         task_id: task.name(),
+        split: split_of(task),
         episodes: results.len(),
-        mean: scores.clone().sum::<f64>() / count,
+        mean: mean(scores.clone()),
         min: scores.clone().fold(f64::INFINITY, f64::min),
         max: scores.fold(f64::NEG_INFINITY, f64::max),
-        success_rate: results
-            .iter()
-            .filter(|r| r.score >= SUCCESS_SCORE_MIN)
-            .count() as f64
-            / count,
-        mean_steps: results.iter().map(|r| f64::from(r.steps)).sum::<f64>() / count,
+        success_rate: mean(
+            results
+                .iter()
+                .map(|r| f64::from(r.score >= SUCCESS_SCORE_MIN)),
+        ),
+        mean_steps: mean(results.iter().map(|r| f64::from(r.steps))),
+    }
+}
+
+/// One generated tier and split: the mean ruleset v1 score of each policy.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct TierStats {
+    /// The tier (`gen_easy` ...).
+    pub task_id: &'static str,
+    /// The split.
+    pub split: &'static str,
+    /// Episodes per policy.
+    pub episodes: usize,
+    /// The oracle's mean score.
+    pub oracle: f64,
+    /// The rule baseline's mean score.
+    pub baseline: f64,
+    /// The random policy's mean score.
+    pub random: f64,
+    /// The share of episodes the oracle resolved.
+    pub oracle_resolved: f64,
+    /// The share of episodes the baseline resolved.
+    pub baseline_resolved: f64,
+    /// The oracle's mean time to mitigation (step of the last root's fix).
+    pub oracle_time_to_mitigation: f64,
+}
+
+impl TierStats {
+    /// Return the statistics rounded to 3 decimals.
+    #[must_use]
+    pub fn rounded(&self) -> TierStats {
+        TierStats {
+            oracle: round3(self.oracle),
+            baseline: round3(self.baseline),
+            random: round3(self.random),
+            oracle_resolved: round3(self.oracle_resolved),
+            baseline_resolved: round3(self.baseline_resolved),
+            oracle_time_to_mitigation: round3(self.oracle_time_to_mitigation),
+            ..self.clone()
+        }
+    }
+}
+
+/// The core policies of a tier row, in the jobs' order.
+const TIER_POLICIES: [CorePolicy; 3] =
+    [CorePolicy::Oracle, CorePolicy::Baseline, CorePolicy::Random];
+
+/// Reduce the oracle, baseline and random results of one tier and split.
+#[must_use]
+pub fn tier_stats(tier: Tier, split: Split, results: &[Vec<EpisodeResult>]) -> TierStats {
+    let score = |rows: &[EpisodeResult]| mean(rows.iter().map(|r| r.score));
+    let resolved = |rows: &[EpisodeResult]| mean(rows.iter().map(|r| f64::from(r.resolved)));
+    let [oracle, baseline, random] = [0, 1, 2].map(|i| results.get(i).map_or(&[][..], |r| &r[..]));
+    TierStats {
+        task_id: tier.name(),
+        split: split.name(),
+        episodes: oracle.len(),
+        oracle: score(oracle),
+        baseline: score(baseline),
+        random: score(random),
+        oracle_resolved: resolved(oracle),
+        baseline_resolved: resolved(baseline),
+        oracle_time_to_mitigation: mean(
+            oracle.iter().filter_map(|r| r.mitigated_at).map(f64::from),
+        ),
     }
 }
 
@@ -145,16 +259,47 @@ pub fn write_table(out: &mut dyn Write, table: &[TaskStats]) -> io::Result<()> {
     )?;
     writeln!(out, "|---|---:|---:|---:|---:|---:|---:|")?;
     for row in table {
+        let label = match row.split {
+            Some(split) => format!("{} ({split})", row.task_id),
+            None => row.task_id.to_owned(),
+        };
         writeln!(
             out,
-            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.1}% | {:.2} |",
-            row.task_id,
+            "| {label} | {} | {:.3} | {:.3} | {:.3} | {:.1}% | {:.2} |",
             row.episodes,
             row.mean,
             row.min,
             row.max,
             row.success_rate * 100.0,
             row.mean_steps
+        )?;
+    }
+    Ok(())
+}
+
+/// Write the generated tiers' table.
+///
+/// # Errors
+/// A failure to write.
+pub fn write_tier_table(out: &mut dyn Write, table: &[TierStats]) -> io::Result<()> {
+    writeln!(
+        out,
+        "| tier | split | episodes | oracle | baseline | random | oracle resolved | baseline resolved | oracle time to mitigation |"
+    )?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|")?;
+    for row in table {
+        writeln!(
+            out,
+            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.1}% | {:.1}% | {:.2} |",
+            row.task_id,
+            row.split,
+            row.episodes,
+            row.oracle,
+            row.baseline,
+            row.random,
+            row.oracle_resolved * 100.0,
+            row.baseline_resolved * 100.0,
+            row.oracle_time_to_mitigation,
         )?;
     }
     Ok(())
@@ -178,7 +323,7 @@ fn show_progress(progress: &AtomicUsize, total: usize) {
 /// Run the LLM policy's episodes one after another (output lines discarded).
 fn run_llm(
     args: &EvalArgs,
-    tasks: &[TaskId],
+    tasks: &[Incident],
     episodes: usize,
     progress: &AtomicUsize,
 ) -> Result<Vec<Vec<EpisodeResult>>, String> {
@@ -201,6 +346,7 @@ fn run_llm(
             row.push(EpisodeResult {
                 score: summary.score,
                 steps: u8::try_from(summary.steps).unwrap_or(u8::MAX),
+                ..EpisodeResult::default()
             });
             progress.fetch_add(1, Ordering::Relaxed);
         }
@@ -209,50 +355,68 @@ fn run_llm(
     Ok(results)
 }
 
-/// Run `incident-env eval`.
-#[must_use]
-pub fn main(args: &EvalArgs) -> ExitCode {
-    let tasks = super::tasks_or_all(&args.tasks);
-    let episodes = args.episodes as usize;
-    if episodes == 0 {
-        eprintln!("incident-env eval: --episodes must be at least 1");
-        return ExitCode::from(2);
+/// The tables of one evaluation.
+struct Tables {
+    tasks: Vec<TaskStats>,
+    tiers: Vec<TierStats>,
+}
+
+/// Play every episode the arguments ask for and reduce them to the tables.
+fn evaluate(
+    args: &EvalArgs,
+    incidents: &[Incident],
+    episodes: usize,
+    threads: usize,
+    progress: &AtomicUsize,
+) -> Result<Tables, String> {
+    if args.policy == PolicyKind::Llm {
+        let results = run_llm(args, incidents, episodes, progress)?;
+        let tasks = incidents
+            .iter()
+            .zip(&results)
+            .map(|(&t, rows)| stats(t, rows));
+        return Ok(Tables {
+            tasks: tasks.collect(),
+            tiers: Vec::new(),
+        });
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
-    let total = tasks.len() * episodes;
-    let progress = AtomicUsize::new(0);
-    let started = Instant::now();
-    let results = std::thread::scope(|scope| {
-        if io::stderr().is_terminal() {
-            scope.spawn(|| show_progress(&progress, total));
-        }
-        let results = match args.policy {
-            PolicyKind::Baseline => Ok(run_baseline(
-                &tasks, episodes, args.seed, threads, &progress,
-            )),
-            PolicyKind::Llm => run_llm(args, &tasks, episodes, &progress),
-        };
-        // Let the progress display finish even when the run stopped early.
-        progress.store(total, Ordering::Relaxed);
-        results
-    });
-    let results = match results {
-        Ok(results) => results,
-        Err(message) => {
-            eprintln!("incident-env eval: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let elapsed = started.elapsed();
-    let table: Vec<TaskStats> = tasks
+    let (originals, generated): (Vec<Incident>, Vec<Incident>) = incidents
         .iter()
-        .zip(&results)
-        .map(|(&task, rows)| stats(task, rows))
+        .partition(|task| matches!(task, Incident::Task(_)));
+    let mut jobs: Vec<(Incident, CorePolicy)> = originals
+        .iter()
+        .map(|&task| (task, CorePolicy::Baseline))
         .collect();
-    let mut out = io::stdout().lock();
-    let written = if args.json {
+    for &task in &generated {
+        jobs.extend(TIER_POLICIES.map(|policy| (task, policy)));
+    }
+    let results = run_core(&jobs, episodes, args.seed, threads, progress);
+    let (task_rows, tier_rows) = results.split_at(originals.len());
+    let tasks = originals
+        .iter()
+        .zip(task_rows)
+        .map(|(&t, rows)| stats(t, rows));
+    let tiers = generated
+        .iter()
+        .zip(tier_rows.chunks(TIER_POLICIES.len()))
+        .filter_map(|(&task, rows)| match task {
+            Incident::Generated(tier, split) => Some(tier_stats(tier, split, rows)),
+            Incident::Task(_) => None,
+        });
+    Ok(Tables {
+        tasks: tasks.collect(),
+        tiers: tiers.collect(),
+    })
+}
+
+/// Write the tables as Markdown or JSON.
+fn write_tables(
+    out: &mut dyn Write,
+    args: &EvalArgs,
+    episodes: usize,
+    tables: &Tables,
+) -> io::Result<()> {
+    if args.json {
         let policy = match args.policy {
             PolicyKind::Baseline => "baseline",
             PolicyKind::Llm => "llm",
@@ -261,17 +425,70 @@ pub fn main(args: &EvalArgs) -> ExitCode {
             "policy": policy,
             "seed": args.seed,
             "episodes": episodes,
-            "tasks": table.iter().map(TaskStats::rounded).collect::<Vec<_>>(),
+            "tasks": tables.tasks.iter().map(TaskStats::rounded).collect::<Vec<_>>(),
+            "generated": tables.tiers.iter().map(TierStats::rounded).collect::<Vec<_>>(),
         });
-        writeln!(
+        return writeln!(
             out,
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_default()
-        )
-    } else {
-        write_table(&mut out, &table)
+        );
+    }
+    if !tables.tasks.is_empty() {
+        write_table(out, &tables.tasks)?;
+    }
+    if !tables.tiers.is_empty() {
+        if !tables.tasks.is_empty() {
+            writeln!(out)?;
+        }
+        write_tier_table(out, &tables.tiers)?;
+    }
+    Ok(())
+}
+
+/// Run `incident-env eval`.
+#[must_use]
+pub fn main(args: &EvalArgs) -> ExitCode {
+    let mut default = super::original_tasks();
+    default.extend(Tier::ALL.map(|tier| Incident::Generated(tier, Split::Train)));
+    let splits = args
+        .split
+        .as_ref()
+        .map_or(&Split::ALL[..], std::slice::from_ref);
+    let incidents = super::with_splits(&super::tasks_or(&args.tasks, &default), splits);
+    let episodes = args.episodes as usize;
+    if episodes == 0 {
+        eprintln!("incident-env eval: --episodes must be at least 1");
+        return ExitCode::from(2);
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let per_task = |task: &Incident| match (args.policy, task) {
+        (PolicyKind::Baseline, Incident::Generated(..)) => TIER_POLICIES.len(),
+        _ => 1,
     };
-    if let Err(error) = written {
+    let total = incidents.iter().map(per_task).sum::<usize>() * episodes;
+    let progress = AtomicUsize::new(0);
+    let started = Instant::now();
+    let tables = std::thread::scope(|scope| {
+        if io::stderr().is_terminal() {
+            scope.spawn(|| show_progress(&progress, total));
+        }
+        let tables = evaluate(args, &incidents, episodes, threads, &progress);
+        // Let the progress display finish even when the run stopped early.
+        progress.store(total, Ordering::Relaxed);
+        tables
+    });
+    let tables = match tables {
+        Ok(tables) => tables,
+        Err(message) => {
+            eprintln!("incident-env eval: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let elapsed = started.elapsed();
+    if let Err(error) = write_tables(&mut io::stdout().lock(), args, episodes, &tables) {
         eprintln!("incident-env eval: writing the output failed: {error}");
         return ExitCode::FAILURE;
     }
@@ -285,16 +502,27 @@ pub fn main(args: &EvalArgs) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use incident_core::TaskId;
+
+    fn jobs() -> Vec<(Incident, CorePolicy)> {
+        let mut jobs: Vec<_> = TaskId::ALL
+            .map(|task| (Incident::Task(task), CorePolicy::Baseline))
+            .to_vec();
+        for policy in TIER_POLICIES {
+            jobs.push((Incident::Generated(Tier::Hard, Split::Test), policy));
+        }
+        jobs
+    }
 
     #[test]
     fn results_do_not_depend_on_the_thread_count() {
-        // Goal: the same seeds give the same table on 1, 2 and 7 threads.
+        // Goal: the same seeds give the same tables on 1, 2 and 7 threads.
         let progress = AtomicUsize::new(0);
-        let one = run_baseline(&TaskId::ALL, 13, 40, 1, &progress);
+        let one = run_core(&jobs(), 13, 40, 1, &progress);
         for threads in [2, 7] {
-            assert_eq!(one, run_baseline(&TaskId::ALL, 13, 40, threads, &progress));
+            assert_eq!(one, run_core(&jobs(), 13, 40, threads, &progress));
         }
-        assert_eq!(progress.load(Ordering::Relaxed), 3 * 4 * 13);
+        assert_eq!(progress.load(Ordering::Relaxed), 3 * 7 * 13);
     }
 
     #[test]
@@ -304,11 +532,12 @@ mod tests {
         let rows = vec![
             EpisodeResult {
                 score: 0.8,
-                steps: 7
+                steps: 7,
+                ..EpisodeResult::default()
             };
             7
         ];
-        let raw = stats(TaskId::Easy, &rows);
+        let raw = stats(Incident::Task(TaskId::Easy), &rows);
         assert_ne!(
             serde_json::to_value(&raw).unwrap()["mean"].to_string(),
             "0.8"
@@ -324,10 +553,30 @@ mod tests {
         let scores: Vec<(f64, u8)> = TaskId::ALL
             .iter()
             .map(|&task| {
-                let result = baseline_episode(task, 12345);
+                let result = core_episode(Incident::Task(task), 12345, CorePolicy::Baseline);
                 (result.score, result.steps)
             })
             .collect();
         assert_eq!(scores, [(0.8, 7), (0.86, 7), (0.117, 12), (0.117, 14)]);
+    }
+
+    #[test]
+    fn the_tier_row_orders_oracle_above_baseline_above_nothing() {
+        // Goal: on generated incidents the oracle resolves every episode with score 1 and
+        // a time to mitigation, and the baseline and random policies score below it.
+        let progress = AtomicUsize::new(0);
+        let task = Incident::Generated(Tier::Medium, Split::Train);
+        let rows = run_core(&TIER_POLICIES.map(|p| (task, p)), 30, 0, 2, &progress);
+        let row = tier_stats(Tier::Medium, Split::Train, &rows);
+        assert_eq!((row.oracle, row.oracle_resolved), (1.0, 1.0));
+        assert!(row.oracle_time_to_mitigation >= 3.0);
+        assert!(
+            row.baseline < row.oracle && row.random < row.oracle,
+            "{row:?}"
+        );
+        assert_eq!(
+            (row.task_id, row.split, row.episodes),
+            ("gen_medium", "train", 30)
+        );
     }
 }

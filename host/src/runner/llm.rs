@@ -8,7 +8,8 @@
 use std::io::ErrorKind;
 use std::time::Duration;
 
-use incident_core::{ActionType, Fix, Mode, Service, TaskId};
+use incident_api::parse::Incident;
+use incident_core::{ActionType, Fix, Mode, Service};
 use serde_json::{Map, Value, json};
 
 use super::episode::{Policy, Taken, View, baseline_action};
@@ -365,7 +366,7 @@ fn transport_failure(url: &str, error: &ureq::Error) -> Failure {
 pub struct LlmPolicy {
     client: LlmClient,
     system: String,
-    task: Option<TaskId>,
+    task: Option<Incident>,
     failure_streak: u32,
     /// How many steps the LLM chose and how many fell back, over the whole run.
     pub counts: (u32, u32),
@@ -395,14 +396,14 @@ impl LlmPolicy {
 }
 
 impl Policy for LlmPolicy {
-    fn begin_task(&mut self, task: TaskId) {
+    fn begin_task(&mut self, task: Incident) {
         self.task = Some(task);
         self.failure_streak = 0;
     }
 
     fn choose(&mut self, view: &View<'_>) -> ParsedAction {
         let step = view.taken.len() + 1;
-        let task = self.task.map_or("?", TaskId::name);
+        let task = self.task.map_or("?", Incident::name);
         if self.failure_streak < FAILURE_STREAK_MAX {
             match self.ask(view) {
                 Ok(parsed) => {
@@ -438,7 +439,7 @@ mod tests {
         // Goal: the prompt shows only observed facts, never the hidden roots or fixes.
         let mut session = Session::new();
         session.apply(Command::Reset(ResetRequest {
-            task: incident_api::parse::Incident::Task(TaskId::Hard),
+            task: Incident::Task(incident_core::TaskId::Hard),
             seed: 12345,
             episode_id: None,
         }));

@@ -17,7 +17,8 @@ pub mod llm;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use incident_core::TaskId;
+use incident_api::parse::Incident;
+use incident_core::{Split, TaskId, Tier};
 
 pub use episode::{Baseline, Policy, RemoteEnv, TaskSummary, run_task};
 
@@ -35,14 +36,41 @@ pub enum PolicyKind {
     Baseline,
 }
 
-fn parse_task(text: &str) -> Result<TaskId, String> {
-    TaskId::from_name(text).ok_or_else(|| {
-        let names: Vec<&str> = TaskId::ALL.iter().map(|t| t.name()).collect();
+/// Parse a `--task` value: an original task or a generated tier (its split comes from
+/// `--split`).
+fn parse_task(text: &str) -> Result<Incident, String> {
+    if let Some(tier) = Tier::from_name(text) {
+        return Ok(Incident::Generated(tier, Split::Train));
+    }
+    TaskId::from_name(text).map(Incident::Task).ok_or_else(|| {
+        let tasks = TaskId::ALL.map(TaskId::name);
+        let tiers = Tier::ALL.map(Tier::name);
         format!(
-            "unknown task {text:?}; expected one of: {}",
-            names.join(", ")
+            "unknown task {text:?}; expected one of: {}, {}",
+            tasks.join(", "),
+            tiers.join(", ")
         )
     })
+}
+
+/// Parse a `--split` value.
+fn parse_split(text: &str) -> Result<Split, String> {
+    Split::from_name(text).ok_or_else(|| format!("unknown split {text:?}; expected train or test"))
+}
+
+/// The incidents `tasks` name, each generated tier once per split in `splits` (in order).
+#[must_use]
+pub fn with_splits(tasks: &[Incident], splits: &[Split]) -> Vec<Incident> {
+    tasks
+        .iter()
+        .flat_map(|&task| match task {
+            Incident::Task(_) => vec![task],
+            Incident::Generated(tier, _) => splits
+                .iter()
+                .map(|&split| Incident::Generated(tier, split))
+                .collect(),
+        })
+        .collect()
 }
 
 /// Options of `incident-env run`.
@@ -54,9 +82,14 @@ pub struct RunArgs {
     /// The seed every task is reset with.
     #[arg(long, default_value_t = incident_core::env::DEFAULT_SEED, allow_negative_numbers = true)]
     pub seed: i64,
-    /// The tasks to run, in order (repeat or separate with commas; default: all four).
+    /// The tasks to run, in order (repeat or separate with commas; default: the four
+    /// original tasks): easy_task ... expert_task or a generated tier gen_easy ... gen_expert
+    /// (the seed then indexes the incident within the split).
     #[arg(long = "task", value_parser = parse_task, value_delimiter = ',')]
-    pub tasks: Vec<TaskId>,
+    pub tasks: Vec<Incident>,
+    /// The split of the generated tiers: train or test.
+    #[arg(long, value_parser = parse_split, default_value = "train")]
+    pub split: Split,
     /// Drive a running server at this URL instead of an in-process environment.
     #[arg(long, env = "ENV_URL")]
     pub env_url: Option<String>,
@@ -80,9 +113,12 @@ pub struct EvalArgs {
     /// The first seed; episode i uses seed + i.
     #[arg(long, default_value_t = incident_core::env::DEFAULT_SEED, allow_negative_numbers = true)]
     pub seed: i64,
-    /// The tasks (default: all four).
+    /// The tasks and generated tiers (default: the four tasks and the four tiers).
     #[arg(long = "task", value_parser = parse_task, value_delimiter = ',')]
-    pub tasks: Vec<TaskId>,
+    pub tasks: Vec<Incident>,
+    /// The split of the generated tiers: train or test (default: both).
+    #[arg(long, value_parser = parse_split)]
+    pub split: Option<Split>,
     /// Worker threads (default: the number of cores). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -94,14 +130,20 @@ pub struct EvalArgs {
     pub llm: llm::LlmArgs,
 }
 
-/// The tasks to run: the ones given, or all four in order.
+/// The tasks to run: the ones given, or `default` (in order).
 #[must_use]
-pub fn tasks_or_all(tasks: &[TaskId]) -> Vec<TaskId> {
+pub fn tasks_or(tasks: &[Incident], default: &[Incident]) -> Vec<Incident> {
     if tasks.is_empty() {
-        TaskId::ALL.to_vec()
+        default.to_vec()
     } else {
         tasks.to_vec()
     }
+}
+
+/// The four original tasks, in order.
+#[must_use]
+pub fn original_tasks() -> Vec<Incident> {
+    TaskId::ALL.map(Incident::Task).to_vec()
 }
 
 /// Run the tasks with `policy`, printing the original's lines to `out` and diagnostics
@@ -110,7 +152,7 @@ pub fn tasks_or_all(tasks: &[TaskId]) -> Vec<TaskId> {
 /// # Errors
 /// Only a failure to write to `out` or `log`.
 pub fn run_tasks(
-    tasks: &[TaskId],
+    tasks: &[Incident],
     seed: i64,
     model: &str,
     policy: &mut dyn Policy,
@@ -174,7 +216,7 @@ pub fn run_main(args: RunArgs) -> ExitCode {
         }
     };
     let remote = args.env_url.as_deref().map(RemoteEnv::new);
-    let tasks = tasks_or_all(&args.tasks);
+    let tasks = with_splits(&tasks_or(&args.tasks, &original_tasks()), &[args.split]);
     let stdout = io::stdout();
     let stderr = io::stderr();
     let result = run_tasks(
