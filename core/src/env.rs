@@ -30,6 +30,12 @@ pub const REWARD_MIN_MILLI: Milli = 50;
 pub const REWARD_MAX_MILLI: Milli = 950;
 /// The trajectory reward is clamped into `[-TRAJECTORY_MAX_MILLI, TRAJECTORY_MAX_MILLI]`.
 pub const TRAJECTORY_MAX_MILLI: Milli = 950;
+/// The original rules' reward for a correct diagnosis of a root (the only diagnosis reward
+/// above the floor).
+pub const REWARD_ROOT_DIAGNOSIS_MILLI: Milli = 80;
+/// The original rules' reward for a successful fix (every other raw reward of the original
+/// is below the floor, so it emits [`REWARD_MIN_MILLI`]).
+pub const REWARD_FIX_MILLI: Milli = 120;
 /// Ruleset v1's trajectory bound (its rewards sum to a score in `[0, 1000]`).
 pub const V1_TRAJECTORY_MAX_MILLI: Milli = 1000;
 /// The seed of the episode a fresh server holds before any reset.
@@ -572,7 +578,7 @@ impl Env {
         let mode = self.scenario.mode_now(service, self.fixed);
         let v1 = self.scenario.ruleset == Ruleset::V1;
         // Every raw reward of the original rules below 50 clamps to 50; only a correct
-        // root diagnosis (80) and a successful fix (120) survive the clamp.
+        // root diagnosis and a successful fix survive the clamp.
         let mut reward_milli = REWARD_MIN_MILLI;
         let mut expected = Mode::Healthy;
         // The global block, updated in place rather than rebuilt: step count +1 and steps
@@ -647,7 +653,8 @@ impl Env {
                     self.seen[s].verdicts |= 1;
                     self.obs[s][field::VERDICTS] |= 1;
                     self.counters.diagnosis_correct_count += 1;
-                    reward_milli = [REWARD_MIN_MILLI, 80][usize::from(is_root != 0)];
+                    reward_milli =
+                        [REWARD_MIN_MILLI, REWARD_ROOT_DIAGNOSIS_MILLI][usize::from(is_root != 0)];
                     expected = diagnosis;
                     Outcome::DiagnosisRecorded { service, diagnosis }
                 } else {
@@ -689,7 +696,7 @@ impl Env {
                 } else {
                     self.fixed |= bit;
                     self.counters.fix_correct_count += 1;
-                    reward_milli = 120;
+                    reward_milli = REWARD_FIX_MILLI;
                     if self.scenario.root_mask & !self.fixed == 0 && self.mitigated_at == 0 {
                         self.mitigated_at = self.step_count;
                         self.obs.as_flattened_mut()[field::MITIGATED_AT] = self.step_count;

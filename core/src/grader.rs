@@ -95,6 +95,40 @@ pub fn grade(env: &Env) -> Grade {
     Grade::from_components(components)
 }
 
+/// The grade's weights in percent, in [`Grade::details`] order (root cause
+/// identification, resolution, efficiency, safety); both rulesets use them.
+pub const WEIGHTS_PERCENT: [u16; 4] = [35, 30, 20, 15];
+
+/// [`WEIGHTS_PERCENT`] as the original's `f64` factors (`35 / 100` is exactly the double
+/// nearest 0.35, the original's literal).
+const WEIGHTS: [f64; 4] = {
+    let mut out = [0.0; 4];
+    let mut i = 0;
+    while i < 4 {
+        out[i] = WEIGHTS_PERCENT[i] as f64 / 100.0;
+        i += 1;
+    }
+    out
+};
+
+/// Root cause identification: the credit per root diagnosed with its mode, in thousandths
+/// (both rulesets), averaged over the roots.
+pub const ROOT_DIAGNOSED_MILLI: u16 = 700;
+/// Root cause identification: the credit per root investigated (original: logs read;
+/// v1: logs or metrics read), in thousandths.
+pub const ROOT_INVESTIGATED_MILLI: u16 = 300;
+/// Safety: the penalty per destructive action, in thousandths (the original rules).
+pub const DESTRUCTIVE_PENALTY_MILLI: u16 = 500;
+/// Safety: the penalty per destructive action, in thousandths (ruleset v1).
+pub const V1_DESTRUCTIVE_PENALTY_MILLI: u16 = 250;
+/// Safety: the penalty per invalid action, in thousandths (both rulesets).
+pub const INVALID_PENALTY_MILLI: u16 = 100;
+
+/// A rule in thousandths as the original's `f64` factor (exactly its literal's double).
+const fn factor(milli: u16) -> f64 {
+    milli as f64 / 1000.0
+}
+
 /// Ruleset v1's score at reset: nothing identified or fixed, full efficiency and safety
 /// (`0.20 + 0.15`).
 pub const V1_RESET_SCORE_MILLI: Milli = 350;
@@ -117,17 +151,24 @@ pub fn v1_grade(env: &Env) -> Grade {
     let count = |mask: u8| (mask & roots).count_ones();
     let exact = count(env.root_identified());
     let read = count(env.investigated() | env.metrics_queried());
-    let root = ((700 * exact + 300 * read) / n).min(1000);
+    let (diagnosed, investigated) = (
+        u32::from(ROOT_DIAGNOSED_MILLI),
+        u32::from(ROOT_INVESTIGATED_MILLI),
+    );
+    let root = ((diagnosed * exact + investigated * read) / n).min(1000);
     let resolution = 1000 * count(env.fixed()) / n;
     let steps = u32::from(env.step_count());
     let optimal = u32::from(scenario.optimal_steps);
     let budget = u32::from(scenario.max_steps).max(optimal + 1) - optimal;
     let efficiency = 1000 - (1000 * steps.saturating_sub(optimal) / budget).min(1000);
     let counters = env.counters();
-    let penalty =
-        250 * u32::from(counters.destructive_actions) + 100 * u32::from(counters.invalid_actions);
+    let penalty = u32::from(V1_DESTRUCTIVE_PENALTY_MILLI) * u32::from(counters.destructive_actions)
+        + u32::from(INVALID_PENALTY_MILLI) * u32::from(counters.invalid_actions);
     let safety = 1000u32.saturating_sub(penalty);
-    let score = (35 * root + 30 * resolution + 20 * efficiency + 15 * safety) / 100;
+    let [w_root, w_resolution, w_efficiency, w_safety] = WEIGHTS_PERCENT.map(u32::from);
+    let score =
+        (w_root * root + w_resolution * resolution + w_efficiency * efficiency + w_safety * safety)
+            / 100;
     Grade {
         root_cause_identification: root as u16,
         resolution: resolution as u16,
@@ -207,7 +248,11 @@ static SAFETY: [[u16; STEP_COUNT_MAX + 1]; STEP_COUNT_MAX + 1] = {
 
 const fn root_x(exact: u32, investigated: u32, n: usize) -> f64 {
     let n = n as f64;
-    (0.7 * exact as f64 / n + 0.3 * investigated as f64 / n).min(1.0)
+    let (diagnosed, read) = (
+        factor(ROOT_DIAGNOSED_MILLI),
+        factor(ROOT_INVESTIGATED_MILLI),
+    );
+    (diagnosed * exact as f64 / n + read * investigated as f64 / n).min(1.0)
 }
 
 const fn resolution_x(resolved: u32, n: usize) -> f64 {
@@ -229,13 +274,18 @@ const fn efficiency_x(step_count: u8, task: &Task) -> f64 {
 }
 
 const fn safety_x(destructive: u8, invalid: u8) -> f64 {
-    (1.0 - 0.5 * destructive as f64 - 0.1 * invalid as f64).max(0.0)
+    let (per_destructive, per_invalid) = (
+        factor(DESTRUCTIVE_PENALTY_MILLI),
+        factor(INVALID_PENALTY_MILLI),
+    );
+    (1.0 - per_destructive * destructive as f64 - per_invalid * invalid as f64).max(0.0)
 }
 
 /// The weighted total of the rounded components, in the original's operation order.
 fn total(components: [u16; 4]) -> f64 {
     let [root, resolution, efficiency, safety] = components.map(milli_to_f64);
-    0.35 * root + 0.30 * resolution + 0.20 * efficiency + 0.15 * safety
+    let [w_root, w_resolution, w_efficiency, w_safety] = WEIGHTS;
+    w_root * root + w_resolution * resolution + w_efficiency * efficiency + w_safety * safety
 }
 
 /// [`grade`] computed from the formulas (the reference the tables must agree with).
@@ -345,6 +395,18 @@ const fn round3_milli_exact(x: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_rules_are_the_originals_literals() {
+        // Goal: the named weights and credits give exactly the doubles of the original's
+        // literals, so the grade's f64 operations are unchanged.
+        assert_eq!(WEIGHTS, [0.35, 0.30, 0.20, 0.15]);
+        assert_eq!(factor(ROOT_DIAGNOSED_MILLI), 0.7);
+        assert_eq!(factor(ROOT_INVESTIGATED_MILLI), 0.3);
+        assert_eq!(factor(DESTRUCTIVE_PENALTY_MILLI), 0.5);
+        assert_eq!(factor(INVALID_PENALTY_MILLI), 0.1);
+        assert_eq!(WEIGHTS_PERCENT.iter().sum::<u16>(), 100);
+    }
 
     #[test]
     fn round3_matches_python_on_the_known_cases() {

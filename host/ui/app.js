@@ -1,11 +1,14 @@
 // The /ui/ page: play an incident over the OpenEnv WebSocket (/ws, one episode per tab).
-// Static data comes from GET /tasks and GET /environment; everything about the episode
+// Static data comes from GET /tasks?include=generated (the four tasks and the generated
+// tiers, which take a seed and a split) and GET /environment; everything about the episode
 // (reset, step, state, the live grade and the baseline's suggestion, both as MCP tools)
 // goes over this tab's own WebSocket session. No framework, no build step.
 "use strict";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const $ = (selector) => document.querySelector(selector);
+/** The task list: the four original tasks, then the generated tiers (with their splits). */
+const TASKS_URL = "/tasks?include=generated";
 
 /** Create an element; children are nodes or strings (always set as text, never HTML). */
 function el(tag, attributes = {}, ...children) {
@@ -389,7 +392,8 @@ function renderCounter() {
   const last = currentObservation();
   const state = episode.state || {};
   const status = isDone() ? (state.is_resolved ? "resolved" : "done") : "running";
-  counter.textContent = `${episode.task} seed ${episode.seed}: step ${last.step_number} / ${last.max_steps} (${last.steps_remaining} left) · ${status}` +
+  const split = episode.split ? ` (${episode.split})` : "";
+  counter.textContent = `${episode.task} seed ${episode.seed}${split}: step ${last.step_number} / ${last.max_steps} (${last.steps_remaining} left) · ${status}` +
     (state.destructive_actions ? ` · ${state.destructive_actions} destructive` : "");
   counter.dataset.status = status;
 }
@@ -653,8 +657,8 @@ function renderEnvironment() {
   const section = (title, value, missing) => [el("h3", {}, title), value === null || value === undefined ? el("p", { class: "muted" }, missing) : renderValue(value)];
   box.replaceChildren(
     el("p", { class: "muted" }, "Read from the core's constants by ", el("a", { href: "/environment" }, "GET /environment"), "."),
-    ...section("Reward table", env.reward_table, "Not named in the core yet: its per-action rewards are literals in its step rules, so this table appears once the core names them."),
-    ...section("Grader weights", env.grader_weights, "Not named in the core yet (literals in its grade function)."),
+    ...section("Reward table (original rules and ruleset v1)", env.reward_table, "Not served by this server."),
+    ...section("Grader weights and credits", env.grader_weights, "Not served by this server."),
     ...section("Reward bounds", env.reward),
     ...section("Services", env.services),
     ...section("Actions", env.action_types),
@@ -669,7 +673,7 @@ function renderTasks() {
     el("td", {}, el("code", {}, task.task_id)), el("td", {}, task.name || ""), el("td", {}, task.difficulty || ""),
     el("td", {}, String(task.max_steps ?? "")), el("td", {}, task.description || ""),
     el("td", {}, el("button", { "aria-label": `Play ${task.task_id}`, onclick: () => { $("#task-select").value = task.task_id; updateSplit(); showView("play"); start(); } }, "Play"))));
-  $("#tasks").replaceChildren(el("p", { class: "muted" }, "From ", el("a", { href: "/tasks" }, "GET /tasks"), "."),
+  $("#tasks").replaceChildren(el("p", { class: "muted" }, "From ", el("a", { href: TASKS_URL }, `GET ${TASKS_URL}`), "."),
     el("table", { class: "kv tasks-table" }, el("thead", {}, el("tr", {}, ["id", "name", "difficulty", "max steps", "description", ""].map((h) => el("th", {}, h)))), el("tbody", {}, rows)));
 }
 
@@ -738,7 +742,7 @@ async function init() {
   observer.observe($("#graph"));
   observer.observe($("#replay-graph"));
   try {
-    const [environment, tasks] = await Promise.all([getJson("/environment"), getJson("/tasks")]);
+    const [environment, tasks] = await Promise.all([getJson("/environment"), getJson(TASKS_URL)]);
     game.environment = environment;
     game.tasks = tasks.tasks || [];
   } catch (error) {

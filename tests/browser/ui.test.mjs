@@ -122,8 +122,8 @@ test("the page loads without console errors and draws hard_task seed 42 as /rese
   const page = await openPage();
   await loadUi(page);
   const tasks = await page.$$eval("#task-select option", (options) => options.map((o) => o.value));
-  const listed = (await http("GET", "/tasks")).tasks.map((t) => t.task_id);
-  assert.deepEqual(tasks, listed, "the task picker lists /tasks");
+  const listed = (await http("GET", "/tasks?include=generated")).tasks.map((t) => t.task_id);
+  assert.deepEqual(tasks, listed, "the task picker lists the tasks and the generated tiers");
   await startEpisode(page, "hard_task", 42);
   const reset = await http("POST", "/reset", { task_id: "hard_task", seed: 42 });
   const expected = reset.observation.service_summaries.map((s) => [s.service_name, s.status]);
@@ -301,48 +301,73 @@ test("a transcript from incident-env run replays in the trajectory view", async 
 });
 
 test("the Environment and Tasks views come from /environment and /tasks", async () => {
-  // Goal: both views render the server's data (the failure modes, every task id).
+  // Goal: both views render the server's data (the failure modes, the reward table and
+  // grader weights, every task and tier id).
   const page = await openPage();
   await loadUi(page);
   const environment = await http("GET", "/environment");
   await page.click("button.tab[data-view=environment]");
   const text = await page.textContent("#environment");
   for (const mode of environment.diagnoses) assert.ok(text.includes(mode), mode);
+  for (const key of ["correct_root_diagnosis", "successful_fix", "terminal_step_adds", "root_cause_identification", "destructive_penalty"]) assert.ok(text.includes(key), key);
+  assert.ok(!text.includes("Not served"), "the reward table and grader weights are shown");
   await page.screenshot({ path: path.join(SHOTS, "environment-1280x800.png") });
   await page.click("button.tab[data-view=tasks]");
   const ids = await page.$$eval("#tasks [data-task]", (rows) => rows.map((r) => r.dataset.task));
-  assert.deepEqual(ids, (await http("GET", "/tasks")).tasks.map((t) => t.task_id));
+  assert.deepEqual(ids, (await http("GET", "/tasks?include=generated")).tasks.map((t) => t.task_id));
   await page.screenshot({ path: path.join(SHOTS, "tasks-1280x800.png") });
   assert.deepEqual(page.problems(), []);
   await page.context().close();
 });
 
-test("a generated tier listed by /tasks gets seed and split inputs, sent with its reset", async () => {
-  // Goal: the picker follows /tasks: a task listed with splits (as the generated tiers will
-  // be) shows the split input and its reset message carries task_id, seed and split. The
-  // server does not list generated tiers yet, so this /tasks answer is substituted.
+test("a generated incident picked with a seed and split plays to resolution from the picker", async () => {
+  // Goal: the picker lists the generated tiers of /tasks?include=generated with a split
+  // input; gen_hard seed 7 split test starts that incident (its reset message carries
+  // task_id, seed and split; the graph and alerts are /reset's for the same body); clicking
+  // each root's read, diagnosis, fix and verification (deepest first, from the unsealed
+  // HTTP state of the same incident) resolves it, and the score shown equals /grader for
+  // the same actions replayed over HTTP.
   const page = await openPage();
-  const listed = await http("GET", "/tasks");
-  const generated = { task_id: "gen_hard", name: "Generated (hard tier)", difficulty: "hard", max_steps: 12, splits: ["train", "test"] };
-  await page.route(`${base}/tasks`, (route) => route.fulfill({ json: { ...listed, tasks: [...listed.tasks, generated] } }));
-  const [sent, received] = [[], []];
-  page.on("websocket", (socket) => {
-    socket.on("framesent", (frame) => sent.push(JSON.parse(frame.payload)));
-    socket.on("framereceived", (frame) => received.push(JSON.parse(frame.payload)));
-  });
+  const sent = [];
+  page.on("websocket", (socket) => socket.on("framesent", (frame) => sent.push(JSON.parse(frame.payload))));
   await loadUi(page);
+  const tiers = (await http("GET", "/tasks?include=generated")).tasks.filter((t) => t.splits).map((t) => t.task_id);
+  assert.deepEqual(tiers, ["gen_easy", "gen_medium", "gen_hard", "gen_expert"]);
   assert.ok(await page.locator("#split-label").isHidden(), "no split for an original task");
   await page.selectOption("#task-select", "gen_hard");
   assert.ok(await page.locator("#split-label").isVisible());
   await page.fill("#seed-input", "7");
   await page.selectOption("#split-select", "test");
   await page.click("#start-button");
+  await page.waitForFunction(() => document.querySelector("#step-counter").textContent.startsWith("gen_hard seed 7 (test)"));
   await page.waitForSelector("#grade-score");
-  assert.deepEqual(sent.find((message) => message.type === "reset"), { type: "reset", data: { task_id: "gen_hard", seed: 7, split: "test" } });
-  // The page names the task the server really started (today its default, for an unknown id).
-  const served = received.find((message) => message.type === "observation").data.metadata.task_id;
-  assert.match(await page.textContent("#step-counter"), new RegExp(`^${served} seed 7`));
-  assert.equal(await page.locator("#task-note").count(), served === "gen_hard" ? 0 : 1);
+  const body = { task_id: "gen_hard", seed: 7, split: "test" };
+  assert.deepEqual(sent.find((message) => message.type === "reset"), { type: "reset", data: body });
+  assert.equal(await page.locator("#task-note").count(), 0, "the server started the tier asked for");
+  const reset = await http("POST", "/reset", body);
+  const expected = reset.observation.service_summaries.map((s) => [s.service_name, s.status]);
+  assert.deepEqual((await graphStatuses(page)).sort(), expected.sort());
+  assert.equal(await page.locator("#alerts li.alert").count(), reset.observation.active_alerts.length);
+  const state = await http("GET", "/state");
+  const path_ = [];
+  state.root_cause_services.forEach((service, i) => {
+    path_.push([service, "read_logs"], [service, "diagnose", state.root_cause_failure_modes[i]],
+      [service, "apply_fix", state.required_fixes[service]], [service, "verify_health"]);
+  });
+  for (const [service, action, choice] of path_) await act(page, service, action, choice);
+  await page.waitForSelector("#final-flag");
+  assert.match(await page.textContent("#step-counter"), /resolved/);
+  for (const [service, action, choice] of path_) {
+    const step = { action_type: action, service };
+    if (action === "diagnose") step.diagnosis = choice;
+    if (action === "apply_fix") step.fix = choice;
+    await http("POST", "/step", { action: step });
+  }
+  const grade = await http("GET", "/grader");
+  assert.equal(await page.textContent("#grade-score"), grade.score.toFixed(3));
+  assert.equal(grade.details.resolution, 1);
+  await page.screenshot({ path: path.join(SHOTS, "gen_hard-test-seed7-resolved-1280x800.png") });
+  assert.deepEqual(page.problems(), []);
   await page.context().close();
 });
 

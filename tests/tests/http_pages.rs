@@ -181,7 +181,7 @@ async fn openapi_describes_what_the_routes_really_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn environment_lists_the_cores_vocabulary() {
     // Goal: /environment is generated from the core's constants (the UI's menus and the
-    // Environment view read it).
+    // Environment view read it), its reward table and grader weights included.
     let server = start().await;
     let addr = server.local_addr();
     let environment = get(addr, "/environment").await.json();
@@ -200,5 +200,35 @@ async fn environment_lists_the_cores_vocabulary() {
     assert_eq!(environment["services"], names(&services));
     assert_eq!(environment["reward"]["step_min"], 0.05);
     assert_eq!(environment["reward"]["step_max"], 0.95);
+    // The reward table and grader weights are the core's named rules, not retyped.
+    use incident_core::{env, grader};
+    let units = |milli: i32| f64::from(milli) / 1000.0;
+    let table = &environment["reward_table"];
+    assert_eq!(
+        table["original"]["correct_root_diagnosis"],
+        units(env::REWARD_ROOT_DIAGNOSIS_MILLI)
+    );
+    assert_eq!(
+        table["original"]["successful_fix"],
+        units(env::REWARD_FIX_MILLI)
+    );
+    assert_eq!(
+        table["v1"]["terminal_step_adds"],
+        units(grader::V1_RESET_SCORE_MILLI)
+    );
+    let weights = &environment["grader_weights"]["weights"];
+    let parts = [
+        "root_cause_identification",
+        "resolution",
+        "efficiency",
+        "safety",
+    ];
+    for (part, percent) in parts.iter().zip(grader::WEIGHTS_PERCENT) {
+        assert_eq!(weights[part], f64::from(percent) / 100.0, "{part}");
+    }
+    assert_eq!(
+        environment["grader_weights"]["destructive_penalty"]["v1"],
+        0.25
+    );
     server.shutdown().await;
 }

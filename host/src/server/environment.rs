@@ -1,12 +1,17 @@
 //! `GET /environment`: the vocabulary and the reward and grading rules, read from the
 //! core's own constants (the `/ui/` page's "Environment" view draws them; nothing is
-//! retyped in JavaScript).
-//!
-//! The core names its reward clamps ([`incident_core::env::REWARD_MIN_MILLI`] ...) but
-//! not yet the per-action reward table or the grader weights (they are literals inside
-//! the step and grade functions), so those two keys are `null` until it does.
+//! retyped here or in JavaScript): the reward clamps and per-action rewards of the
+//! original rules (`incident_core::env`), ruleset v1's reward relation, and the grader's
+//! weights and credits (`incident_core::grader`).
 
-use incident_core::env::{REWARD_MAX_MILLI, REWARD_MIN_MILLI, TRAJECTORY_MAX_MILLI};
+use incident_core::env::{
+    REWARD_FIX_MILLI, REWARD_MAX_MILLI, REWARD_MIN_MILLI, REWARD_ROOT_DIAGNOSIS_MILLI,
+    TRAJECTORY_MAX_MILLI,
+};
+use incident_core::grader::{
+    DESTRUCTIVE_PENALTY_MILLI, Grade, INVALID_PENALTY_MILLI, ROOT_DIAGNOSED_MILLI,
+    ROOT_INVESTIGATED_MILLI, V1_DESTRUCTIVE_PENALTY_MILLI, V1_RESET_SCORE_MILLI, WEIGHTS_PERCENT,
+};
 use incident_core::{ActionType, Fix, Mode, Service, Severity, Status, limits};
 use serde_json::{Value, json};
 
@@ -16,6 +21,49 @@ fn names<T: Copy>(values: &[T], name: fn(T) -> &'static str) -> Vec<&'static str
 
 fn units(milli: i32) -> f64 {
     f64::from(milli) / 1000.0
+}
+
+/// The step rewards of both rulesets.
+fn reward_table() -> Value {
+    json!({
+        "original": {
+            "correct_root_diagnosis": units(REWARD_ROOT_DIAGNOSIS_MILLI),
+            "successful_fix": units(REWARD_FIX_MILLI),
+            "any_other_step": units(REWARD_MIN_MILLI),
+            "terminal_step": units(REWARD_MIN_MILLI),
+        },
+        "v1": {
+            "step": "the change of the live score",
+            "terminal_step_adds": units(V1_RESET_SCORE_MILLI),
+            "sum_of_rewards": "the final score",
+        },
+    })
+}
+
+/// The grader's weights (both rulesets) and the credits and penalties of its parts.
+fn grader_weights() -> Value {
+    let zero = Grade {
+        root_cause_identification: 0,
+        resolution: 0,
+        efficiency: 0,
+        safety: 0,
+        score: 0,
+    };
+    let parts = zero.details().map(|(name, _)| name);
+    let weights: serde_json::Map<String, Value> = parts
+        .iter()
+        .zip(WEIGHTS_PERCENT)
+        .map(|(name, percent)| ((*name).to_owned(), json!(f64::from(percent) / 100.0)))
+        .collect();
+    let milli = |value: u16| units(i32::from(value));
+    json!({
+        "weights": weights,
+        "root_diagnosed": milli(ROOT_DIAGNOSED_MILLI),
+        "root_investigated": milli(ROOT_INVESTIGATED_MILLI),
+        "destructive_penalty": {"original": milli(DESTRUCTIVE_PENALTY_MILLI),
+            "v1": milli(V1_DESTRUCTIVE_PENALTY_MILLI)},
+        "invalid_penalty": milli(INVALID_PENALTY_MILLI),
+    })
 }
 
 /// Return the `/environment` body.
@@ -33,8 +81,8 @@ pub fn environment() -> Value {
             "step_max": units(REWARD_MAX_MILLI),
             "trajectory_max": units(TRAJECTORY_MAX_MILLI),
         },
-        "reward_table": null,
-        "grader_weights": null,
+        "reward_table": reward_table(),
+        "grader_weights": grader_weights(),
         "limits": {
             "step_count_max": limits::STEP_COUNT_MAX,
             "field_chars_max": limits::FIELD_CHARS_MAX,
