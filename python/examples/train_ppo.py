@@ -59,6 +59,7 @@ class Config:
     max_grad_norm: float = 0.5
     hidden: int = 64
     service_ids: bool = False
+    pooled_context: bool = False
     eval_every: int = 500_000
     eval_episodes: int = 500
     progress: bool = True
@@ -164,9 +165,11 @@ def encode(obs: jnp.ndarray, service_ids: bool) -> tuple[jnp.ndarray, jnp.ndarra
     """Encode uint8 observations ``(B, 72)`` as per-service tokens ``(B, 6, F)`` and global
     features ``(B, G)``: one-hot categorical bytes, bit fields as bits, counters scaled.
 
-    A token holds the service's own block and agreement runs, the element-wise max of its
-    direct dependencies' and of its callers' status / logs / metrics one-hots (the graph
-    is fixed), and (with ``service_ids``) the service's identity.
+    A token is the same function of every service: its own block and agreement runs, and
+    the element-wise max over its direct dependencies of their status / logs / metrics
+    one-hots *without the "healthy" / "never read" class*, so a service without
+    dependencies (the database) looks exactly like one whose dependencies are healthy and
+    unread. Nothing in a token names the service (unless ``service_ids``, an ablation).
     """
     x = obs.astype(jnp.int32)
     blocks = x[:, : SERVICES * BLOCK].reshape(-1, SERVICES, BLOCK)
@@ -176,10 +179,9 @@ def encode(obs: jnp.ndarray, service_ids: bool) -> tuple[jnp.ndarray, jnp.ndarra
     runs = [jax.nn.one_hot(jnp.minimum(x[:, start : start + SERVICES], RUN_CAP), RUN_CAP + 1)
             for start in (LOGS_RUN, METRICS_RUN)]
     own = jnp.concatenate(cats + bits + runs, axis=-1)
-    seen = jnp.concatenate(cats[:1] + cats[2:4], axis=-1)  # status, logs, metrics
+    seen = jnp.concatenate([c[..., 1:] for c in cats[:1] + cats[2:4]], axis=-1)
     deps = jnp.max(seen[:, None, :, :] * DEPENDS_ON[None, :, :, None], axis=2)
-    callers = jnp.max(seen[:, None, :, :] * DEPENDS_ON.T[None, :, :, None], axis=2)
-    parts = [own, deps, callers]
+    parts = [own, deps]
     if service_ids:
         parts.append(jnp.broadcast_to(jnp.eye(SERVICES), (x.shape[0], SERVICES, SERVICES)))
     tokens = jnp.concatenate(parts, axis=-1)
@@ -199,8 +201,13 @@ def encode(obs: jnp.ndarray, service_ids: bool) -> tuple[jnp.ndarray, jnp.ndarra
 
 
 # ---------------------------------------------------------------------------------------
-# The network: a shared per-service head (so what it learns about a mode on one service
-# applies to every service) over a global context, and an MLP critic.
+# The network: one encoder shared by the six services and a shared per-service head that
+# gives each service its own actions' logits from its token and the global bytes only, so
+# "which mode does this evidence show" is learned once for every service and nothing tells
+# the head which service it is. (With ``pooled_context``, an ablation, the head also sees
+# the mean and max of every service's encoding; it then learns "all six degraded" =
+# "the database is the root", and on the database's held-out high_latency root it
+# diagnoses the database's train modes.) The critic sees the pooled encodings.
 # ---------------------------------------------------------------------------------------
 
 
@@ -210,21 +217,23 @@ def _dense(key: jax.Array, fan_in: int, fan_out: int, scale: float) -> dict:
     return {"w": w, "b": jnp.zeros((fan_out,), jnp.float32)}
 
 
-def init_params(key: jax.Array, hidden: int, service_ids: bool) -> dict:
+def init_params(key: jax.Array, hidden: int, service_ids: bool, pooled_context: bool) -> dict:
     """Return fresh parameters for the given widths."""
     tokens, glob = encode(jnp.zeros((1, ie.OBS_LEN), jnp.uint8), service_ids)
-    tok, flat = tokens.shape[-1], tokens.shape[1] * tokens.shape[2] + glob.shape[-1]
-    k = jax.random.split(key, 8)
+    tok, pooled = tokens.shape[-1], 2 * hidden + glob.shape[-1]
+    context = pooled if pooled_context else glob.shape[-1]
+    k = jax.random.split(key, 9)
     root2 = float(np.sqrt(2))
     return {
-        "ctx": _dense(k[0], flat, hidden, root2),
-        "svc1": _dense(k[1], tok + hidden, hidden, root2),
-        "svc2": _dense(k[2], hidden, hidden, root2),
+        "enc": _dense(k[0], tok, hidden, root2),
+        "ctx": _dense(k[1], context, hidden, root2),
+        "svc1": _dense(k[2], 2 * hidden, hidden, root2),
         "svc_out": _dense(k[3], hidden, len(PER_SERVICE), 0.01),
         "glob_out": _dense(k[4], hidden, 1, 0.01),
-        "v1": _dense(k[5], flat, hidden, root2),
-        "v2": _dense(k[6], hidden, hidden, root2),
-        "v_out": _dense(k[7], hidden, 1, 1.0),
+        "v_enc": _dense(k[5], tok, hidden, root2),
+        "v1": _dense(k[6], pooled, hidden, root2),
+        "v2": _dense(k[7], hidden, hidden, root2),
+        "v_out": _dense(k[8], hidden, 1, 1.0),
     }
 
 
@@ -232,20 +241,25 @@ def _apply(layer: dict, x: jnp.ndarray) -> jnp.ndarray:
     return x @ layer["w"] + layer["b"]
 
 
-def forward(params: dict, obs: jnp.ndarray, service_ids: bool):
+def _pool(layer: dict, tokens: jnp.ndarray, glob: jnp.ndarray):
+    """Encode every token with the shared ``layer``; return the encodings ``(B, 6, H)``
+    and their mean and max over the services with the global features ``(B, 2H + G)``."""
+    e = jnp.tanh(_apply(layer, tokens))
+    return e, jnp.concatenate([e.mean(axis=1), e.max(axis=1), glob], axis=-1)
+
+
+def forward(params: dict, obs: jnp.ndarray, config: Config):
     """Return (logits in core action order ``(B, ACTION_COUNT)``, values ``(B,)``)."""
-    tokens, glob = encode(obs, service_ids)
-    flat = jnp.concatenate([tokens.reshape(tokens.shape[0], -1), glob], axis=-1)
-    ctx = jnp.tanh(_apply(params["ctx"], flat))
-    per = jnp.concatenate(
-        [tokens, jnp.broadcast_to(ctx[:, None, :], (*tokens.shape[:2], ctx.shape[-1]))],
-        axis=-1,
-    )
-    h = jnp.tanh(_apply(params["svc2"], jnp.tanh(_apply(params["svc1"], per))))
+    tokens, glob = encode(obs, config.service_ids)
+    e, pooled = _pool(params["enc"], tokens, glob)
+    ctx = jnp.tanh(_apply(params["ctx"], pooled if config.pooled_context else glob))
+    per = jnp.concatenate([e, jnp.broadcast_to(ctx[:, None, :], e.shape)], axis=-1)
+    h = jnp.tanh(_apply(params["svc1"], per))
     svc_logits = _apply(params["svc_out"], h).reshape(h.shape[0], -1)
     ours = jnp.concatenate([_apply(params["glob_out"], ctx), svc_logits], axis=-1)
     logits = ours[:, ACTION_ORDER]
-    v = jnp.tanh(_apply(params["v2"], jnp.tanh(_apply(params["v1"], flat))))
+    _, v_pooled = _pool(params["v_enc"], tokens, glob)
+    v = jnp.tanh(_apply(params["v2"], jnp.tanh(_apply(params["v1"], v_pooled))))
     return logits, _apply(params["v_out"], v)[:, 0]
 
 
@@ -267,6 +281,19 @@ class Evaluator:
 
     def run(self, tier: str, split: str, policy) -> dict[str, float]:
         """Play the set with ``policy(env, obs) -> actions`` and return its means."""
+        r = self.play(tier, split, policy)
+        hit = r["mitigated"] > 0
+        return {
+            "score": float(r["score"].mean()),
+            "success": float(r["resolved"].mean()),
+            "steps": float(r["steps"].mean()),
+            "mitigation": float(r["mitigated"][hit].mean()) if hit.any() else float("nan"),
+            "mitigated": float(hit.mean()),
+        }
+
+    def play(self, tier: str, split: str, policy) -> dict[str, np.ndarray]:
+        """Play the set with ``policy(env, obs) -> actions``; return per incident its score,
+        whether it was resolved, its steps and its time to mitigation (0: never)."""
         env = self.envs[(tier, split)]
         obs, _ = env.reset(options={"incident_seeds": self.seeds})
         n = len(self.seeds)
@@ -282,19 +309,12 @@ class Evaluator:
                 length[new] = infos["episode"]["l"][new]
                 mitigated[new] = infos["final_obs"][new, MITIGATED_BYTE]
             done |= new
-        hit = mitigated > 0
-        return {
-            "score": float(score.mean()),
-            "success": float(resolved.mean()),
-            "steps": float(length.mean()),
-            "mitigation": float(mitigated[hit].mean()) if hit.any() else float("nan"),
-            "mitigated": float(hit.mean()),
-        }
+        return {"score": score, "resolved": resolved, "steps": length, "mitigated": mitigated}
 
 
-def greedy_policy(params: dict, service_ids: bool):
+def greedy_policy(params: dict, config: Config):
     """Return a policy that plays the network's most likely action."""
-    act = jax.jit(lambda p, o: jnp.argmax(forward(p, o, service_ids)[0], axis=-1))
+    act = jax.jit(lambda p, o: jnp.argmax(forward(p, o, config)[0], axis=-1))
     return lambda env, obs: np.asarray(act(params, obs), dtype=np.uint8)
 
 
@@ -397,7 +417,7 @@ def make_update(config: Config, optimizer):
     """Return the jitted PPO minibatch update."""
 
     def loss_fn(params, obs, actions, old_logp, advantages, returns):
-        logits, values = forward(params, obs, config.service_ids)
+        logits, values = forward(params, obs, config)
         logp_all = jax.nn.log_softmax(logits)
         logp = jnp.take_along_axis(logp_all, actions[:, None], axis=-1)[:, 0]
         ratio = jnp.exp(logp - old_logp)
@@ -423,7 +443,7 @@ def make_act(config: Config):
 
     @jax.jit
     def act(params, obs, key):
-        logits, values = forward(params, obs, config.service_ids)
+        logits, values = forward(params, obs, config)
         actions = jax.random.categorical(key, logits)
         logp = jnp.take_along_axis(jax.nn.log_softmax(logits), actions[:, None], -1)[:, 0]
         return actions.astype(jnp.uint8), logp, values
@@ -462,7 +482,8 @@ class Trainer:
         self.obs = np.concatenate([env.reset()[0] for env in self.envs])
         key = jax.random.PRNGKey(config.seed)
         self.key, init_key = jax.random.split(key)
-        self.params = init_params(init_key, config.hidden, config.service_ids)
+        self.params = init_params(init_key, config.hidden, config.service_ids,
+                                  config.pooled_context)
         self.batch = config.num_envs * config.num_steps
         self.updates = max(1, config.total_steps // self.batch)
         schedule = (optax.linear_schedule(config.learning_rate, 0.0, self.updates
@@ -553,7 +574,7 @@ def train(config: Config) -> dict:
     def evaluate(steps: int) -> dict:
         nonlocal eval_time
         t0 = time.perf_counter()
-        policy = greedy_policy(trainer.params, config.service_ids)
+        policy = greedy_policy(trainer.params, config)
         rows = {}
         for tier in TIERS:
             for split in SPLITS:
