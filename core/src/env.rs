@@ -21,6 +21,9 @@ use crate::task::TaskId;
 use crate::topology::{ServiceMask, bit, contains};
 use crate::vocab::{Fix, Mode, SERVICE_COUNT, Service, Status};
 
+#[cfg(test)]
+mod reference;
+
 /// Rewards, scores and trajectories are integers in thousandths.
 pub type Milli = i32;
 
@@ -558,8 +561,11 @@ impl Env {
     /// The one step path: apply a decoded operation.
     ///
     /// The cached observation is updated in place: the one or two bytes the operation
-    /// changes in its service's block and the global block; every service's status,
-    /// alert and remediation bytes only when `fixed` or `verified` changed.
+    /// changes in its service's block and the global block; a fix or verification writes
+    /// its service's status and remediation bytes, a root's fix every service's status
+    /// (it can end symptoms), and resolution clears the alerts. (`env/reference.rs`
+    /// keeps the step that recomputed every block after a fix or verification, as the
+    /// oracle this one is tested against.)
     #[inline(always)]
     fn apply(&mut self, op: Op) -> StepResult {
         if self.is_done() {
@@ -574,7 +580,6 @@ impl Env {
         let service = op.service;
         let s = service as usize;
         let bit = bit(service);
-        let (fixed_before, verified_before) = (self.fixed, self.verified);
         let mode = self.scenario.mode_now(service, self.fixed);
         let v1 = self.scenario.ruleset == Ruleset::V1;
         // Every raw reward of the original rules below 50 clamps to 50; only a correct
@@ -697,6 +702,12 @@ impl Env {
                     self.fixed |= bit;
                     self.counters.fix_correct_count += 1;
                     reward_milli = REWARD_FIX_MILLI;
+                    // Fixed, not verified (a fixed service is never fixed again).
+                    self.obs[s][field::STATUS] = Status::Recovering as u8;
+                    self.obs[s][field::REMEDIATION] = 1;
+                    if self.scenario.root_mask & bit != 0 {
+                        obs::refresh_statuses(self);
+                    }
                     if self.scenario.root_mask & !self.fixed == 0 && self.mitigated_at == 0 {
                         self.mitigated_at = self.step_count;
                         self.obs.as_flattened_mut()[field::MITIGATED_AT] = self.step_count;
@@ -707,6 +718,8 @@ impl Env {
             OpKind::Verify => {
                 if self.fixed & bit != 0 {
                     self.verified |= bit;
+                    self.obs[s][field::STATUS] = self.scenario.status_of(service, mode) as u8;
+                    self.obs[s][field::REMEDIATION] = 3;
                     Outcome::VerifiedAfterFix(service)
                 } else if mode == Mode::Healthy {
                     Outcome::VerifiedHealthy(service)
@@ -750,12 +763,9 @@ impl Env {
         if terminal {
             self.final_grade = Some(grader::grade(self));
             global |= obs::global_end(self.is_resolved());
-        }
-        // The arms above wrote the touched service's own bytes; only a new fix or
-        // verification changes other bytes: modes, statuses, remediation and (on
-        // resolution) alerts of any service.
-        if (self.fixed ^ fixed_before) | (self.verified ^ verified_before) != 0 {
-            obs::refresh_services(self);
+            if self.is_resolved() {
+                obs::clear_alerts(self);
+            }
         }
         self.obs[SERVICE_COUNT] = global.to_le_bytes();
         // The original rules emit the 0.05 floor at the terminal step (§6.2 step 9).

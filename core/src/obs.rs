@@ -51,7 +51,9 @@ use crate::scenario::Scenario;
 use crate::task::{TASK_COUNT, TaskId};
 #[cfg(test)]
 use crate::topology::contains;
-use crate::vocab::{SERVICE_COUNT, Service, Status};
+#[cfg(test)]
+use crate::vocab::Service;
+use crate::vocab::{SERVICE_COUNT, Status};
 
 /// Version of the layout below; bumped whenever a byte's meaning changes.
 pub const LAYOUT_VERSION: u8 = 2;
@@ -142,12 +144,14 @@ pub fn encode(env: &Env, out: &mut Observation) {
     out.copy_from_slice(env.obs.as_flattened());
 }
 
+#[cfg(test)]
 /// Return the broken-service mask of `env` (the rule of [`Env::mode`] on whole masks).
 #[inline]
 pub(crate) fn broken_mask(env: &Env) -> u8 {
     env.scenario.broken_mask(env.fixed)
 }
 
+#[cfg(test)]
 /// Return the 8-byte block of `service` computed from the state (`broken` is
 /// [`broken_mask`]), assembled as one `u64`.
 #[inline]
@@ -248,12 +252,34 @@ pub(crate) fn blocks(env: &Env) -> Blocks {
     out
 }
 
-/// Refresh the service blocks' status, alert and remediation bytes of every service after
-/// `fixed` or `verified` changed (which changes modes, statuses and, on resolution, alerts).
-pub(crate) fn refresh_services(env: &mut Env) {
+/// Recompute every service block from the state (what the reference step did after any
+/// change of `fixed` or `verified`).
+#[cfg(test)]
+pub(crate) fn refresh_services_reference(env: &mut Env) {
     let broken = broken_mask(env);
     for service in Service::ALL {
         env.obs[service as usize] = service_block(env, broken, service);
+    }
+}
+
+/// Rewrite every service's status byte after a root's fix, which can end the symptoms it
+/// caused: recovering between fix and verification, else the scenario's status while
+/// broken, else healthy (six branch-free iterations).
+pub(crate) fn refresh_statuses(env: &mut Env) {
+    let (fixed, verified) = (env.fixed, env.verified);
+    for s in 0..SERVICE_COUNT {
+        let bit = 1u8 << s;
+        let broken = env.scenario.cause[s] & !fixed != 0;
+        let status = [Status::Healthy, env.scenario.status[s]][usize::from(broken)];
+        let recovering = fixed & !verified & bit != 0;
+        env.obs[s][field::STATUS] = [status, Status::Recovering][usize::from(recovering)] as u8;
+    }
+}
+
+/// Hide every alert (the incident is resolved).
+pub(crate) fn clear_alerts(env: &mut Env) {
+    for block in &mut env.obs[..SERVICE_COUNT] {
+        block[field::ALERT] = 0;
     }
 }
 
