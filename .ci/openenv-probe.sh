@@ -94,12 +94,15 @@ import json, sys, urllib.request, yaml
 base = sys.argv[1]
 get = lambda path: json.load(urllib.request.urlopen(base + path, timeout=5))
 doc = yaml.safe_load(open("openenv.yaml"))
-manifest, tasks = get("/manifest"), get("/tasks")["tasks"]
+# openenv.yaml lists the four tasks and the generated tiers: /tasks?include=generated.
+manifest, tasks = get("/manifest"), get("/tasks?include=generated")["tasks"]
 assert doc["name"] == manifest["name"] and doc["version"] == manifest["version"], doc
 assert [t["id"] for t in doc["tasks"]] == [t["task_id"] for t in tasks]
+assert [t["task_id"] for t in get("/tasks")["tasks"]] == [t["id"] for t in doc["tasks"][:4]]
 for mine, theirs in zip(doc["tasks"], tasks):
     for key in ("name", "description", "difficulty", "max_steps"):
         assert mine[key] == theirs[key], (key, mine, theirs)
+    assert mine.get("splits") == theirs.get("splits"), (mine, theirs)
 assert doc["validation"]["reward"]["range"] == [0.0, 1.0]
 print("openenv.yaml: valid YAML, consistent with /manifest and /tasks")
 PY

@@ -265,3 +265,28 @@ fn a_sealed_generated_session_hides_the_answer() {
         }
     }
 }
+
+#[test]
+fn the_mcp_reset_tool_takes_a_tier_and_split() {
+    // Goal: MCP's reset tool starts generated incident `seed` of the tier and split (the
+    // same incident as the reset command), and a bad split is a tool error that changes
+    // nothing.
+    let mut session = Session::new();
+    let call = |arguments: Value| {
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "reset", "arguments": arguments}})
+        .to_string()
+    };
+    let good = call(json!({"task_id": "gen_expert", "seed": 21, "split": "test"}));
+    let reply = incident_api::mcp::Message::parse(good.as_bytes()).answer(Some(&mut session));
+    let reply: Value = serde_json::from_slice(&reply.expect("a response")).unwrap();
+    assert!(reply.get("result").is_some(), "{reply}");
+    let expected = Scenario::generated(21, Tier::Expert, Split::Test);
+    assert_eq!(session.env().scenario(), &expected);
+    let before = session.state_json();
+    let bad = call(json!({"task_id": "gen_expert", "split": "holdout"}));
+    let reply = incident_api::mcp::Message::parse(bad.as_bytes()).answer(Some(&mut session));
+    let text = String::from_utf8(reply.expect("a response")).unwrap();
+    assert!(text.contains("split must be"), "{text}");
+    assert_eq!(session.state_json(), before);
+}
