@@ -67,6 +67,15 @@ impl ApiError {
     }
 }
 
+impl core::fmt::Display for ApiError {
+    /// `HTTP <status>: <message>`, the message as [`ApiError::message`] gives it.
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(formatter, "HTTP {}: {}", self.status, self.message())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
 /// The strings an agent gave for an action's arguments, kept for display: `/state`'s
 /// `action_history` echoes them, and an unknown service is quoted back.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -477,6 +486,27 @@ pub fn type_name(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_error_is_a_std_error() {
+        // Goal: a refusal passes through `?` into `Box<dyn Error>` and prints its status
+        // and detail.
+        fn refuse() -> Result<(), Box<dyn std::error::Error>> {
+            Err(ApiError::detail("unknown action_type \"reboot\""))?;
+            Ok(())
+        }
+        let error = refuse().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "HTTP 422: unknown action_type \"reboot\""
+        );
+        let validation =
+            ApiError::validation("missing", &["body", "seed"], "Field required", Value::Null);
+        assert_eq!(
+            validation.to_string(),
+            format!("HTTP 422: {}", validation.message())
+        );
+    }
 
     #[test]
     fn seeds_convert_like_python_int() {
