@@ -9,6 +9,9 @@
 //! - [`step_parallel`]: step a batch for many steps across threads with
 //!   [`std::thread::scope`], one contiguous chunk per thread, no locks and no spawning on the
 //!   hot path; the results are identical for every thread count.
+//! - [`ws`]: what the WebSocket load tools `ws_load` and `ws_burst` share.
+
+pub mod ws;
 
 use std::num::NonZeroUsize;
 use std::thread;

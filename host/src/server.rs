@@ -402,13 +402,24 @@ async fn serve_connection(stream: TcpStream, slot: Slot, shared: Arc<Shared>) {
         .serve_connection(TokioIo::new(slot.watch(stream)), service)
         .with_upgrades();
     tokio::pin!(connection);
-    tokio::select! {
-        _ = connection.as_mut() => {}
-        // Chosen to make room for a new client: dropping the connection closes it.
-        () = slot.shed() => {}
-        _ = shutdown.changed() => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
+    loop {
+        tokio::select! {
+            // The connection first: a request that arrived is read before a shed is heeded.
+            biased;
+            _ = connection.as_mut() => return,
+            // Chosen to make room for a new client: dropping the connection closes it,
+            // unless reading found its request (the server was behind, not the client).
+            () = slot.shed() => {
+                if slot.is_idle() {
+                    return;
+                }
+                slot.spare();
+            }
+            _ = shutdown.changed() => {
+                connection.as_mut().graceful_shutdown();
+                let _ = connection.await;
+                return;
+            }
         }
     }
 }

@@ -4,119 +4,51 @@
 //!
 //! ```text
 //! bash bench/ws/burst.sh                  # builds, starts a server, runs 16,384 sessions
-//! ws_burst --port 8000 [--sessions 16384] [--server-pid PID] [--json]
+//! ws_burst --port 8000 [--sessions 16384] [--threads 1] [--server-pid PID] [--json]
 //! ```
 //!
 //! Every session is spawned at once and connects to `ws://127.0.0.1:PORT/ws` (loopback
 //! only); once all are connected (or failed), each sends a reset and reads its
 //! observation, then all step once (`read_logs` on `database`) and read the reply, while
 //! every socket stays open. The run exits non-zero unless every session connected,
-//! reset and stepped. It raises its own file limit (the `rlimit` crate) to hold N sockets.
+//! reset and stepped. It raises its own file limit (the `rlimit` crate) to hold N sockets,
+//! and spreads the sessions over loopback source addresses ([`incident_bench::ws`] says
+//! why).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use clap::Parser;
+use incident_bench::ws::{self, Common, Socket};
+use tokio::task::JoinHandle;
 
 /// Longest the whole burst (connect, reset, step) may take.
 const BURST_DEADLINE: Duration = Duration::from_secs(120);
 
-#[derive(Clone, Copy, Debug)]
+/// Connections started before the spawner lets the started ones go on (see
+/// [`spawn_connects`]).
+const CONNECTS_PER_YIELD: usize = 64;
+
+/// Bytes each client WebSocket reads per call (replies are ~2 KiB).
+const READ_BUFFER_BYTES: usize = 4096;
+
+/// N OpenEnv sessions connect at once, are all held, and each resets and steps.
+#[derive(Clone, Copy, Debug, Parser)]
 struct Options {
-    port: u16,
+    #[command(flatten)]
+    common: Common,
+    /// Sessions to open at once.
+    #[arg(long, default_value_t = 16_384, value_parser = ws::positive)]
     sessions: usize,
-    server_pid: Option<u32>,
-    json: bool,
-}
-
-fn parse_options() -> Result<Options, String> {
-    let mut options = Options {
-        port: 8000,
-        sessions: 16_384,
-        server_pid: None,
-        json: false,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--port" => {
-                options.port = value("--port")?
-                    .parse()
-                    .map_err(|e| format!("--port: {e}"))?
-            }
-            "--sessions" => {
-                options.sessions = value("--sessions")?
-                    .parse()
-                    .map_err(|e| format!("--sessions: {e}"))?;
-            }
-            "--server-pid" => {
-                options.server_pid = Some(
-                    value("--server-pid")?
-                        .parse()
-                        .map_err(|e| format!("--server-pid: {e}"))?,
-                );
-            }
-            "--json" => options.json = true,
-            "-h" | "--help" => {
-                return Err(
-                    "usage: ws_burst [--port 8000] [--sessions 16384] [--server-pid PID] [--json]"
-                        .into(),
-                );
-            }
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    if options.sessions == 0 {
-        return Err("--sessions must be positive".into());
-    }
-    Ok(options)
-}
-
-/// The server's resident set in KiB (`/proc/PID/status`), when a pid was given.
-fn rss_kib(pid: Option<u32>) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-async fn connect(port: u16) -> Result<Socket, String> {
-    let url = format!("ws://127.0.0.1:{port}/ws");
-    let config = WebSocketConfig::default().read_buffer_size(4096);
-    tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true)
-        .await
-        .map(|(socket, _)| socket)
-        .map_err(|error| error.to_string())
 }
 
 /// Send one message and read the reply; `Ok` when it is an observation.
 async fn exchange(socket: &mut Socket, text: String) -> Result<(), String> {
-    socket
-        .send(Message::text(text))
-        .await
-        .map_err(|e| e.to_string())?;
-    loop {
-        match socket.next().await {
-            Some(Ok(Message::Text(reply)))
-                if reply.as_str().starts_with(r#"{"type":"observation""#) =>
-            {
-                return Ok(());
-            }
-            Some(Ok(Message::Text(reply))) => {
-                return Err(reply.as_str().chars().take(200).collect());
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            Some(Ok(other)) => return Err(format!("unexpected frame {other:?}")),
-            Some(Err(error)) => return Err(error.to_string()),
-            None => return Err("connection closed".into()),
-        }
+    let reply = ws::request(socket, &text).await?;
+    if reply.as_str().starts_with(r#"{"type":"observation""#) {
+        Ok(())
+    } else {
+        Err(reply.as_str().chars().take(200).collect())
     }
 }
 
@@ -153,16 +85,48 @@ async fn phase(
     (kept, failures, first)
 }
 
+/// Start every session's connection at once, as fast as the tool can, from a worker
+/// thread that yields after every [`CONNECTS_PER_YIELD`]: the sessions already connected
+/// then send their upgrade requests at once instead of queueing behind the connections
+/// not yet started (tokio runs freshly spawned tasks before those woken later once its
+/// local queue overflows, so without the yields the first sockets sat silent for seconds,
+/// and a server at its connection bound rightly shed them as idle).
+async fn spawn_connects(
+    options: Options,
+    start: Instant,
+) -> Result<Vec<JoinHandle<Result<Socket, String>>>, tokio::task::JoinError> {
+    tokio::spawn(async move {
+        let mut connects = Vec::with_capacity(options.sessions);
+        for index in 0..options.sessions {
+            connects.push(tokio::spawn(async move {
+                let connected = ws::connect(options.common.port, index, READ_BUFFER_BYTES).await;
+                connected.map_err(|error| {
+                    format!("{error} after {:.2} s", start.elapsed().as_secs_f64())
+                })
+            }));
+            if index % CONNECTS_PER_YIELD == CONNECTS_PER_YIELD - 1 {
+                tokio::task::yield_now().await;
+            }
+        }
+        connects
+    })
+    .await
+}
+
 async fn burst(options: Options) -> Result<String, String> {
-    let before = rss_kib(options.server_pid);
+    let before = ws::rss_kib(options.common.server_pid);
     let start = Instant::now();
-    let connects: Vec<_> = (0..options.sessions)
-        .map(|_| tokio::spawn(connect(options.port)))
-        .collect();
+    let connects = spawn_connects(options, start)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut sockets = Vec::with_capacity(options.sessions);
     let mut first_error = None;
     for task in connects {
-        match task.await.map_err(|e| e.to_string()).and_then(|r| r) {
+        match task
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|result| result)
+        {
             Ok(socket) => sockets.push(socket),
             Err(error) => {
                 first_error.get_or_insert(error);
@@ -181,7 +145,7 @@ async fn burst(options: Options) -> Result<String, String> {
     .await;
     let total_secs = start.elapsed().as_secs_f64();
     let held = sockets.len();
-    let per_session = match (before, rss_kib(options.server_pid)) {
+    let per_session = match (before, ws::rss_kib(options.common.server_pid)) {
         (Some(before), Some(after)) => {
             format!(
                 "{:.1}",
@@ -190,7 +154,7 @@ async fn burst(options: Options) -> Result<String, String> {
         }
         _ => "null".into(),
     };
-    let line = if options.json {
+    let line = if options.common.json {
         format!(
             "{{\"scenario\": \"ws_burst\", \"sessions\": {}, \"connected\": {connected}, \"stepped\": {held}, \"connect_secs\": {connect_secs:.2}, \"total_secs\": {total_secs:.2}, \"server_rss_kib_per_session\": {per_session}}}",
             options.sessions
@@ -215,13 +179,7 @@ async fn burst(options: Options) -> Result<String, String> {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_options() {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
+    let options = Options::parse();
     // Each session is one socket here; keep room for the runtime's own.
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) if limit >= options.sessions as u64 + 64 => {}
@@ -234,14 +192,10 @@ fn main() -> ExitCode {
         }
         Err(error) => eprintln!("cannot raise the file limit: {error}"),
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-    {
+    let runtime = match ws::runtime(options.common.threads) {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("cannot start the runtime: {error}");
+        Err(message) => {
+            eprintln!("{message}");
             return ExitCode::FAILURE;
         }
     };

@@ -21,79 +21,26 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use clap::Parser;
+use incident_bench::ws::{self, Common, Socket};
 use serde::Deserialize;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-/// Bytes the client's WebSocket reads per call (see `session`).
+/// Bytes the client's WebSocket reads per call: tungstenite zero-fills its whole read
+/// buffer (128 KiB by default) before every read; replies are ~2 KiB, so a small buffer
+/// keeps the generator's own cost down.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
 
-/// Command-line options (a tiny hand-written parser, no dependencies).
-#[derive(Clone, Copy, Debug)]
+/// N concurrent OpenEnv sessions stepping as fast as they can, for a bounded time.
+#[derive(Clone, Copy, Debug, Parser)]
 struct Options {
-    port: u16,
+    #[command(flatten)]
+    common: Common,
+    /// Concurrent sessions.
+    #[arg(long, default_value_t = 64, value_parser = ws::positive)]
     sessions: usize,
+    /// How long to run, seconds (1-600).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     secs: u64,
-    threads: usize,
-    server_pid: Option<u32>,
-    json: bool,
-}
-
-fn parse_options() -> Result<Options, String> {
-    let mut options = Options {
-        port: 8000,
-        sessions: 64,
-        secs: 10,
-        threads: 1,
-        server_pid: None,
-        json: false,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--port" => {
-                options.port = value("--port")?
-                    .parse()
-                    .map_err(|e| format!("--port: {e}"))?
-            }
-            "--sessions" => {
-                options.sessions = value("--sessions")?
-                    .parse()
-                    .map_err(|e| format!("--sessions: {e}"))?;
-            }
-            "--secs" => {
-                options.secs = value("--secs")?
-                    .parse()
-                    .map_err(|e| format!("--secs: {e}"))?
-            }
-            "--threads" => {
-                options.threads = value("--threads")?
-                    .parse()
-                    .map_err(|e| format!("--threads: {e}"))?;
-            }
-            "--server-pid" => {
-                options.server_pid = Some(
-                    value("--server-pid")?
-                        .parse()
-                        .map_err(|e| format!("--server-pid: {e}"))?,
-                );
-            }
-            "--json" => options.json = true,
-            "-h" | "--help" => {
-                return Err(
-                    "usage: ws_load [--port 8000] [--sessions 64] [--secs 10] [--threads 1] [--server-pid PID] [--json]"
-                        .into(),
-                );
-            }
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    if options.sessions == 0 || options.threads == 0 || options.secs == 0 || options.secs > 600 {
-        return Err("--sessions and --threads must be positive, --secs in 1..=600".into());
-    }
-    Ok(options)
 }
 
 /// The part of a reply the generator reads.
@@ -122,26 +69,10 @@ struct SessionResult {
     errors: u64,
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Send one text frame and read its reply; `Err` on a transport failure or a closed socket.
+/// Send one text frame and parse its reply; `Err` on a transport failure or a closed socket.
 async fn request(socket: &mut Socket, text: &str) -> Result<Reply, String> {
-    socket
-        .send(Message::text(text))
-        .await
-        .map_err(|e| e.to_string())?;
-    loop {
-        match socket.next().await {
-            Some(Ok(Message::Text(reply))) => {
-                return serde_json::from_str(reply.as_str()).map_err(|e| e.to_string());
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            Some(Ok(other)) => return Err(format!("unexpected frame {other:?}")),
-            Some(Err(error)) => return Err(error.to_string()),
-            None => return Err("connection closed".into()),
-        }
-    }
+    let reply = ws::request(socket, text).await?;
+    serde_json::from_str(reply.as_str()).map_err(|e| e.to_string())
 }
 
 async fn session(port: u16, index: usize, deadline: Instant) -> SessionResult {
@@ -149,13 +80,8 @@ async fn session(port: u16, index: usize, deadline: Instant) -> SessionResult {
         step_ns: Vec::with_capacity(1 << 16),
         ..SessionResult::default()
     };
-    let url = format!("ws://127.0.0.1:{port}/ws");
-    // tungstenite zero-fills its whole read buffer (128 KiB by default) before every read;
-    // replies are ~2 KiB, so a small buffer keeps the generator's own cost down.
-    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
-    let connecting = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
-    let mut socket = match connecting.await {
-        Ok((socket, _)) => socket,
+    let mut socket = match ws::connect(port, index, READ_BUFFER_BYTES).await {
+        Ok(socket) => socket,
         Err(error) => {
             eprintln!("session {index}: connect failed: {error}");
             result.errors += 1;
@@ -202,18 +128,6 @@ async fn session(port: u16, index: usize, deadline: Instant) -> SessionResult {
     result
 }
 
-/// Nanoseconds the process has been on a CPU, summed over its threads (`None` without a
-/// pid or a readable `/proc`).
-fn server_cpu_ns(pid: Option<u32>) -> Option<u64> {
-    let tasks = std::fs::read_dir(format!("/proc/{}/task", pid?)).ok()?;
-    let mut total = 0;
-    for task in tasks.flatten() {
-        let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
-        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
-    }
-    Some(total)
-}
-
 fn percentile(sorted: &[u64], fraction: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -223,30 +137,20 @@ fn percentile(sorted: &[u64], fraction: f64) -> f64 {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_options() {
-        Ok(options) => options,
+    let options = Options::parse();
+    let runtime = match ws::runtime(options.common.threads) {
+        Ok(runtime) => runtime,
         Err(message) => {
             eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(options.threads)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("cannot start the runtime: {error}");
             return ExitCode::FAILURE;
         }
     };
-    let cpu_before = server_cpu_ns(options.server_pid);
+    let cpu_before = ws::cpu_ns(options.common.server_pid);
     let (results, elapsed) = runtime.block_on(async {
         let start = Instant::now();
         let deadline = start + Duration::from_secs(options.secs);
         let tasks: Vec<_> = (0..options.sessions)
-            .map(|index| tokio::spawn(session(options.port, index, deadline)))
+            .map(|index| tokio::spawn(session(options.common.port, index, deadline)))
             .collect();
         let mut results = Vec::with_capacity(tasks.len());
         for task in tasks {
@@ -258,7 +162,7 @@ fn main() -> ExitCode {
         .iter()
         .flat_map(|r| r.step_ns.iter().copied())
         .collect();
-    let cpu_after = server_cpu_ns(options.server_pid);
+    let cpu_after = ws::cpu_ns(options.common.server_pid);
     latencies.sort_unstable();
     let steps = latencies.len();
     let resets: u64 = results.iter().map(|r| r.resets).sum();
@@ -277,7 +181,7 @@ fn main() -> ExitCode {
         percentile(&latencies, 0.99) / 1e3,
         latencies.last().copied().unwrap_or(0) as f64 / 1e3,
     );
-    if options.json {
+    if options.common.json {
         println!(
             "{{\"scenario\": \"ws_sessions_{}\", \"sessions\": {}, \"seconds\": {seconds:.3}, \"steps\": {steps}, \"resets\": {resets}, \"errors\": {errors}, \"steps_per_sec\": {steps_per_sec:.0}, \"p50_us\": {p50:.1}, \"p99_us\": {p99:.1}, \"max_us\": {max:.1}, \"server_cpu_us_per_message\": {cpu_us}}}",
             options.sessions, options.sessions

@@ -5,11 +5,17 @@
 //! from the moment the server, having read everything the client sent, finds it still
 //! has no complete request (a read that would block: before the first request head,
 //! between keep-alive requests, while a body trickles in) until a complete request
-//! arrives; [`Watched`] notes that moment on the socket itself. At the bound, the accept
-//! loop sheds the connection that has been idle longest, provided it has been idle for
-//! at least [`SHED_IDLE_MIN`]; when none qualifies the new connection waits for a slot.
+//! arrives; [`Watched`] notes that moment on the socket itself. At the bound, once no
+//! connection has ended by itself for [`SHED_IDLE_MIN`] (the table is stuck, not just
+//! busy: in a burst of real clients slots free up all the time as they upgrade or finish),
+//! the accept loop sheds the connection that has been idle longest, provided it has been
+//! idle for at least [`SHED_IDLE_MIN`]; otherwise the new connection waits for a slot.
 //! Connections running a request are never shed, and neither are freshly accepted ones
 //! that the server has not read yet (so a burst of new clients does not shed itself).
+//! A connection chosen to be shed reads once more before it closes: when the request had
+//! arrived but the (busy) server had not read it yet, it is spared ([`Slot::spare`]) and
+//! the accept loop chooses again; only a client that has sent no complete request for
+//! [`SHED_IDLE_MIN`] is closed.
 
 use std::collections::HashMap;
 use std::io;
@@ -37,6 +43,8 @@ pub struct Connections {
     table: Mutex<Table>,
     /// Signalled whenever a slot is released.
     freed: Notify,
+    /// Nanoseconds from the epoch to when a connection last ended by itself (not shed).
+    ended_at: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -78,6 +86,7 @@ impl Connections {
             epoch: Instant::now(),
             table: Mutex::new(Table::default()),
             freed: Notify::new(),
+            ended_at: AtomicU64::new(0),
         })
     }
 
@@ -140,6 +149,12 @@ impl Connections {
             });
         }
         let now = self.now_nanos();
+        let min_nanos = u64::try_from(SHED_IDLE_MIN.as_nanos()).unwrap_or(u64::MAX);
+        let moving = now.saturating_sub(self.ended_at.load(Ordering::Relaxed));
+        if moving < min_nanos {
+            // Connections are ending by themselves: wait for one of their slots.
+            return Err(Duration::from_nanos(min_nanos - moving));
+        }
         let oldest = table
             .open
             .values()
@@ -149,7 +164,6 @@ impl Connections {
                     && entry.idle_since.load(Ordering::Relaxed) != NOT_WAITING
             })
             .min_by_key(|entry| entry.idle_since.load(Ordering::Relaxed));
-        let min_nanos = u64::try_from(SHED_IDLE_MIN.as_nanos()).unwrap_or(u64::MAX);
         match oldest {
             Some(entry) => {
                 let idle = now.saturating_sub(entry.idle_since.load(Ordering::Relaxed));
@@ -206,6 +220,21 @@ impl Slot {
     pub async fn shed(&self) {
         self.entry.shed.notified().await;
     }
+
+    /// Return `true` while the connection is idle: the server found nothing to read and
+    /// has no complete request from it.
+    #[must_use]
+    pub fn is_idle(&self) -> bool {
+        !self.entry.busy.load(Ordering::Relaxed)
+            && self.entry.idle_since.load(Ordering::Relaxed) != NOT_WAITING
+    }
+
+    /// Withdraw the connection from shedding (it was chosen, but its request had arrived
+    /// before the server read it) and let the accept loop choose again at once.
+    pub fn spare(&self) {
+        self.entry.shedding.store(false, Ordering::Relaxed);
+        self.table.freed.notify_waiters();
+    }
 }
 
 /// A socket whose reads that would block mark its connection idle (see the module docs).
@@ -261,6 +290,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        if !self.entry.shedding.load(Ordering::Relaxed) {
+            let now = self.table.now_nanos();
+            self.table.ended_at.store(now, Ordering::Relaxed);
+        }
         self.table.lock().open.remove(&self.id);
         self.table.freed.notify_waiters();
     }
@@ -298,6 +331,59 @@ mod tests {
         assert_eq!(table.len(), 4);
         drop(slot);
         assert_eq!(table.len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_table_whose_connections_end_by_themselves_sheds_nobody() {
+        // Goal: right after a connection ended by itself (a burst of real clients
+        // upgrading), a full table sheds no idle connection; once none has ended for
+        // SHED_IDLE_MIN, it sheds the longest idle.
+        let table = Connections::new(2);
+        let idle = table.open().await;
+        idle.entry.waiting();
+        let upgraded = table.open().await;
+        tokio::time::advance(Duration::from_secs(1)).await;
+        drop(upgraded);
+        let ended = Instant::now();
+        let _unread = table.open().await;
+        let newcomer = table.clone();
+        let waiting = tokio::spawn(async move { newcomer.open().await });
+        let early = tokio::time::timeout(SHED_IDLE_MIN / 2, idle.shed()).await;
+        assert!(early.is_err(), "shed while connections were still ending");
+        idle.shed().await;
+        assert!(ended.elapsed() >= SHED_IDLE_MIN);
+        drop(idle);
+        drop(waiting.await.unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_chosen_connection_that_had_a_request_is_spared() {
+        // Goal: a connection chosen to be shed whose request had in fact arrived is
+        // spared, and the accept loop at once chooses the next longest idle instead.
+        let table = Connections::new(2);
+        let first = table.open().await;
+        first.entry.waiting();
+        tokio::time::advance(SHED_IDLE_MIN).await;
+        let second = table.open().await;
+        second.entry.waiting();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let newcomer = table.clone();
+        let waiting = tokio::spawn(async move { newcomer.open().await });
+        first.shed().await;
+        assert!(first.is_idle());
+        first.busy();
+        assert!(!first.is_idle());
+        let chosen_at = Instant::now();
+        first.spare();
+        second.shed().await;
+        assert!(
+            chosen_at.elapsed() < SHED_IDLE_MIN,
+            "the next choice waited"
+        );
+        drop(second);
+        let slot = waiting.await.unwrap();
+        assert_eq!(table.len(), 2, "the spared connection and the newcomer");
+        drop(slot);
     }
 
     #[tokio::test(start_paused = true)]
