@@ -1,6 +1,7 @@
 """Smoke test of the training example: train_ppo.py starts, runs PPO updates, evaluates
 and writes every output well-formed; eval_policy.py scores the saved model. A tiny budget
-(seconds): no learning result is asserted (the README's documented run carries that)."""
+(seconds): no learning result is asserted (the README's documented run carries that).
+Also: the policy head gives the same evidence the same logits on every service."""
 
 from __future__ import annotations
 
@@ -71,3 +72,33 @@ def test_training_is_deterministic_given_seed_and_threads(tmp_path):
     assert a.files == b.files
     for key in a.files:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_policy_head_does_not_know_which_service_it_scores():
+    # Goal: the same evidence gives the same logits on any service. With only the database
+    # broken in one observation and only payment_service (whose one dependency is the
+    # database, healthy here) in another, both showing the same block, the database's
+    # actions in the first get exactly the logits of payment_service's in the second, so
+    # what is learned about a mode on one service holds on every other.
+    sys.path.insert(0, str(HERE))
+    import jax
+    import train_ppo as tp
+
+    config = tp.Config()
+    params = tp.init_params(jax.random.PRNGKey(0), config.hidden, False, False)
+    block = [1, 2, 3, 0, 0, 0, 0, 0]  # degraded, medium alert, logs showed high_latency
+    obs = np.zeros((2, tp.ie.OBS_LEN), np.uint8)
+    for row, service in enumerate(("database", "payment_service")):
+        s = tp.SERVICE_NAMES.index(service)
+        obs[row, s * tp.BLOCK : (s + 1) * tp.BLOCK] = block
+        obs[row, tp.LOGS_RUN + s] = 1
+    obs[:, tp.TIER_BYTE : tp.MAX_STEPS_BYTE + 1] = [5, 1, 9, 10]
+    logits = np.asarray(tp.forward(params, obs, config)[0])
+
+    def indices(service: str) -> list[int]:
+        return [tp.ie.ACTIONS.index({**a, "service": service}) for a in tp.PER_SERVICE]
+
+    db, pay = indices("database"), indices("payment_service")
+    np.testing.assert_array_equal(logits[0, db], logits[1, pay])
+    # The head is not constant: the broken service's logits differ from a healthy one's.
+    assert not np.array_equal(logits[0, db], logits[0, pay])
