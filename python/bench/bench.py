@@ -2,6 +2,7 @@
 SyncVectorEnv over our single environment, and EnvPool's CartPole.
 
     target/py-venv/bin/python python/bench/bench.py [--runs 5] [--envpool-python PATH]
+        [--ratio-only] [--json]
 
 Every figure is the median of ``--runs`` timed runs after one warm-up run, with random
 actions from a pre-generated numpy array (uniform over the discrete actions) and automatic
@@ -12,6 +13,11 @@ distorted, the on-CPU rate much less. The Rust figures come from
 ``cargo run --release -p incident-bench --bin throughput -- --json`` (run by this script
 unless ``--rust-json FILE`` gives its output), which reports the same two rates.
 
+Beside ``VectorEnv`` at one thread it times the core's plain ``step_batch`` in the same
+process on the same actions (``incident_env._native.CoreBatch``: no Python between steps),
+alternating one run of each, so both rates meet the same load; the ratio of the two is
+the median of the per-run ratios. ``--ratio-only`` prints just those rows.
+
 EnvPool runs in its own interpreter (``--envpool-python``, default
 ``target/envpool-venv/bin/python``, a venv with ``pip install envpool``); without it
 EnvPool's rows say "not installed".
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import statistics
 import subprocess
@@ -47,16 +54,15 @@ def calls_for(num_envs: int, steps: int = STEPS_PER_RUN) -> int:
     return max(10, min(CALLS_MAX, steps // num_envs))
 
 
-def measure(step: Callable[[int], None], calls: int, steps: int, runs: int) -> dict:
-    """Time ``step(k)`` for ``k in range(calls)``; return median wall and on-CPU rates."""
-    step_all = lambda: [step(k) for k in range(calls)]  # noqa: E731
-    step_all()
-    walls, cpus = [], []
-    for _ in range(runs):
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        step_all()
-        walls.append(time.perf_counter() - wall0)
-        cpus.append(time.process_time() - cpu0)
+def timed(work: Callable[[], object]) -> tuple[float, float]:
+    """Run ``work()`` once; return its wall-clock and on-CPU seconds."""
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    work()
+    return time.perf_counter() - wall0, time.process_time() - cpu0
+
+
+def rates(walls: list[float], cpus: list[float], calls: int, steps: int) -> dict:
+    """Return the median wall and on-CPU rates of timed runs of ``calls`` calls."""
     wall, cpu = statistics.median(walls), statistics.median(cpus)
     return {
         "steps_per_sec": steps / wall,
@@ -64,6 +70,14 @@ def measure(step: Callable[[int], None], calls: int, steps: int, runs: int) -> d
         "us_per_call": wall / calls * 1e6,
         "cpu_us_per_call": cpu / calls * 1e6,
     }
+
+
+def measure(step: Callable[[int], None], calls: int, steps: int, runs: int) -> dict:
+    """Time ``step(k)`` for ``k in range(calls)``; return median wall and on-CPU rates."""
+    step_all = lambda: [step(k) for k in range(calls)]  # noqa: E731
+    step_all()
+    walls, cpus = zip(*(timed(step_all) for _ in range(runs)))
+    return rates(list(walls), list(cpus), calls, steps)
 
 
 def ours(num_envs: int, threads: int, runs: int) -> dict:
@@ -77,6 +91,33 @@ def ours(num_envs: int, threads: int, runs: int) -> dict:
     calls = calls_for(num_envs)
     step = lambda k: env.step(actions[k % ACTION_ROWS])  # noqa: E731
     return measure(step, calls, calls * num_envs, runs)
+
+
+def side_by_side(num_envs: int, runs: int) -> tuple[dict, dict, float]:
+    """Time VectorEnv.step (one thread) and the core's step_batch (CoreBatch) on the same
+    environments and actions, alternating runs; return both rows and the median of the
+    per-run on-CPU ratios (VectorEnv / core)."""
+    import incident_env
+    from incident_env import _native
+
+    env = incident_env.VectorEnv(num_envs, task="uniform", seed=0)
+    env.reset()
+    core = _native.CoreBatch(num_envs, "uniform", "train", 0)
+    rng = np.random.default_rng(7)
+    actions = rng.integers(0, incident_env.ACTION_COUNT, (ACTION_ROWS, num_envs), np.uint8)
+    calls = calls_for(num_envs)
+    ours_all = lambda: [env.step(actions[k % ACTION_ROWS]) for k in range(calls)]  # noqa: E731
+    core_all = lambda: core.step_rows(actions, calls)  # noqa: E731
+    ours_all(), core_all()
+    ours_t, core_t = [], []
+    for _ in range(runs):
+        ours_t.append(timed(ours_all))
+        core_t.append(timed(core_all))
+    ratio = statistics.median(c[1] / o[1] for o, c in zip(ours_t, core_t))
+    steps = calls * num_envs
+    ours_row = rates([t[0] for t in ours_t], [t[1] for t in ours_t], calls, steps)
+    core_row = rates([t[0] for t in core_t], [t[1] for t in core_t], calls, steps)
+    return ours_row, core_row, ratio
 
 
 def sync_vector(num_envs: int, runs: int) -> dict:
@@ -167,7 +208,19 @@ def main() -> None:
     parser.add_argument("--rust-json", help="saved output of the throughput binary's --json")
     parser.add_argument("--envpool-python", default=str(REPO / "target/envpool-venv/bin/python"))
     parser.add_argument("--json", action="store_true", help="print JSON lines")
+    parser.add_argument("--ratio-only", action="store_true",
+                        help="only VectorEnv beside the in-process core batch, one thread")
     args = parser.parse_args()
+    pairs = []
+    for n in SIZES:
+        ours_row, core_row, ratio = side_by_side(n, args.runs)
+        pairs.append({"what": "incident_env.VectorEnv (beside core)", "envs": n, "threads": 1,
+                      **ours_row})
+        pairs.append({"what": "rust step_batch in-process (CoreBatch)", "envs": n,
+                      "threads": 1, "ratio": ratio, **core_row})
+    if args.ratio_only:
+        emit(pairs, args.json)
+        return
     rust = rust_rows(args.rust_json)
     pool = envpool_rows(pathlib.Path(args.envpool_python), args.runs)
     rows = []
@@ -191,16 +244,24 @@ def main() -> None:
         rows.append({"what": f"rust {name}", "envs": n, "threads": t,
                      "steps_per_sec": r.get("steps_per_sec"),
                      "cpu_steps_per_sec": r.get("cpu_steps_per_sec")})
+    rows += pairs
     if args.json:
-        for row in rows:
-            print(json.dumps(row))
+        emit(rows, True)
         return
     print_table(rows, rust, pool)
 
 
-def print_table(rows: list[dict], rust: dict, pool: dict) -> None:
-    """Print the rows and the issue's targets as a Markdown table."""
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+def emit(rows: list[dict], as_json: bool) -> None:
+    """Print the date, the load average and ``rows`` (a Markdown table, or JSON lines), then
+    the in-process ratios of the rows that have one."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    if as_json:
+        print(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                          "loadavg": load}))
+        for row in rows:
+            print(json.dumps(row))
+        return
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {load}")
     print("| what | envs | threads | steps/s (wall) | steps/s (on-CPU) | µs/call |")
     print("|---|---:|---:|---:|---:|---:|")
     for row in rows:
@@ -208,6 +269,17 @@ def print_table(rows: list[dict], rust: dict, pool: dict) -> None:
         print(f"| {row['what']} | {row['envs']:,} | {row['threads']} | "
               f"{fmt(row.get('steps_per_sec'))} | {fmt(row.get('cpu_steps_per_sec'))} | "
               f"{'-' if us is None else f'{us:.2f}'} |")
+    print()
+    for row in rows:
+        if "ratio" in row:
+            print(f"{row['envs']} envs, 1 thread, on-CPU, same process: VectorEnv is "
+                  f"{row['ratio']:.1%} of the core's step_batch (median of per-run ratios; "
+                  "target >= 80% at 4096)")
+
+
+def print_table(rows: list[dict], rust: dict, pool: dict) -> None:
+    """Print the rows and the issue's targets as a Markdown table."""
+    emit(rows, False)
     ours_4096 = next(r for r in rows if r["what"].startswith("incident") and
                      r["envs"] == 4096 and r["threads"] == 1)
     one = next(r for r in rows if r["what"].startswith("incident") and r["envs"] == 1

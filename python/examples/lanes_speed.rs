@@ -1,11 +1,10 @@
 //! The binding's batch loop beside the core's `step_batch`, on the same environments and
 //! actions: `cargo run --release -p incident-python --example lanes_speed [STEPS]` prints
-//! both rates; under `valgrind --tool=callgrind` the instruction counts of
+//! both on-CPU rates (alternating runs); under `valgrind --tool=callgrind` the instruction counts of
 //! `incident_core::batch::step_batch` and `_native::lanes::Batch::step` compare the two without
 //! the noise of a shared machine (see BENCHMARKS.md).
 
 use std::num::NonZeroUsize;
-use std::time::Instant;
 
 use _native::lanes::{Batch, OwnedLanes};
 use incident_core::batch::{BatchOut, EpisodeStats, TaskChoice, step_batch};
@@ -15,6 +14,8 @@ use incident_core::{ACTION_COUNT, Env, OBS_LEN};
 const ENVS: usize = 4096;
 /// Distinct action rows (cycled).
 const ROWS: usize = 64;
+/// Timed runs of each (alternating; the medians are printed).
+const RUNS: usize = 5;
 
 fn main() {
     let steps: usize = std::env::args()
@@ -37,27 +38,53 @@ fn main() {
     let mut stats = EpisodeStats::default();
     let mut buffers = OwnedLanes::new(ENVS);
     let mut batch = Batch::new(envs.clone(), tasks, NonZeroUsize::MIN).expect("no worker threads");
-    let start = Instant::now();
-    for k in 0..steps {
-        let out = BatchOut {
-            observations: &mut obs,
-            rewards_milli: &mut rewards,
-            dones: &mut dones,
-        };
-        step_batch(&mut envs, &actions[k % ROWS], out, tasks, &mut stats).unwrap();
+    let (mut core_cpu, mut ours_cpu) = (Vec::new(), Vec::new());
+    for run in 0..RUNS {
+        let first = run * steps;
+        core_cpu.push(on_cpu(|| {
+            for k in first..first + steps {
+                let out = BatchOut {
+                    observations: &mut obs,
+                    rewards_milli: &mut rewards,
+                    dones: &mut dones,
+                };
+                step_batch(&mut envs, &actions[k % ROWS], out, tasks, &mut stats).unwrap();
+            }
+        }));
+        ours_cpu.push(on_cpu(|| {
+            for k in first..first + steps {
+                let ended = batch.step(&actions[k % ROWS], buffers.lanes());
+                ended.expect("buffers of one entry per environment");
+            }
+        }));
     }
-    let core = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    for k in 0..steps {
-        let out = buffers.lanes();
-        let ended = batch.step(&actions[k % ROWS], out);
-        ended.expect("buffers of one entry per environment");
-    }
-    let ours = start.elapsed().as_secs_f64();
+    let (core, ours) = (median(core_cpu), median(ours_cpu));
     let million = (ENVS * steps) as f64 / 1e6;
     println!(
-        "core step_batch {:.1} M steps/s, binding Batch::step {:.1} M steps/s (wall clock)",
+        "core step_batch {:.1} M steps/s, binding Batch::step {:.1} M steps/s ({:.1}%; \
+         on-CPU, medians of {RUNS} alternating runs)",
         million / core,
-        million / ours
+        million / ours,
+        100.0 * core / ours
     );
+}
+
+/// Return the seconds the calling thread spent on a CPU running `work`
+/// (`/proc/thread-self/schedstat`, Linux; 0 elsewhere).
+fn on_cpu(work: impl FnOnce()) -> f64 {
+    let read = || -> u64 {
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|text| text.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let start = read();
+    work();
+    (read().saturating_sub(start)) as f64 / 1e9
+}
+
+/// Return the median of `values`.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }

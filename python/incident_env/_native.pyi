@@ -63,6 +63,16 @@ class VecCore:
     def step(self, actions: npt.NDArray[np.uint8] | npt.NDArray[np.int64]) -> int:
         """Step every environment with the GIL released; return how many episodes ended."""
 
+class CoreBatch:
+    """The core's plain ``step_batch`` over Rust-owned buffers: the Python benchmark's
+    reference rate, timed in the same process as ``VectorEnv``."""
+
+    def __init__(self, num_envs: int, task: str, split: str, seed: int) -> None:
+        """Create environment ``i`` as ``VectorEnv(num_envs, task, split, seed)`` does."""
+    def step_rows(self, actions: npt.NDArray[np.uint8], calls: int) -> int:
+        """Make ``calls`` batch steps, step ``k`` with row ``k % len(actions)``; return the
+        episodes ended so far."""
+
 class ApiSession:
     """One text-level episode through incident-api; methods return ``(status, body)``."""
 

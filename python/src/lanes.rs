@@ -2,10 +2,13 @@
 //! the GIL released and splits across a persistent thread pool over disjoint chunks.
 //!
 //! The hot path is the core's own batch step ([`incident_core::batch::step_batch_with`]),
-//! with an episode-end hook that collects what Gymnasium's `SAME_STEP` autoreset needs and
+//! with an episode-end hook that stages what Gymnasium's `SAME_STEP` autoreset needs and
 //! auto-reset is about to replace: the observation that ended each episode and that
-//! episode's grade, return and length. Everything else is work for the finished
-//! environments only, plus one pass turning the core's integer rewards into floats.
+//! episode's grade, return and length. The hook writes them to a small chunk-local list
+//! that stays in cache; they are written out to their rows of the numpy arrays after the
+//! loop, where the cache misses of those scattered rows no longer stall the step loop.
+//! Everything else is work for the finished environments only, plus one pass turning the
+//! core's integer rewards into floats.
 
 use std::num::NonZeroUsize;
 use std::time::Instant;
@@ -196,8 +199,8 @@ pub struct Batch {
     rewards_milli: Vec<Milli>,
     /// When each environment's episode began, seconds since `origin`.
     starts: Vec<f64>,
-    /// Per chunk, the (chunk-relative) indices of the environments its last step ended.
-    chunks: Vec<Vec<u32>>,
+    /// Per chunk, what its last step staged of each episode it ended.
+    chunks: Vec<Vec<Ended>>,
     /// Environments per chunk (the last chunk may have fewer).
     per_chunk: usize,
     /// The workers of every chunk but the last (which the calling thread steps); `None`
@@ -270,6 +273,7 @@ impl Batch {
     /// Returns [`LengthMismatch`] (and changes nothing) if `actions` or a slice of `lanes`
     /// does not have one entry (observation rows: `OBS_LEN` bytes) per environment.
     pub fn step(&mut self, actions: &[u8], lanes: Lanes<'_>) -> Result<usize, LengthMismatch> {
+        // (Each chunk's list holds at most its environments: no reallocation.)
         let n = self.envs.len();
         if actions.len() != n || !lanes.covers(n) {
             return Err(LengthMismatch {
@@ -332,91 +336,91 @@ struct Part<'a> {
     lanes: Lanes<'a>,
     rewards_milli: &'a mut [Milli],
     starts: &'a mut [f64],
-    ended: &'a mut Vec<u32>,
+    ended: &'a mut Vec<Ended>,
 }
 
 impl Part<'_> {
     /// Step the chunk: clear the flags of the episodes the last step ended, run the core's
-    /// batch step with the [`Collect`] hook, then turn the rewards into floats and time
-    /// the episodes that ended.
+    /// batch step with the [`Stage`] hook, turn the rewards into floats, then write out
+    /// what was staged of the episodes that ended.
     fn step(self, tasks: TaskChoice, origin: Instant) {
         let Part {
             envs,
             actions,
-            lanes,
+            mut lanes,
             rewards_milli,
             starts,
             ended,
         } = self;
-        let Lanes {
-            observations,
-            final_observations,
-            rewards,
-            terminated,
-            truncated,
-            ended: dones,
-            episode,
-            lengths,
-            times,
-        } = lanes;
-        for &i in ended.iter() {
-            (terminated[i as usize], truncated[i as usize]) = (false, false);
+        for old in ended.iter() {
+            let i = old.index as usize;
+            (lanes.terminated[i], lanes.truncated[i]) = (false, false);
         }
         ended.clear();
-        let mut hook = Collect {
-            final_observations,
-            episode,
-            lengths,
-            terminated,
-            truncated,
-            ended,
-        };
         let out = BatchOut {
-            observations,
-            rewards_milli,
-            dones,
+            observations: &mut *lanes.observations,
+            rewards_milli: &mut *rewards_milli,
+            dones: &mut *lanes.ended,
         };
         // Batch::step checked every length, so the core refuses nothing.
-        let stepped = batch::step_batch_with(envs, actions, out, tasks, &mut hook);
+        let stepped = batch::step_batch_with(envs, actions, out, tasks, &mut Stage(ended));
         debug_assert!(stepped.is_ok());
-        for (reward, &value) in rewards.iter_mut().zip(rewards_milli.iter()) {
+        for (reward, &value) in lanes.rewards.iter_mut().zip(rewards_milli.iter()) {
             *reward = milli(value);
         }
         let now = origin.elapsed().as_secs_f64();
-        for &i in hook.ended.iter() {
-            let i = i as usize;
-            times[i] = ((now - starts[i]) * 1e6).round() / 1e6;
-            starts[i] = now;
+        for staged in ended.iter() {
+            staged.write(&mut lanes, starts, now);
         }
     }
 }
 
-/// The episode-end hook of a chunk: writes the ended episode's flags, last observation,
-/// statistics and length at its row, and notes the row.
-struct Collect<'a, 'b> {
-    final_observations: &'a mut [u8],
-    episode: [&'a mut [f32]; EPISODE_FIELDS.len()],
-    lengths: &'a mut [i32],
-    terminated: &'a mut [bool],
-    truncated: &'a mut [bool],
-    ended: &'b mut Vec<u32>,
+/// What the episode-end hook stages of one ended episode.
+#[derive(Clone, Copy, Debug)]
+struct Ended {
+    /// The environment's (chunk-relative) index.
+    index: u32,
+    /// The episode ended resolved (terminated), else truncated.
+    resolved: bool,
+    /// Its length in steps.
+    length: i32,
+    /// Its [`EPISODE_FIELDS`].
+    stats: [f32; EPISODE_FIELDS.len()],
+    /// Its last observation.
+    last: Observation,
 }
 
-impl EpisodeEnd for Collect<'_, '_> {
-    fn episode_end(&mut self, index: usize, env: &Env, reward_milli: Milli) {
-        // Chunks hold at most NUM_ENVS_MAX (< 2^32) environments.
-        self.ended.push(index as u32);
-        let resolved = env.is_resolved();
-        (self.terminated[index], self.truncated[index]) = (resolved, !resolved);
-        obs::encode(env, row(self.final_observations, index));
-        for (field, value) in self
-            .episode
-            .iter_mut()
-            .zip(episode_stats(env, reward_milli))
-        {
-            field[index] = value;
+impl Ended {
+    /// Write this episode's row of every episode-end output; time it from `starts` to
+    /// `now` and start the next one at `now`.
+    fn write(&self, lanes: &mut Lanes<'_>, starts: &mut [f64], now: f64) {
+        let i = self.index as usize;
+        (lanes.terminated[i], lanes.truncated[i]) = (self.resolved, !self.resolved);
+        row(lanes.final_observations, i).copy_from_slice(&self.last);
+        for (field, &value) in lanes.episode.iter_mut().zip(&self.stats) {
+            field[i] = value;
         }
-        self.lengths[index] = i32::from(env.step_count());
+        lanes.lengths[i] = self.length;
+        lanes.times[i] = ((now - starts[i]) * 1e6).round() / 1e6;
+        starts[i] = now;
+    }
+}
+
+/// The episode-end hook of a chunk: stages each ended episode in the chunk's list.
+struct Stage<'a>(&'a mut Vec<Ended>);
+
+impl EpisodeEnd for Stage<'_> {
+    fn episode_end(&mut self, index: usize, env: &Env, reward_milli: Milli) {
+        let mut last = [0; OBS_LEN];
+        obs::encode(env, &mut last);
+        self.0.push(Ended {
+            // Chunks hold at most NUM_ENVS_MAX (< 2^32) environments.
+            index: index as u32,
+            resolved: env.is_resolved(),
+            length: i32::from(env.step_count()),
+            stats: episode_stats(env, reward_milli),
+            last,
+        });
     }
 }
 

@@ -5,9 +5,11 @@
 //! `incident-core`'s constants. The Gymnasium classes, spaces and info dicts are Python
 //! (`incident_env/vector.py`, `incident_env/env.py`). [`ApiSession`] is the text-level
 //! episode of `incident-api` (the HTTP routes' documents), wrapped by
-//! `incident_env/session.py`.
+//! `incident_env/session.py`. [`CoreBatch`] is the core's plain batch step, the reference
+//! rate of the Python benchmark.
 
 pub mod lanes;
+mod reference;
 mod session;
 mod vector;
 
@@ -18,6 +20,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+pub use reference::CoreBatch;
 pub use session::ApiSession;
 pub use vector::VecCore;
 
@@ -116,5 +119,6 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("MIN_ENVS_PER_THREAD", lanes::MIN_ENVS_PER_THREAD)?;
     module.add_class::<VecCore>()?;
     module.add_class::<ApiSession>()?;
+    module.add_class::<CoreBatch>()?;
     Ok(())
 }

@@ -374,3 +374,21 @@ def test_generated_tiers_and_splits():
     runs = [rollout(env, actions) for env in (a, b)]
     assert any(not np.array_equal(x[1], y[1]) or not np.array_equal(x[0], y[0])
                for x, y in zip(*runs))
+
+
+def test_core_batch_is_the_same_work_as_the_vector_env():
+    # Goal: the benchmark's reference (the core's plain step_batch, _native.CoreBatch)
+    # steps the same episodes as VectorEnv on the same actions: as many episodes end.
+    from incident_env import _native
+
+    n, rows = 64, random_actions(64, 50, seed=4).astype(np.uint8)
+    env = VectorEnv(n, task="uniform", seed=3)
+    env.reset()
+    ended = 0
+    for row in rows:
+        _, _, term, trunc, _ = env.step(row)
+        ended += int((term | trunc).sum())
+    core = _native.CoreBatch(n, "uniform", "train", 3)
+    assert core.step_rows(rows, len(rows)) == ended > 0
+    with pytest.raises(ValueError, match="shape"):
+        core.step_rows(rows[:, :3], 1)
