@@ -115,7 +115,8 @@ const WEIGHTS: [f64; 4] = {
 /// (both rulesets), averaged over the roots.
 pub const ROOT_DIAGNOSED_MILLI: u16 = 700;
 /// Root cause identification: the credit per root investigated (original: logs read;
-/// v1: logs or metrics read), in thousandths.
+/// v1: logs or metrics read, counted only once the root is diagnosed with its mode, so a
+/// read's reward never tells a root from a symptom), in thousandths.
 pub const ROOT_INVESTIGATED_MILLI: u16 = 300;
 /// Safety: the penalty per destructive action, in thousandths (the original rules).
 pub const DESTRUCTIVE_PENALTY_MILLI: u16 = 500;
@@ -136,8 +137,9 @@ pub const V1_RESET_SCORE_MILLI: Milli = 350;
 /// Ruleset v1's grade (generated incidents), in integer thousandths, unclamped in
 /// `[0, 1000]`:
 ///
-/// - root cause identification: per root, 0.7 if diagnosed with its mode, 0.3 if its logs
-///   or metrics were read, averaged over the roots;
+/// - root cause identification: per root, 0.7 if diagnosed with its mode, plus 0.3 if it
+///   is diagnosed and its logs or metrics were read, averaged over the roots (a read alone
+///   earns nothing, so neither its reward nor the live grade tells a root from a symptom);
 /// - resolution: the share of roots fixed (in dependency order: a relapsed fix does not
 ///   count);
 /// - efficiency: 1 up to the optimal step count, then falling linearly to 0 at the budget;
@@ -150,7 +152,9 @@ pub fn v1_grade(env: &Env) -> Grade {
     let n = u32::from(scenario.root_count.max(1));
     let count = |mask: u8| (mask & roots).count_ones();
     let exact = count(env.root_identified());
-    let read = count(env.investigated() | env.metrics_queried());
+    // A read earns its credit only with the diagnosis it backs: a read's reward and the
+    // live grade must not tell a root from a symptom before the agent names the mode.
+    let read = count(env.root_identified() & (env.investigated() | env.metrics_queried()));
     let (diagnosed, investigated) = (
         u32::from(ROOT_DIAGNOSED_MILLI),
         u32::from(ROOT_INVESTIGATED_MILLI),

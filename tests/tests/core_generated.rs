@@ -302,6 +302,43 @@ fn the_observation_reveals_nothing_before_evidence() {
 }
 
 #[test]
+fn a_read_pays_the_same_on_a_root_a_symptom_and_a_healthy_service() {
+    // Goal: ruleset v1's reward and live grade do not tell roots from symptoms: from the
+    // same state, read_logs and query_metrics on any of the six services pay the same
+    // reward and leave the grade's root part at 0, at reset and after other reads.
+    for tier in Tier::ALL {
+        for split in [Split::Train, Split::Test] {
+            for seed in 0..500u64 {
+                let scenario = Scenario::generated(seed, tier, split);
+                let mut env = Env::with_scenario(scenario, seed as i64, seed);
+                for warmup in 0..2 {
+                    for kind in [ActionType::ReadLogs, ActionType::QueryMetrics] {
+                        let pays: Vec<(i32, u16)> = Service::ALL
+                            .iter()
+                            .map(|&service| {
+                                let mut twin = env.clone();
+                                let reward = twin.step(Action::on(kind, service)).reward_milli;
+                                (
+                                    reward,
+                                    incident_core::grader::grade(&twin).root_cause_identification,
+                                )
+                            })
+                            .collect();
+                        assert!(
+                            pays.iter().all(|pay| *pay == (pays[0].0, 0)),
+                            "{tier:?} {split:?} seed {seed} {kind:?}: {pays:?}"
+                        );
+                    }
+                    // Then read one more service (a different one each incident) and compare again.
+                    let service = Service::ALL[(seed as usize + warmup) % 6];
+                    env.step(Action::on(ActionType::ReadLogs, service));
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn relapse_enforces_the_dependency_order() {
     // Goal: in an incident whose roots depend on each other, fixing the upstream root
     // first does not hold (dependency_still_broken, nothing fixed); fixing in order does.
