@@ -312,11 +312,13 @@ async fn idle_connections_are_shed_for_new_clients() {
     config.header_read_timeout = Duration::from_secs(30);
     let server = start_with(config).await;
     let addr = server.local_addr();
-    let mut silent: Vec<TcpStream> = vec![
-        TcpStream::connect(addr).await.unwrap(),
-        TcpStream::connect(addr).await.unwrap(),
-    ];
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The server orders silent clients by when it first waited on them: space the two
+    // connects so that order is the connect order even on a loaded machine.
+    let mut silent: Vec<TcpStream> = Vec::new();
+    for _ in 0..2 {
+        silent.push(TcpStream::connect(addr).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     let started = Instant::now();
     let reply = tokio::time::timeout(Duration::from_secs(5), get(addr, "/health"))
         .await
