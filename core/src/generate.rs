@@ -379,22 +379,38 @@ fn place_roots(out: &mut Scenario, roots: &Roots) {
     }
 }
 
-/// Return every service `service` depends on, transitively.
+/// Return every service `service` depends on, transitively (a table computed at compile
+/// time).
 #[must_use]
 pub fn descendants(service: Service) -> ServiceMask {
-    let mut mask = DEPENDS_ON[service as usize];
-    // The graph has depth < SERVICE_COUNT: that many expansions reach the closure.
-    for _ in 0..SERVICE_COUNT {
-        let mut next = mask;
-        for (s, deps) in DEPENDS_ON.iter().enumerate() {
-            if mask & (1 << s) != 0 {
-                next |= deps;
-            }
-        }
-        mask = next;
-    }
-    mask
+    DESCENDANTS[service as usize]
 }
+
+/// `DESCENDANTS[s]`: every service `s` depends on, transitively.
+static DESCENDANTS: [ServiceMask; SERVICE_COUNT] = {
+    let mut out = [0; SERVICE_COUNT];
+    let mut service = 0;
+    while service < SERVICE_COUNT {
+        let mut mask = DEPENDS_ON[service];
+        // The graph has depth < SERVICE_COUNT: that many expansions reach the closure.
+        let mut round = 0;
+        while round < SERVICE_COUNT {
+            let mut next = mask;
+            let mut s = 0;
+            while s < SERVICE_COUNT {
+                if mask & (1 << s) != 0 {
+                    next |= DEPENDS_ON[s];
+                }
+                s += 1;
+            }
+            mask = next;
+            round += 1;
+        }
+        out[service] = mask;
+        service += 1;
+    }
+    out
+};
 
 /// Mark every service above a root as its symptom, with the nearest root's mode.
 fn propagate(out: &mut Scenario) {
