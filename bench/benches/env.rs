@@ -1,5 +1,5 @@
 //! Criterion benches of the core: one step, reset, batch steps, observation encoding and
-//! the grader. Every figure is per element (`Throughput::Elements`), so it reads as steps
+//! the grader; one step and one reset of generated incidents (`gen_hard`, train split). Every figure is per element (`Throughput::Elements`), so it reads as steps
 //! (or encodings, grades) per second. Actions are pre-generated valid indices from a
 //! seeded xorshift, so the figure is the environment's own cost.
 //!
@@ -13,6 +13,7 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use incident_bench::{ActionTape, Batch, random_actions};
 use incident_core::batch::{self, BatchOut, EpisodeStats, TaskChoice};
+use incident_core::scenario::{Scenario, Split, Tier};
 use incident_core::task::TaskId;
 use incident_core::{Env, OBS_LEN, grader, obs};
 
@@ -59,6 +60,27 @@ fn step(c: &mut Criterion) {
         b.iter(|| {
             seed += 1;
             env.reset(black_box(TaskId::ALL[seed as usize & 3]), black_box(seed));
+        });
+    });
+    let generated = TaskChoice::Generated(Tier::Hard, Split::Train);
+    let mut env = Env::for_batch(42, 0, generated);
+    let mut next = 0;
+    group.bench_function("step_index_gen_hard", |b| {
+        b.iter(|| {
+            let result = env.step_index(black_box(script[next % SCRIPT_LEN]));
+            next += 1;
+            if result.done {
+                env.auto_reset(generated);
+            }
+            result.reward_milli
+        });
+    });
+    let mut seed = 0u64;
+    group.bench_function("reset_gen_hard", |b| {
+        b.iter(|| {
+            seed += 1;
+            let scenario = Scenario::generated(black_box(seed), Tier::Hard, Split::Train);
+            env.reset_scenario(scenario, seed as i64);
         });
     });
     let envs = warmed_envs(SCRIPT_LEN);
