@@ -452,9 +452,12 @@ fn a_missing_key_stops_at_once() {
     );
 }
 
-#[test]
-fn env_url_drives_a_running_server() {
-    // Goal: --env-url against the real server gives the reference output too.
+/// Start a server on a free loopback port; return its runtime, handle and base URL.
+fn local_server() -> (
+    tokio::runtime::Runtime,
+    incident_host::server::Running,
+    String,
+) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let running = runtime
         .block_on(incident_host::server::bind(
@@ -462,6 +465,13 @@ fn env_url_drives_a_running_server() {
         ))
         .unwrap();
     let url = format!("http://{}", running.local_addr());
+    (runtime, running, url)
+}
+
+#[test]
+fn env_url_drives_a_running_server() {
+    // Goal: --env-url against the real server gives the reference output too.
+    let (runtime, running, url) = local_server();
     let output = incident_env()
         .args(["run", "--policy", "baseline", "--env-url", &url])
         .output()
@@ -569,13 +579,7 @@ fn run_plays_a_generated_tier_in_process_and_remotely_alike() {
         "seed and split matter"
     );
 
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let running = runtime
-        .block_on(incident_host::server::bind(
-            incident_host::server::Config::local(),
-        ))
-        .unwrap();
-    let url = format!("http://{}", running.local_addr());
+    let (runtime, running, url) = local_server();
     let summary = std::env::temp_dir().join(format!("gen-summary-{}.json", std::process::id()));
     let remote = incident_env()
         .args(args)
