@@ -445,13 +445,13 @@ pub fn tier_definition(tier: Tier) -> TaskDefinition {
         0 => "exact evidence".to_owned(),
         n => format!("{n}% of reads misleading"),
     };
-    let silent = match params.silent_percent {
-        0 => "an alert on every root".to_owned(),
-        n => format!("{n}% of roots silent (no alert of their own)"),
+    let alerts = match params.alert_percent {
+        100 => "an alert on every broken service".to_owned(),
+        n => format!("alerts on the gateway and on {n}% of the other broken services"),
     };
     let description = format!(
         "A generated incident on the six-service graph: {} root cause{plural}, {noise}, \
-         {herrings}, {silent}. Train and test splits differ by structure; scored by ruleset v1.",
+         {herrings}, {alerts}. Train and test splits differ by structure; scored by ruleset v1.",
         counts.join(" or "),
     );
     TaskDefinition {

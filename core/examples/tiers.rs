@@ -1,6 +1,6 @@
 //! Print, per generated tier and split, the number of distinct incident structures among
 //! the first `SEEDS` seeds (a structure: the root `(service, mode)` pairs, the red
-//! herrings and the silent roots) and the mean scores of the oracle, the rule baseline
+//! herrings and the alerted services) and the mean scores of the oracle, the rule baseline
 //! and a uniformly random policy.
 //!
 //! `cargo run --release -p incident-core --example tiers -- [SEEDS] [EPISODES]`
@@ -17,12 +17,10 @@ fn structure(s: &Scenario) -> (Vec<(u8, u8)>, u8, u8) {
         .iter()
         .map(|r| (r.service as u8, r.mode as u8))
         .collect();
-    let silent = s
-        .roots()
-        .iter()
-        .filter(|r| s.alert[r.service as usize].is_none())
-        .fold(0, |m, r| m | 1 << r.service as u8);
-    (roots, s.herring_mask, silent)
+    let alerted = (0..s.alert.len())
+        .filter(|&i| s.alert[i].is_some())
+        .fold(0, |m, i| m | 1 << i);
+    (roots, s.herring_mask, alerted)
 }
 
 /// Play one episode with `policy` and return (score, steps, resolved, mitigated).

@@ -8,18 +8,35 @@
 //!   `certificate_expired` on the services that terminate TLS ...). Each mode has one
 //!   fix ([`fix_for`]); `clear_cache` fixes nothing.
 //! - **Symptoms**: every service that depends (transitively) on a root is broken while
-//!   that root is unfixed. Its shown mode and status depend on the nearest root's mode and
-//!   the distance ([`symptom_of`]); a service hit by several roots shows the nearest.
-//! - **Order**: a root that depends on another root relapses when fixed first
-//!   (`blocked_by`): roots must be fixed deepest first.
-//! - **Alerts**: the gateway's (customer-facing) when it is affected, one on each root
-//!   unless it is *silent* (probability by tier), severities by status.
+//!   that root is unfixed. The mode its evidence shows depends on the nearest root's mode
+//!   and the distance ([`symptom_of`]); a service hit by several roots shows the nearest.
+//! - **Statuses**: every broken service, root or symptom, shows a status drawn on its own
+//!   from the tier's [`TierParams::status_percent`] (degraded, critical, down), whatever
+//!   its role and mode.
+//! - **Alerts**: on the gateway (customer-facing; every root is the gateway or below it, so
+//!   every incident pages), and on each other broken service, root or symptom alike, with
+//!   the tier's [`TierParams::alert_percent`]: a root may be silent, and since symptoms
+//!   outnumber roots, alerts sit mostly on symptoms. Severities follow the status.
 //! - **Red herrings** (hard, expert): a healthy service with a low/medium alert whose logs
 //!   and metrics show a misleading mode half of the time; fixing it is destructive.
 //! - **Noise**: a read of a root or symptom shows a fixed confusable mode
 //!   ([`decoy_of`]) with the tier's probability, a fresh seeded sample per read.
+//! - **Order**: a root that depends on another root relapses when fixed first
+//!   (`blocked_by`): roots must be fixed deepest first.
 //! - **Budget**: `optimal_steps = 4 × roots` (read_logs, diagnose, apply_fix,
 //!   verify_health per root), `max_steps = optimal + slack(tier)`.
+//!
+//! # What reset shows, and what it does not
+//!
+//! Before any read, an agent sees which services are broken, their statuses and the
+//! alerts. Given the set of broken services, the statuses and alerts are independent
+//! draws that ignore which services are roots and what their modes are, so they tell a
+//! root from a symptom no better than the dependency graph itself does (a broken service
+//! none of whose dependencies is broken must be a root; one above a broken dependency may
+//! be either), and they never name a mode. Only evidence does: the logs and metrics of a
+//! read (`tests/tests/core_generated.rs` checks this statistically over many thousand
+//! incidents per tier). The symptom's *mode* still depends on its root's mode and distance:
+//! that is evidence, shown only by a read.
 //!
 //! # The split
 //!
@@ -47,8 +64,12 @@ pub struct TierParams {
     pub noise_percent: u8,
     /// Most red herrings.
     pub herrings_max: u8,
-    /// Percent chance that a root has no alert of its own.
-    pub silent_percent: u8,
+    /// Percent chance that a broken service other than the gateway has an alert, the
+    /// same for a root and a symptom (100 − this: the chance a root is silent).
+    pub alert_percent: u8,
+    /// Percent chance of each status a broken service shows: degraded, critical, down
+    /// (summing to 100), drawn per service whatever its role and mode.
+    pub status_percent: [u8; 3],
     /// Steps of slack over the optimal path.
     pub slack_steps: u8,
 }
@@ -86,28 +107,32 @@ pub const fn params(tier: Tier) -> TierParams {
             root_count_percent: [100, 0, 0],
             noise_percent: 0,
             herrings_max: 0,
-            silent_percent: 0,
+            alert_percent: 100,
+            status_percent: [40, 35, 25],
             slack_steps: 4,
         },
         Tier::Medium => TierParams {
             root_count_percent: [60, 40, 0],
             noise_percent: 10,
             herrings_max: 0,
-            silent_percent: 0,
+            alert_percent: 80,
+            status_percent: [45, 35, 20],
             slack_steps: 6,
         },
         Tier::Hard => TierParams {
             root_count_percent: [0, 100, 0],
             noise_percent: 20,
             herrings_max: 1,
-            silent_percent: 30,
+            alert_percent: 60,
+            status_percent: [50, 30, 20],
             slack_steps: 8,
         },
         Tier::Expert => TierParams {
             root_count_percent: [0, 50, 50],
             noise_percent: 25,
             herrings_max: 2,
-            silent_percent: 50,
+            alert_percent: 40,
+            status_percent: [55, 30, 15],
             slack_steps: 8,
         },
     }
@@ -178,27 +203,22 @@ pub const fn decoy_of(mode: Mode) -> Mode {
     }
 }
 
-/// Return the mode and status a service shows at `distance` (1 = a direct caller) above a
-/// root in `root_mode`.
+/// Return the mode the evidence of a service shows at `distance` (1 = a direct caller)
+/// above a root in `root_mode` on `root` (its status is drawn apart: [`generate`]).
 #[must_use]
-pub const fn symptom_of(root_mode: Mode, root: Service, distance: u8) -> (Mode, Status) {
+pub const fn symptom_of(root_mode: Mode, root: Service, distance: u8) -> Mode {
     let pooled = matches!(root, Service::Database | Service::PaymentService);
-    let mode = if distance == 1
+    if distance == 1
         && pooled
         && matches!(
             root_mode,
             Mode::DiskFull | Mode::ConnectionPoolExhaustion | Mode::HighLatency
-        ) {
+        )
+    {
         Mode::ConnectionPoolExhaustion
     } else {
         Mode::HighLatency
-    };
-    let status = if distance == 1 && matches!(root_mode, Mode::ServiceCrash) {
-        Status::Critical
-    } else {
-        Status::Degraded
-    };
-    (mode, status)
+    }
 }
 
 /// A counter-based generator: SplitMix64 of `(key, counter)`.
@@ -341,7 +361,8 @@ pub fn generate(seed: u64, tier: Tier, split: Split) -> Scenario {
     out.ruleset = Ruleset::V1;
     place_roots(&mut out, &roots);
     propagate(&mut out);
-    alert(&mut out, &mut draws, params.silent_percent);
+    draw_statuses(&mut out, &mut draws, params.status_percent);
+    alert(&mut out, &mut draws, params.alert_percent);
     add_herrings(&mut out, &mut draws, params.herrings_max);
     for s in 0..SERVICE_COUNT {
         if out.cause[s] != 0 {
@@ -370,7 +391,6 @@ fn place_roots(out: &mut Scenario, roots: &Roots) {
             fix: fix_for(mode),
         };
         out.mode[s] = mode;
-        out.status[s] = mode.status();
         out.fix[s] = Some(fix_for(mode));
         out.cause[s] = 1 << s;
         out.blocked_by[s] = descendants(service) & root_mask;
@@ -435,7 +455,7 @@ fn propagate(out: &mut Scenario) {
                 out.affected_mask |= 1 << s;
                 if distance < *nearest {
                     *nearest = distance;
-                    (out.mode[s], out.status[s]) = symptom_of(root.mode, root.service, distance);
+                    out.mode[s] = symptom_of(root.mode, root.service, distance);
                 }
             }
         }
@@ -450,26 +470,37 @@ fn severity_of(status: Status) -> Severity {
     }
 }
 
-/// Alerts: the gateway when affected (customer-facing), every non-silent root.
-fn alert(out: &mut Scenario, draws: &mut Draws, silent_percent: u8) {
-    if out.affected_mask & 1 != 0 {
-        out.alert[0] = Some(severity_of(out.status[0]));
-    }
-    for slot in 0..usize::from(out.root_count) {
-        let s = out.roots[slot].service as usize;
-        if !draws.percent(silent_percent) {
-            out.alert[s] = Some(severity_of(out.status[s]));
+/// The statuses a broken service shows, in [`draw_statuses`]' order of percentages.
+const DRAWN_STATUSES: [Status; 3] = [Status::Degraded, Status::Critical, Status::Down];
+
+/// Give every broken service (root or symptom, canonical order) a status drawn from the
+/// tier's percentages, independent of its role and mode.
+fn draw_statuses(out: &mut Scenario, draws: &mut Draws, percent: [u8; 3]) {
+    let broken = out.root_mask | out.affected_mask;
+    for s in 0..SERVICE_COUNT {
+        if broken & (1 << s) == 0 {
+            continue;
+        }
+        let mut pick = draws.below(100);
+        out.status[s] = Status::Degraded;
+        for (&status, &p) in DRAWN_STATUSES.iter().zip(&percent) {
+            if pick < u32::from(p) {
+                out.status[s] = status;
+                break;
+            }
+            pick -= u32::from(p);
         }
     }
-    // Every incident pages someone: a fully silent one alerts on the first root's
-    // nearest symptom, or on the root itself.
-    if out.alert.iter().all(Option::is_none) {
-        let s = out.roots[0].service as usize;
-        let caller = (0..SERVICE_COUNT)
-            .rev()
-            .find(|&c| out.cause[c] & (1 << s) != 0 && c != s);
-        let target = caller.unwrap_or(s);
-        out.alert[target] = Some(severity_of(out.status[target]));
+}
+
+/// Alerts: the gateway (customer-facing, broken in every incident: every service is
+/// below it), and each other broken service with `alert_percent`, root or symptom alike.
+fn alert(out: &mut Scenario, draws: &mut Draws, alert_percent: u8) {
+    let broken = out.root_mask | out.affected_mask;
+    for s in 0..SERVICE_COUNT {
+        if broken & (1 << s) != 0 && (s == 0 || draws.percent(alert_percent)) {
+            out.alert[s] = Some(severity_of(out.status[s]));
+        }
     }
 }
 
@@ -503,10 +534,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn tier_percentages_sum_to_100() {
+        // Goal: every tier's root-count and status percentages are distributions, and an
+        // alert percentage is a percentage.
+        for tier in Tier::ALL {
+            let p = params(tier);
+            assert_eq!(
+                p.root_count_percent
+                    .iter()
+                    .map(|&x| u32::from(x))
+                    .sum::<u32>(),
+                100
+            );
+            assert_eq!(
+                p.status_percent.iter().map(|&x| u32::from(x)).sum::<u32>(),
+                100
+            );
+            assert!(p.alert_percent <= 100 && p.noise_percent <= 100);
+        }
+    }
+
+    #[test]
     fn generated_incidents_are_well_formed() {
         // Goal: a few thousand incidents of every tier and split have 1..=3 roots with
         // plausible modes and their fixes, symptoms exactly above the roots, at least one
-        // alert, order constraints only between roots, and the split's structure.
+        // alert (the gateway's), a drawn status on every broken service, order constraints
+        // only between roots, and the split's structure.
         for tier in Tier::ALL {
             for split in Split::ALL {
                 for seed in 0..2000 {
@@ -528,7 +581,13 @@ mod tests {
                         }
                     }
                     assert_eq!(s.affected_mask, above & !s.root_mask, "{s:?}");
-                    assert!(s.alert.iter().any(Option::is_some));
+                    // The gateway is broken and alerted in every incident.
+                    assert_eq!((s.root_mask | s.affected_mask) & 1, 1, "{s:?}");
+                    assert!(s.alert[0].is_some(), "{s:?}");
+                    for service in 0..SERVICE_COUNT {
+                        let broken = (s.root_mask | s.affected_mask) & (1 << service) != 0;
+                        assert_eq!(broken, DRAWN_STATUSES.contains(&s.status[service]));
+                    }
                     assert_eq!(s.herring_mask & (s.root_mask | s.affected_mask), 0);
                     assert!(s.max_steps as usize <= crate::limits::STEP_COUNT_MAX);
                     assert!(s.max_steps <= params(tier).max_steps_max());

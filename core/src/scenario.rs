@@ -34,13 +34,13 @@ pub enum Ruleset {
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[repr(u8)]
 pub enum Tier {
-    /// One root, exact evidence, alert on the root.
+    /// One root, exact evidence, an alert on every broken service.
     Easy,
     /// One or two roots, light noise.
     Medium,
-    /// Two roots, noise, a red herring, silent roots possible.
+    /// Two roots, noise, a red herring, silent roots and symptoms.
     Hard,
-    /// Two or three roots, more noise, red herrings, silent roots.
+    /// Two or three roots, more noise, red herrings, most services silent.
     Expert,
 }
 
@@ -243,9 +243,11 @@ impl Scenario {
     }
 
     /// Return the alerts the incident shows until it is resolved: an original task's in
-    /// the original's order; a generated incident's in canonical service order, each
-    /// worded by the status its service shows ([`crate::text::generated_alert`]: never by
-    /// mode, so an alert does not name a root's mode).
+    /// the original's order; a generated incident's in the order they fired, deepest
+    /// service first (a failure propagates up the graph, so a service's alert fires before
+    /// its callers'; the order depends on the services only, never on which is a root),
+    /// each worded by the status its service shows ([`crate::text::generated_alert`]:
+    /// never by mode, so an alert does not name a root's mode).
     #[must_use]
     pub fn alerts(&self) -> Alerts<'_> {
         Alerts {
@@ -301,7 +303,8 @@ impl Scenario {
 #[derive(Clone, Debug)]
 pub struct Alerts<'a> {
     scenario: &'a Scenario,
-    /// The next alert's index (original tasks) or service index (generated).
+    /// The next alert's index (original tasks), or how many services (deepest first) were
+    /// passed (generated).
     next: usize,
 }
 
@@ -315,7 +318,10 @@ impl Iterator for Alerts<'_> {
             self.next += 1;
             return alert;
         }
-        while let Some(service) = Service::ALL.get(self.next).copied() {
+        while let Some(service) = SERVICE_COUNT
+            .checked_sub(self.next + 1)
+            .and_then(|index| Service::ALL.get(index).copied())
+        {
             self.next += 1;
             if let Some(severity) = scenario.alert[service as usize] {
                 let (title, description, runbook_hint) =
@@ -409,13 +415,14 @@ mod tests {
 
     #[test]
     fn generated_alerts_follow_the_scenario() {
-        // Goal: a generated incident shows one alert per alerted service, in canonical
-        // order, worded by its status.
+        // Goal: a generated incident shows one alert per alerted service, deepest service
+        // first, worded by its status.
         for seed in 0..200 {
             let scenario = Scenario::generated(seed, Tier::Expert, Split::Test);
             let alerts: heapless::Vec<Alert, SERVICE_COUNT> = scenario.alerts().collect();
             let alerted = Service::ALL
                 .iter()
+                .rev()
                 .filter(|s| scenario.alert[**s as usize].is_some());
             assert!(
                 alerted

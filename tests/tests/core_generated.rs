@@ -338,6 +338,113 @@ fn a_read_pays_the_same_on_a_root_a_symptom_and_a_healthy_service() {
     }
 }
 
+/// The groups of broken services whose reset view [`reset_views_by_role`] compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Role {
+    /// A symptom of some root.
+    Symptom,
+    /// A root, any mode.
+    Root,
+    /// A root in this mode.
+    RootIn(Mode),
+}
+
+/// Counts of what reset shows of a service (its status byte, its alert byte), per group.
+type Views = std::collections::HashMap<(u8, u8), u32>;
+
+/// For every tier, service and [`Role`]: how often each reset view of the service occurs,
+/// over `per` incidents of each split.
+fn reset_views_by_role(tier: Tier, per: u64) -> std::collections::HashMap<(usize, Role), Views> {
+    let mut out: std::collections::HashMap<(usize, Role), Views> = Default::default();
+    for split in Split::ALL {
+        for seed in 0..per {
+            let scenario = Scenario::generated(seed, tier, split);
+            let first = observation(&Env::with_scenario(scenario, seed as i64, seed));
+            for s in 0..6 {
+                let block = field::service(s);
+                let view = (first[block + field::STATUS], first[block + field::ALERT]);
+                let roles = if scenario.root_mask & (1 << s) != 0 {
+                    vec![Role::Root, Role::RootIn(scenario.mode[s])]
+                } else if scenario.affected_mask & (1 << s) != 0 {
+                    vec![Role::Symptom]
+                } else {
+                    continue;
+                };
+                for role in roles {
+                    *out.entry((s, role)).or_default().entry(view).or_default() += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Total-variation distance between two count tables (half the L1 distance of their
+/// frequencies), and the smaller sample size.
+fn distance(a: &Views, b: &Views) -> (f64, u32) {
+    let (na, nb) = (a.values().sum::<u32>(), b.values().sum::<u32>());
+    let keys: HashSet<_> = a.keys().chain(b.keys()).collect();
+    let l1: f64 = keys
+        .into_iter()
+        .map(|k| {
+            let pa = f64::from(*a.get(k).unwrap_or(&0)) / f64::from(na);
+            let pb = f64::from(*b.get(k).unwrap_or(&0)) / f64::from(nb);
+            (pa - pb).abs()
+        })
+        .sum();
+    (l1 / 2.0, na.min(nb))
+}
+
+/// Groups smaller than this are not compared (their sampling error alone nears the
+/// tolerance).
+const VIEW_SAMPLES_MIN: u32 = 1500;
+
+/// The largest total-variation distance allowed between two groups' reset views.
+const VIEW_DISTANCE_MAX: f64 = 0.06;
+
+#[test]
+fn statuses_and_alerts_at_reset_tell_neither_roots_from_symptoms_nor_a_mode() {
+    // Goal: over 20,000 incidents per tier (10,000 per split), what reset shows of a broken
+    // service (its status byte and its alert byte in the numeric observation, which every
+    // interface shows too) has the same distribution, within a total-variation distance of
+    // VIEW_DISTANCE_MAX, whether the service is a root or a symptom, and, for a root,
+    // whatever its mode (groups of at least VIEW_SAMPLES_MIN). Compared service by service:
+    // the graph alone already tells something (the database is never a symptom).
+    let mut worst = (0.0, String::new());
+    let mut compared = 0;
+    for tier in Tier::ALL {
+        let views = reset_views_by_role(tier, 10_000);
+        for s in 0..6 {
+            let Some(roots) = views.get(&(s, Role::Root)) else {
+                continue;
+            };
+            let mut others: Vec<(Role, &Views)> = Mode::DIAGNOSES
+                .iter()
+                .filter_map(|&m| Some((Role::RootIn(m), views.get(&(s, Role::RootIn(m)))?)))
+                .collect();
+            others.extend(views.get(&(s, Role::Symptom)).map(|v| (Role::Symptom, v)));
+            for (role, other) in others {
+                let (d, n) = distance(roots, other);
+                if n < VIEW_SAMPLES_MIN {
+                    continue;
+                }
+                compared += 1;
+                let what = format!(
+                    "{tier:?} {} roots vs {role:?} (n {n}): {d:.3}",
+                    Service::ALL[s].name()
+                );
+                println!("{what}");
+                if d > worst.0 {
+                    worst = (d, what);
+                }
+            }
+        }
+    }
+    println!("{compared} comparisons, worst {}", worst.1);
+    assert!(compared >= 40, "{compared}");
+    assert!(worst.0 <= VIEW_DISTANCE_MAX, "{}", worst.1);
+}
+
 #[test]
 fn relapse_enforces_the_dependency_order() {
     // Goal: in an incident whose roots depend on each other, fixing the upstream root
