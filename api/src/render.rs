@@ -7,6 +7,7 @@
 use incident_core::env::Outcome;
 use incident_core::grader::{Grade, milli_to_f64};
 use incident_core::record::{Inspected, Lists};
+use incident_core::scenario::Ruleset;
 use incident_core::task::{Alert, Root};
 use incident_core::text::{
     self, ActionResult, LOGS_PER_READ, LogEvent, METRICS, Message, Timestamp, TraceId,
@@ -47,10 +48,16 @@ pub fn float(milli: Milli) -> f64 {
     f64::from(milli) / 1000.0
 }
 
-/// The original's display clamp into [0.05, 0.95] (a 0 shows as 0.05).
+/// A reward or score as the JSON replies show it: for the original tasks the original's
+/// display clamp into [0.05, 0.95] (a 0 shows as 0.05); for a generated incident ruleset
+/// v1's exact value (a wrong fix's reward is negative), so its emitted rewards sum to its
+/// score.
 #[must_use]
-pub fn clamped(milli: Milli) -> f64 {
-    float(milli.clamp(50, 950))
+pub fn shown(scenario: &Scenario, milli: Milli) -> f64 {
+    match scenario.ruleset {
+        Ruleset::Original => float(milli.clamp(50, 950)),
+        Ruleset::V1 => float(milli),
+    }
 }
 
 /// A value written as a JSON string through its `Display` impl, without an intermediate
@@ -312,7 +319,7 @@ pub struct Info {
 pub struct StepResponse<'a> {
     /// The observation.
     pub observation: Observation<'a>,
-    /// The emitted reward, clamped to [0.05, 0.95].
+    /// The emitted reward ([`shown`]: the original tasks' clamped to [0.05, 0.95]).
     pub reward: f64,
     /// Whether the episode is over.
     pub done: bool,
@@ -333,13 +340,13 @@ pub fn step_response<'a>(
     let grade = env.final_grade().filter(|_| !after_done);
     StepResponse {
         observation: observation(env, lists, outcome, unknown),
-        reward: clamped(reward_milli),
+        reward: shown(env.scenario(), reward_milli),
         done: env.is_done(),
         info: Info {
             task_id: env.scenario().name(),
             last_action_error: outcome.error().map(|code| code.name()),
-            trajectory_reward: clamped(env.trajectory_milli()),
-            grader_score: grade.map(|g| clamped(Milli::from(g.score))),
+            trajectory_reward: shown(env.scenario(), env.trajectory_milli()),
+            grader_score: grade.map(|g| shown(env.scenario(), Milli::from(g.score))),
             grader_details: grade.map(Details),
         },
     }
@@ -363,7 +370,7 @@ pub fn grader(env: &Env) -> GraderResponse {
     let grade = incident_core::grader::grade(env);
     GraderResponse {
         task_id: env.scenario().name(),
-        score: clamped(Milli::from(grade.score)),
+        score: shown(env.scenario(), Milli::from(grade.score)),
         details: Details(grade),
         time_to_mitigation: env.task_id().is_none().then(|| env.mitigated_at()),
     }
@@ -719,10 +726,11 @@ pub fn state<'a>(
         is_resolved: env.is_resolved(),
         done: env.is_done(),
         seed: env.seed(),
-        trajectory_reward: clamped(env.trajectory_milli()),
-        final_score: env
-            .final_grade()
-            .map_or(0.05, |g| clamped(Milli::from(g.score))),
+        trajectory_reward: shown(scenario, env.trajectory_milli()),
+        final_score: shown(
+            scenario,
+            env.final_grade().map_or(0, |g| Milli::from(g.score)),
+        ),
         final_details: FinalDetails(env.final_grade()),
         services_investigated: names(&lists.services_investigated),
         dependencies_inspected: lists

@@ -51,7 +51,8 @@ impl Observed {
         self.last.outcome
     }
 
-    /// Return the reward the step emitted, in thousandths (before the display clamp).
+    /// Return the reward the step emitted, in thousandths (before the original tasks'
+    /// display clamp).
     #[must_use]
     pub fn reward_milli(&self) -> Milli {
         self.last.reward_milli
@@ -64,7 +65,8 @@ impl Observed {
             reward_milli,
             unknown,
         } = &self.last;
-        // A reset's frame carries `reward: null` (OpenEnv); its HTTP body the clamped 0.05.
+        // A reset's frame carries `reward: null` (OpenEnv); its HTTP body the shown 0 (an
+        // original task's clamped 0.05).
         let frame = frame.then_some(*outcome != Outcome::Reset);
         render::write_step_response(out, &self.env, *outcome, *reward_milli, unknown, frame);
     }

@@ -61,7 +61,8 @@ class IncidentToolEnv:
         return self._briefing(response["observation"])
 
     def get_reward(self) -> float:
-        """Return the episode's graded score (0.05 to 0.95; live if the episode is not over)."""
+        """Return the episode's graded score, live if the episode is not over (an original
+        task's clamped to 0.05..0.95, a generated incident's exact ruleset v1 score)."""
         return float(self._session.grade()["score"])
 
     def list_services(self) -> str:

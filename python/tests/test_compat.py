@@ -76,3 +76,28 @@ def test_observation_attributes_have_the_original_names():
     assert env.state.step_count == 1
     grade = env.grade()
     assert grade["task_id"] == "hard_task" and 0 < grade["score"] < 1
+
+
+def test_a_generated_incident_shows_exact_rewards():
+    # Goal: on a generated incident the drop-in class shows ruleset v1's exact rewards, not
+    # the original's [0.05, 0.95] display: a wrong fix's reward is negative, and the
+    # rewards of an episode then played by the answer sum to its grade and final score.
+    env = IncidentEnvironment()
+    env.reset(seed=7, task_id="gen_hard")
+    state = env.state.model_dump()
+    roots = state["root_cause_services"]
+    wrong = {"action_type": "apply_fix", "service": roots[0], "fix": "clear_cache"}
+    rewards = [env.step(wrong).reward]
+    for service, mode in zip(roots, state["root_cause_failure_modes"]):
+        fix = state["required_fixes"][service]
+        for action in (
+            {"action_type": "read_logs", "service": service},
+            {"action_type": "diagnose", "service": service, "diagnosis": mode},
+            {"action_type": "apply_fix", "service": service, "fix": fix},
+            {"action_type": "verify_health", "service": service},
+        ):
+            obs = env.step(action)
+            rewards.append(obs.reward)
+    assert obs.done and rewards[0] < 0, rewards
+    assert sum(rewards) == pytest.approx(env.grade()["score"], abs=1e-9)
+    assert sum(rewards) == pytest.approx(env.state.final_score, abs=1e-9)

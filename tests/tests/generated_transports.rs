@@ -237,3 +237,80 @@ async fn a_sealed_server_hides_generated_answers_on_every_transport() {
     }
     server.shutdown().await;
 }
+
+/// The actions of one generated episode with a wrong fix: `clear_cache` (which fixes
+/// nothing) on the first root, then the oracle's path.
+fn with_a_wrong_fix(reset: &Value) -> Vec<Value> {
+    let mut session = Session::new();
+    session.apply(decode::reset_value(Some(reset)).unwrap());
+    let root = session.env().scenario().roots()[0].service.name();
+    let mut actions =
+        vec![json!({"action_type": "apply_fix", "service": root, "fix": "clear_cache"})];
+    session.apply(decode::step_value(&actions[0]).unwrap());
+    while !session.env().is_done() {
+        let next = incident_core::oracle::choose(session.env());
+        let action = incident_api::to_value(&incident_api::render::action_json(&next, None));
+        session.apply(decode::step_value(&action).unwrap());
+        actions.push(action);
+    }
+    actions
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_rewards_are_exact_and_sum_to_the_score_over_http_and_websocket() {
+    // Goal: a generated incident's JSON rewards are ruleset v1's exact values, not the
+    // original's [0.05, 0.95] display: over HTTP and over the WebSocket, a wrong fix shows a
+    // negative reward, and the emitted rewards of the episode sum to its /grader score, its
+    // final score and its terminal grader_score and trajectory_reward (within float
+    // rounding), on every tier.
+    let server = start().await;
+    let addr = server.local_addr();
+    for tier in Tier::ALL {
+        let reset = json!({"task_id": tier.name(), "seed": 7, "split": "test"});
+        let actions = with_a_wrong_fix(&reset);
+        post_json(addr, "/reset", &reset).await;
+        let mut client = connect(addr).await;
+        ask(&mut client, &json!({"type": "reset", "data": reset})).await;
+        let (mut http, mut ws) = (Vec::new(), Vec::new());
+        let mut last = (Value::Null, Value::Null);
+        for action in &actions {
+            let reply = post_json(addr, "/step", &json!({ "action": action }))
+                .await
+                .json();
+            http.push(reply["reward"].as_f64().unwrap());
+            let frame: Value = serde_json::from_str(
+                &ask(&mut client, &json!({"type": "step", "data": action})).await,
+            )
+            .unwrap();
+            ws.push(frame["data"]["reward"].as_f64().unwrap());
+            last = (reply["info"].clone(), frame["data"]["metadata"].clone());
+        }
+        assert!(http[0] < 0.0 && ws[0] < 0.0, "{tier:?}: {http:?} {ws:?}");
+        assert_eq!(http, ws, "{tier:?}");
+        let sum: f64 = http.iter().sum();
+        let grade = get(addr, "/grader").await.json()["score"].as_f64().unwrap();
+        let state: Value =
+            serde_json::from_str(&ask(&mut client, &json!({"type": "state"})).await).unwrap();
+        let finals = [
+            grade,
+            get(addr, "/state").await.json()["final_score"]
+                .as_f64()
+                .unwrap(),
+            state["data"]["final_score"].as_f64().unwrap(),
+            last.0["grader_score"].as_f64().unwrap(),
+            last.0["trajectory_reward"].as_f64().unwrap(),
+            last.1["grader_score"].as_f64().unwrap(),
+        ];
+        for score in finals {
+            assert!(
+                (sum - score).abs() < 1e-9,
+                "{tier:?}: sum {sum} vs {finals:?}"
+            );
+        }
+        assert!(
+            grade > 0.9,
+            "{tier:?}: the oracle's path still resolves it: {grade}"
+        );
+    }
+    server.shutdown().await;
+}

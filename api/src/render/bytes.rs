@@ -23,7 +23,7 @@ use incident_core::vocab::{MODE_COUNT, SERVICE_COUNT, STATUS_COUNT};
 use incident_core::{ActionType, Env, Milli, Mode, Service, Status, TaskId};
 use serde::Serialize;
 
-use super::{DependsOn, Details, clamped};
+use super::{DependsOn, Details, shown};
 
 /// Whether serde_json writes `text` unchanged between its quotes (branch-free, so the
 /// loop vectorises).
@@ -318,11 +318,11 @@ fn info(out: &mut Vec<u8>, env: &Env, outcome: Outcome) {
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"trajectory_reward\":");
-    push_json(out, &clamped(env.trajectory_milli()));
+    push_json(out, &shown(env.scenario(), env.trajectory_milli()));
     let after_done = outcome == Outcome::AlreadyDone;
     if let Some(grade) = env.final_grade().filter(|_| !after_done) {
         out.extend_from_slice(b",\"grader_score\":");
-        push_json(out, &clamped(Milli::from(grade.score)));
+        push_json(out, &shown(env.scenario(), Milli::from(grade.score)));
         out.extend_from_slice(b",\"grader_details\":");
         push_json(out, &Details(grade));
     }
@@ -341,7 +341,7 @@ pub fn write_step_response(
     unknown: &str,
     frame: Option<bool>,
 ) {
-    let reward = clamped(reward_milli);
+    let reward = shown(env.scenario(), reward_milli);
     if frame.is_some() {
         out.extend_from_slice(b"{\"type\":\"observation\",\"data\":{\"observation\":");
     } else {

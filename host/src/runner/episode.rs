@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use incident_api::parse::{Incident, ParsedAction, ResetRequest};
 use incident_api::{Command, Session};
 
-/// The emitted reward's floor and ceiling (the original clamps every printed reward).
+/// The emitted reward's floor and ceiling for the original tasks (the original clamps
+/// every printed reward).
 const REWARD_MIN: f64 = 0.05;
 const REWARD_MAX: f64 = 0.95;
 /// A score at or above this counts as a success.
@@ -31,7 +32,7 @@ pub struct Taken {
     pub action_type: &'static str,
     /// The service as given (empty when none).
     pub service: String,
-    /// The emitted (clamped) reward.
+    /// The emitted reward as printed ([`printed`]).
     pub reward: f64,
     /// The observation's `action_result`.
     pub result: String,
@@ -175,7 +176,8 @@ pub struct TaskSummary {
     pub split: Option<&'static str>,
     /// The seed it was reset with.
     pub seed: i64,
-    /// The final score, clamped to [0.05, 0.95].
+    /// The final score as printed ([`printed`]: an original task's clamped to
+    /// [0.05, 0.95]).
     pub score: f64,
     /// Whether the score reached [`SUCCESS_SCORE_MIN`].
     pub success: bool,
@@ -185,8 +187,17 @@ pub struct TaskSummary {
     pub rewards: Vec<f64>,
 }
 
-fn clamp(x: f64, low: f64, high: f64) -> f64 {
-    if x.is_nan() { low } else { x.clamp(low, high) }
+/// A reward or score the server sent (`None`: missing), as the runner prints it: an
+/// original task's clamped to [0.05, 0.95] (as the original's inference script prints
+/// it), a generated incident's as sent (ruleset v1's exact value; 0 when missing).
+fn printed(task: Incident, value: Option<f64>) -> f64 {
+    match task {
+        Incident::Task(_) => match value {
+            Some(x) if !x.is_nan() => x.clamp(REWARD_MIN, REWARD_MAX),
+            _ => REWARD_MIN,
+        },
+        Incident::Generated(..) => value.filter(|x| x.is_finite()).unwrap_or(0.0),
+    }
 }
 
 /// The environment a task runs against: the mirror, plus the server when remote.
@@ -272,13 +283,12 @@ pub fn run_task(
     let mut rewards = Vec::new();
     let outcome = run_steps(task, seed, policy, &mut backend, &mut rewards, out, log);
     let score = match backend.state() {
-        Ok(state) => state["final_score"].as_f64().unwrap_or(REWARD_MIN),
+        Ok(state) => printed(task, state["final_score"].as_f64()),
         Err(error) => {
             writeln!(log, "[runner] reading the final state failed: {error}")?;
-            REWARD_MIN
+            printed(task, None)
         }
     };
-    let score = clamp(score, REWARD_MIN, REWARD_MAX);
     let success = score >= SUCCESS_SCORE_MIN;
     let list: Vec<String> = rewards.iter().map(|r| format!("{r:.3}")).collect();
     writeln!(
@@ -350,19 +360,16 @@ fn run_steps(
         response = match result {
             Ok(response) => response,
             Err(error) => {
-                rewards.push(REWARD_MIN);
+                let reward = printed(task, None);
+                rewards.push(reward);
                 writeln!(
                     out,
-                    "[STEP] step={step} action={label} reward={REWARD_MIN:.3} done=true error={error}"
+                    "[STEP] step={step} action={label} reward={reward:.3} done=true error={error}"
                 )?;
                 return Ok(());
             }
         };
-        let reward = clamp(
-            response["reward"].as_f64().unwrap_or(REWARD_MIN),
-            REWARD_MIN,
-            REWARD_MAX,
-        );
+        let reward = printed(task, response["reward"].as_f64());
         check_mirror(backend, reward, step, log)?;
         let done = response["done"].as_bool().unwrap_or(false);
         let error = match backend.state() {

@@ -24,8 +24,8 @@ use super::{EvalArgs, PolicyKind};
 /// One episode's result.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct EpisodeResult {
-    /// The final score: an original task's clamped to [0.05, 0.95] as `/state` shows it, a
-    /// generated incident's ruleset v1 score in [0, 1].
+    /// The final score as `/state` shows it (`incident_api::render::shown`): an original
+    /// task's clamped to [0.05, 0.95], a generated incident's exact ruleset v1 score.
     pub score: f64,
     /// The steps taken.
     pub steps: u8,
@@ -69,12 +69,8 @@ pub fn core_episode(task: Incident, seed: i64, policy: CorePolicy) -> EpisodeRes
         env.step(action);
     }
     let milli = env.final_grade().map_or(0, |grade| grade.score);
-    let milli = match task {
-        Incident::Task(_) => milli.clamp(50, 950),
-        Incident::Generated(..) => milli,
-    };
     EpisodeResult {
-        score: f64::from(milli) / 1000.0,
+        score: incident_api::render::shown(&scenario, milli.into()),
         steps: env.step_count(),
         resolved: env.is_resolved(),
         mitigated_at: env.mitigated_at(),

@@ -36,6 +36,7 @@ fn reward_table() -> Value {
             "step": "the change of the live score",
             "terminal_step_adds": units(V1_RESET_SCORE_MILLI),
             "sum_of_rewards": "the final score",
+            "json": "exact, not clamped (a wrong fix's reward is negative)",
         },
     })
 }

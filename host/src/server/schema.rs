@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 
 use incident_api::render;
+use incident_core::grader::V1_RESET_SCORE_MILLI;
 
 pub use incident_api::schema::action;
 
@@ -48,7 +49,11 @@ pub fn observation() -> Value {
             "steps_remaining": {"type": "integer", "minimum": 0},
             "available_services": strings,
             "available_actions": strings,
-            "reward": {"type": ["number", "null"], "minimum": 0.0, "maximum": 1.0},
+            // The original tasks' rewards lie in [0.05, 0.95]; a generated incident's are
+            // ruleset v1's exact changes of the live score (negative for a wrong fix; the
+            // terminal step adds the score at reset), which sum to its final score.
+            "reward": {"type": ["number", "null"], "minimum": -1.0,
+                "maximum": 1.0 + render::float(V1_RESET_SCORE_MILLI)},
             "done": {"type": "boolean"},
             "metadata": {"type": "object"},
         },
