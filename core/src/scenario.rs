@@ -243,9 +243,9 @@ impl Scenario {
     }
 
     /// Return the alerts the incident shows until it is resolved: an original task's in
-    /// the original's order; a generated incident's in the order they fired, deepest
-    /// service first (a failure propagates up the graph, so a service's alert fires before
-    /// its callers'; the order depends on the services only, never on which is a root),
+    /// the original's order; a generated incident's deepest service first (the way a
+    /// failure propagates up the graph; the order depends on the services only, never on
+    /// which is a root),
     /// each worded by the status its service shows ([`crate::text::generated_alert`]:
     /// never by mode, so an alert does not name a root's mode).
     #[must_use]
