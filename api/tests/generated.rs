@@ -290,3 +290,48 @@ fn the_mcp_reset_tool_takes_a_tier_and_split() {
     assert!(text.contains("split must be"), "{text}");
     assert_eq!(session.state_json(), before);
 }
+
+#[test]
+fn mcp_tools_show_a_generated_incidents_exact_rewards() {
+    // Goal: over MCP's tools a generated incident's rewards are ruleset v1's exact values:
+    // a wrong fix (clear_cache on the first root) shows a negative reward, and the rewards
+    // of the episode, finished by the oracle, sum to the grader tool's score.
+    let mut session = Session::new();
+    let mut call = |name: &str, arguments: Value| -> Value {
+        let message = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": name, "arguments": arguments}})
+        .to_string();
+        let reply =
+            incident_api::mcp::Message::parse(message.as_bytes()).answer(Some(&mut session));
+        let reply: Value = serde_json::from_slice(&reply.expect("a response")).unwrap();
+        reply["result"]["structuredContent"].clone()
+    };
+    call(
+        "reset",
+        json!({"task_id": "gen_hard", "seed": 7, "split": "test"}),
+    );
+    let root = Scenario::generated(7, Tier::Hard, Split::Test).roots()[0]
+        .service
+        .name();
+    let first = call("apply_fix", json!({"service": root, "fix": "clear_cache"}));
+    let mut rewards = vec![first["reward"].as_f64().unwrap()];
+    assert!(rewards[0] < 0.0, "{first}");
+    let mut twin = Session::new();
+    twin.apply(
+        decode::reset_value(Some(
+            &json!({"task_id": "gen_hard", "seed": 7, "split": "test"}),
+        ))
+        .unwrap(),
+    );
+    let wrong = json!({"action_type": "apply_fix", "service": root, "fix": "clear_cache"});
+    twin.apply(decode::step_value(&wrong).unwrap());
+    while !twin.env().is_done() {
+        let action = incident_api::render::action_json(&oracle::choose(twin.env()), None);
+        let action = incident_api::to_value(&action);
+        twin.apply(decode::step_value(&action).unwrap());
+        rewards.push(call("step", action)["reward"].as_f64().unwrap());
+    }
+    let score = call("grader", json!({}))["score"].as_f64().unwrap();
+    let sum: f64 = rewards.iter().sum();
+    assert!((sum - score).abs() < 1e-9, "{rewards:?} {score}");
+}
