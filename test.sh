@@ -13,18 +13,14 @@ cargo test --workspace
 
 section "Python: incident_env (venv target/py-venv, pip install ./python, pytest)"
 # The venv lives under target/ (gitignored) and is reused; PYTHON picks the interpreter.
+# --train: jax, optax, matplotlib, tqdm for the train_ppo.py section below.
+bash python/venv.sh --tests --train
 venv=target/py-venv
-[ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$venv"
-# transformers: its get_json_schema (what TRL turns tool methods into) checks the TRL class.
-"$venv/bin/pip" install -q "maturin>=1.9.4,<2" "numpy>=1.21" "gymnasium>=1.0,<2" pytest transformers
-# maturin (from the venv, hence PATH) builds the abi3 extension in release mode.
-PATH="$PWD/$venv/bin:$PATH" "$venv/bin/pip" install -q --no-build-isolation ./python
 INCIDENT_ENV_TOOL_SCHEMA=required "$venv/bin/pytest" -q python/tests
 
-section "Python: train_ppo.py smoke (jax + optax + matplotlib + tqdm into the same venv)"
-# JAX on CPU (jax + jaxlib, ~90 MB) rather than PyTorch (PyPI's wheel pulls ~3.5 GB of CUDA
-# packages). A few thousand steps: the script starts, learns, evaluates, writes its outputs.
-"$venv/bin/pip" install -q "jax>=0.4.30" "optax>=0.2.3" "matplotlib>=3.8" "tqdm>=4.66"
+section "Python: train_ppo.py smoke and reproduce.py's comparison (same venv)"
+# A few thousand steps: the script starts, learns, evaluates, writes its outputs; the
+# reproduction script's comparison (python/examples/reproduce.py) on the committed table.
 "$venv/bin/pytest" -q python/examples/test_train_ppo.py
 
 section "Browser: /ui/ and /docs in headless Chromium (tests/browser, playwright-core)"

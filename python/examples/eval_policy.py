@@ -2,22 +2,27 @@
 
     python python/examples/eval_policy.py runs/ppo/model.npz --split test
     python python/examples/eval_policy.py runs/ppo/model.npz --split both --episodes 1000 \
-        --references --by-root
+        --references --by-root --behaviour
 
 Plays incidents ``0 .. episodes-1`` of every tier of the split(s) greedily, one episode each
 (the evaluation set of ``train_ppo.py``), and prints the table (mean score, success rate,
 mean steps, time to mitigation); ``--references`` adds the random policy, the rule
 baseline and the oracle on the same incidents; ``--by-root`` adds the policy's mean score
 and success rate per root ``(service, mode)`` pair over the incidents that have it (the
-roots are the ones the oracle diagnoses).
+roots are the ones the oracle diagnoses); ``--behaviour`` adds what the policy does first
+(its first three actions per tier, by action type and by which service it picks: the
+deepest affected one, another affected one or a healthy one, and how often that is a root)
+and how it goes wrong (wrong diagnoses by true and guessed mode, fixes of a non-root).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -39,6 +44,109 @@ def root_pairs(tp, evaluator, tier: str, split: str) -> list[set]:
             if action["action_type"] == "diagnose":
                 pairs[i].add((action["service"], action["diagnosis"]))
     return pairs
+
+
+def record(tp, evaluator, tier: str, split: str, policy) -> dict:
+    """Play the set with ``policy``; return per incident its actions and the observations
+    they were chosen on (``(T, N)`` and ``(T, N, OBS_LEN)``), its score, length, and its
+    root pairs."""
+    seen: list = []
+
+    def recording(env, obs):
+        actions = policy(env, obs)
+        seen.append((obs.copy(), np.asarray(actions).copy()))
+        return actions
+
+    played = evaluator.play(tier, split, recording)
+    return {"obs": np.stack([o for o, _ in seen]), "actions": np.stack([a for _, a in seen]),
+            "score": played["score"], "steps": played["steps"].astype(int),
+            "roots": root_pairs(tp, evaluator, tier, split)}
+
+
+def _below(tp) -> np.ndarray:
+    """``below[i, j]``: service ``j`` is a direct or indirect dependency of service ``i``."""
+    reach = tp.DEPENDS_ON.astype(bool)
+    for _ in range(tp.SERVICES):
+        reach = reach | ((reach.astype(int) @ reach.astype(int)) > 0)
+    return reach
+
+
+def where(tp, obs: np.ndarray, service: int, below: np.ndarray) -> str:
+    """Say which service of the observation ``service`` is, from what the agent sees: the
+    deepest affected one (status not healthy, no affected service below it), another
+    affected one, or a healthy one."""
+    affected = obs[: tp.SERVICES * tp.BLOCK : tp.BLOCK] != 0
+    if not affected[service]:
+        return "a healthy service"
+    if not (affected & below[service]).any():
+        return "the deepest affected service"
+    return "an affected service above another"
+
+
+def describe(tp, action_index: int, obs: np.ndarray, below: np.ndarray) -> tuple[str, str]:
+    """Return ``(what, service name or "")`` of an action, ``what`` naming its type (for a
+    diagnosis, whether the service's logs or metrics had shown a mode) and, for a service
+    action, :func:`where` its service is."""
+    action = tp.ie.ACTIONS[action_index]
+    if "service" not in action:
+        return action["action_type"], ""
+    s = tp.SERVICE_NAMES.index(action["service"])
+    kind = action["action_type"]
+    if kind == "diagnose":
+        block = obs[s * tp.BLOCK : (s + 1) * tp.BLOCK]
+        read = block[tp.CATEGORICAL[2][0]] or block[tp.CATEGORICAL[3][0]]
+        kind += " (after its logs/metrics)" if read else " (unread)"
+    return f"{kind} on {where(tp, obs, s, below)}", action["service"]
+
+
+def behaviour(tp, evaluator, policy, splits, first: int = 3) -> str:
+    """Render, per tier and split, the policy's first ``first`` actions (the three most
+    common kinds with their shares, and how often the service acted on is a root) and its
+    mistakes (wrong diagnoses, fixes of a non-root) as Markdown."""
+    below = _below(tp)
+    steps = ["| tier | split | step | most common actions (share of incidents) "
+             "| acts on a root |", "|---|---|---:|---|---:|"]
+    wrong = ["| tier | split | mean score | extra steps over the oracle | incidents with a "
+             "wrong diagnosis | most common wrong diagnoses (true mode -> diagnosed) "
+             "| incidents with a fix of a non-root |", "|---|---|---:|---:|---:|---|---:|"]
+    for tier in tp.TIERS:
+        for split in splits:
+            r = record(tp, evaluator, tier, split, policy)
+            oracle = evaluator.play(tier, split, lambda env, obs: env.policy_actions("oracle"))
+            n = len(r["score"])
+            for t in range(first):
+                kinds: Counter = Counter()
+                on_root = acted = 0
+                for i in (t < r["steps"]).nonzero()[0]:
+                    what, service = describe(tp, r["actions"][t, i], r["obs"][t, i], below)
+                    kinds[what] += 1
+                    if service:
+                        acted += 1
+                        on_root += service in {svc for svc, _ in r["roots"][i]}
+                top = ", ".join(f"{k} {100 * c / n:.0f}%" for k, c in kinds.most_common(3))
+                share = f"{100 * on_root / acted:.0f}%" if acted else "-"
+                steps.append(f"| {tier} | {split} | {t + 1} | {top} | {share} |")
+            confusions: Counter = Counter()
+            diag_wrong = fix_wrong = 0
+            for i in range(n):
+                roots = dict(r["roots"][i])
+                bad_diag = bad_fix = False
+                for t in range(r["steps"][i]):
+                    action = tp.ie.ACTIONS[r["actions"][t, i]]
+                    service = action.get("service")
+                    if action["action_type"] == "diagnose" and \
+                            roots.get(service) != action["diagnosis"]:
+                        bad_diag = True
+                        truth = roots.get(service, "not a root")
+                        confusions[f"{truth} -> {action['diagnosis']}"] += 1
+                    bad_fix |= action["action_type"] == "apply_fix" and service not in roots
+                diag_wrong += bad_diag
+                fix_wrong += bad_fix
+            extra = r["steps"].mean() - oracle["steps"].mean()
+            top = "; ".join(f"{k} ({c})" for k, c in confusions.most_common(3)) or "-"
+            wrong.append(f"| {tier} | {split} | {r['score'].mean():.3f} | {extra:+.1f} "
+                         f"| {100 * diag_wrong / n:.1f}% | {top} | {100 * fix_wrong / n:.1f}% |")
+    return "\n".join(steps) + "\n\n" + "\n".join(wrong)
 
 
 def by_root(tp, evaluator, policy, splits) -> str:
@@ -71,6 +179,8 @@ def main() -> None:
                         help="also score the random policy, the rule baseline and the oracle")
     parser.add_argument("--by-root", action="store_true",
                         help="also print the policy's score per root (service, mode) pair")
+    parser.add_argument("--behaviour", action="store_true",
+                        help="also print the policy's first actions and its mistakes per tier")
     args = parser.parse_args()
 
     import train_ppo as tp  # pins --threads before it imports jax
@@ -94,6 +204,9 @@ def main() -> None:
     if args.by_root:
         print()
         print(by_root(tp, evaluator, policy, splits))
+    if args.behaviour:
+        print()
+        print(behaviour(tp, evaluator, policy, splits))
 
 
 if __name__ == "__main__":

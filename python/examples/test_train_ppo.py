@@ -1,12 +1,14 @@
 """Smoke test of the training example: train_ppo.py starts, runs PPO updates, evaluates
 and writes every output well-formed; eval_policy.py scores the saved model. A tiny budget
 (seconds): no learning result is asserted (the README's documented run carries that).
-Also: the policy head gives the same evidence the same logits on every service."""
+Also: the policy head gives the same evidence the same logits on every service, and
+reproduce.py runs the README's command and tells a reproduced table from a moved one."""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +104,47 @@ def test_policy_head_does_not_know_which_service_it_scores():
     np.testing.assert_array_equal(logits[0, db], logits[1, pay])
     # The head is not constant: the broken service's logits differ from a healthy one's.
     assert not np.array_equal(logits[0, db], logits[0, pay])
+
+
+def test_reproduce_passes_the_committed_table_and_fails_a_moved_one(tmp_path):
+    # Goal: reproduce.py's comparison (what the fresh-clone reproduction reports) passes the
+    # committed seed-1 table against itself, and fails, with exit 1 and the row marked, a
+    # table whose PPO score moved by more than the tolerance, whose baseline moved by more
+    # than rounding, or that lacks a row.
+    committed = (HERE / "results" / "table.md").read_text()
+    same = subprocess.run([sys.executable, "reproduce.py", "--table", str(HERE / "results"
+                          / "table.md"), "--report", str(tmp_path / "same.md")], cwd=HERE,
+                          capture_output=True, text=True, timeout=60)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "**PASS" in (tmp_path / "same.md").read_text()
+    assert "FAIL" not in same.stdout
+    row = re.search(r"^\| gen_hard \| test \| PPO \| ([\d.]+) \|", committed, re.M)
+    base = re.search(r"^\| gen_easy \| train \| baseline \| ([\d.]+) \|", committed, re.M)
+    moved_ppo = committed.replace(row[0], row[0].replace(row[1], f"{float(row[1]) - 0.04:.3f}"))
+    moved_base = committed.replace(base[0],
+                                   base[0].replace(base[1], f"{float(base[1]) + 0.002:.3f}"))
+    missing = "\n".join(line for line in committed.splitlines() if "gen_expert | test | PPO"
+                        not in line)
+    for name, text, marked in (("ppo", moved_ppo, "| gen_hard | test | PPO |"),
+                               ("base", moved_base, "| gen_easy | train | baseline |"),
+                               ("missing", missing, "| gen_expert | test | PPO |")):
+        (tmp_path / f"{name}.md").write_text(text)
+        done = subprocess.run([sys.executable, "reproduce.py", "--table",
+                               str(tmp_path / f"{name}.md"), "--report",
+                               str(tmp_path / f"{name}-report.md")], cwd=HERE,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1, name
+        failed = [line for line in done.stdout.splitlines() if "**FAIL**" in line]
+        assert len(failed) == 1 and failed[0].startswith(marked), (name, failed)
+
+
+def test_reproduce_runs_the_readme_command():
+    # Goal: the command reproduce.py runs is the one the README documents (same arguments),
+    # so the reproduction cannot drift from the docs.
+    sys.path.insert(0, str(HERE))
+    import reproduce
+
+    readme = (HERE.parent.parent / "README.md").read_text()
+    m = re.search(r"python/examples/train_ppo\.py ((?:[^\n]|\\\n)*?)--seed 1 --out", readme)
+    assert m, "the README's training command was not found"
+    assert m[1].replace("\\\n", " ").split() == list(reproduce.DOCUMENTED)

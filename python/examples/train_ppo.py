@@ -205,9 +205,8 @@ def encode(obs: jnp.ndarray, service_ids: bool) -> tuple[jnp.ndarray, jnp.ndarra
 # gives each service its own actions' logits from its token and the global bytes only, so
 # "which mode does this evidence show" is learned once for every service and nothing tells
 # the head which service it is. (With ``pooled_context``, an ablation, the head also sees
-# the mean and max of every service's encoding; it then learns "all six degraded" =
-# "the database is the root", and on the database's held-out high_latency root it
-# diagnoses the database's train modes.) The critic sees the pooled encodings.
+# the mean and max of every service's encoding, so it can learn which service it scores
+# from what the others show.) The critic sees the pooled encodings.
 # ---------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Creates (once) and updates the Python venv target/py-venv: the incident_env package built
+# from this tree (maturin, release build of the abi3 extension) and its dependencies.
+#   --tests  also pytest and transformers (the package's test suite)
+#   --train  also jax, optax, matplotlib and tqdm (python/examples/train_ppo.py)
+# Used by test.sh and python/examples/reproduce.sh; PYTHON picks the interpreter.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=target/py-venv
+[ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$venv"
+extra=()
+for arg in "$@"; do
+  case "$arg" in
+    # transformers: its get_json_schema (what TRL turns tool methods into) checks the TRL class.
+    --tests) extra+=(pytest transformers) ;;
+    # JAX on CPU (jax + jaxlib, ~90 MB) rather than PyTorch (PyPI's wheel pulls ~3.5 GB of
+    # CUDA packages).
+    --train) extra+=("jax>=0.4.30" "optax>=0.2.3" "matplotlib>=3.8" "tqdm>=4.66") ;;
+    *) echo "python/venv.sh: unknown argument $arg (expected --tests, --train)" >&2; exit 2 ;;
+  esac
+done
+"$venv/bin/pip" install -q "maturin>=1.9.4,<2" "numpy>=1.21" "gymnasium>=1.0,<2" ${extra[@]+"${extra[@]}"}
+# maturin (from the venv, hence PATH) builds the extension in release mode.
+PATH="$PWD/$venv/bin:$PATH" "$venv/bin/pip" install -q --no-build-isolation ./python
