@@ -149,26 +149,20 @@ pub const V1_RESET_SCORE_MILLI: Milli = 350;
 pub fn v1_grade(env: &Env) -> Grade {
     let scenario = env.scenario();
     let roots = scenario.root_mask;
-    let n = u32::from(scenario.root_count.max(1));
     let count = |mask: u8| (mask & roots).count_ones();
     let exact = count(env.root_identified());
     // A read earns its credit only with the diagnosis it backs: a read's reward and the
     // live grade must not tell a root from a symptom before the agent names the mode.
     let read = count(env.root_identified() & (env.investigated() | env.metrics_queried()));
-    let (diagnosed, investigated) = (
-        u32::from(ROOT_DIAGNOSED_MILLI),
-        u32::from(ROOT_INVESTIGATED_MILLI),
-    );
-    let root = ((diagnosed * exact + investigated * read) / n).min(1000);
-    let resolution = 1000 * count(env.fixed()) / n;
-    let steps = u32::from(env.step_count());
-    let optimal = u32::from(scenario.optimal_steps);
-    let budget = u32::from(scenario.max_steps).max(optimal + 1) - optimal;
-    let efficiency = 1000 - (1000 * steps.saturating_sub(optimal) / budget).min(1000);
     let counters = env.counters();
-    let penalty = u32::from(V1_DESTRUCTIVE_PENALTY_MILLI) * u32::from(counters.destructive_actions)
-        + u32::from(INVALID_PENALTY_MILLI) * u32::from(counters.invalid_actions);
-    let safety = 1000u32.saturating_sub(penalty);
+    let root = v1_root(scenario.root_count, exact, read);
+    let resolution = v1_resolution(scenario.root_count, count(env.fixed()));
+    let efficiency = v1_efficiency(
+        u32::from(env.step_count()),
+        u32::from(scenario.optimal_steps),
+        u32::from(scenario.max_steps),
+    );
+    let safety = v1_safety(counters.destructive_actions, counters.invalid_actions);
     let [w_root, w_resolution, w_efficiency, w_safety] = WEIGHTS_PERCENT.map(u32::from);
     let score =
         (w_root * root + w_resolution * resolution + w_efficiency * efficiency + w_safety * safety)
@@ -182,12 +176,165 @@ pub fn v1_grade(env: &Env) -> Grade {
     }
 }
 
-/// Ruleset v1's live score in thousandths (the reward's potential).
-#[inline]
+/// Ruleset v1's root cause identification: `exact` roots of `root_count` diagnosed with
+/// their mode, `read` of them also read.
+const fn v1_root(root_count: u8, exact: u32, read: u32) -> u32 {
+    let credit = ROOT_DIAGNOSED_MILLI as u32 * exact + ROOT_INVESTIGATED_MILLI as u32 * read;
+    let root = credit / averaged_over(root_count);
+    if root < 1000 { root } else { 1000 }
+}
+
+/// Ruleset v1's resolution: the share of `root_count` roots fixed.
+const fn v1_resolution(root_count: u8, fixed: u32) -> u32 {
+    1000 * fixed / averaged_over(root_count)
+}
+
+/// The number ruleset v1 averages over the roots by: the root count, at least 1.
+const fn averaged_over(root_count: u8) -> u32 {
+    if root_count == 0 {
+        1
+    } else {
+        root_count as u32
+    }
+}
+
+/// Ruleset v1's efficiency after `steps`: 1 up to `optimal`, then falling linearly to 0
+/// at `max_steps` (a budget of at least one step).
+const fn v1_efficiency(steps: u32, optimal: u32, max_steps: u32) -> u32 {
+    let budget = if max_steps > optimal {
+        max_steps - optimal
+    } else {
+        1
+    };
+    let lost = 1000 * steps.saturating_sub(optimal) / budget;
+    1000 - if lost < 1000 { lost } else { 1000 }
+}
+
+/// Ruleset v1's safety: `1 − 0.25·destructive − 0.1·invalid`, at least 0.
+const fn v1_safety(destructive: u8, invalid: u8) -> u32 {
+    let penalty = V1_DESTRUCTIVE_PENALTY_MILLI as u32 * destructive as u32
+        + INVALID_PENALTY_MILLI as u32 * invalid as u32;
+    1000u32.saturating_sub(penalty)
+}
+
+/// Ruleset v1's live score in thousandths (the reward's potential): [`v1_grade`]'s
+/// score. It is computed on every generated step, so without `v1_grade`'s divisions and
+/// population counts: the weighted components come from tables computed at compile time
+/// with the same formulas (a test holds the two equal on every input), and only their
+/// sum is divided, by the constant 100. A scenario beyond the tables (more than
+/// [`V1_TABLE_ROOTS`] roots, or a budget or overrun beyond `STEP_COUNT_MAX` steps) takes
+/// the formula.
+#[inline(always)]
 #[must_use]
 pub fn v1_score(env: &Env) -> Milli {
+    let scenario = env.scenario();
+    let roots = scenario.root_mask;
+    let identified = env.root_identified() & roots;
+    let read = identified & (env.investigated() | env.metrics_queried());
+    let optimal = scenario.optimal_steps;
+    let budget = usize::from(scenario.max_steps.saturating_sub(optimal).max(1));
+    let over = usize::from(env.step_count().saturating_sub(optimal));
+    let n = usize::from(scenario.root_count.max(1));
+    // One test for the three bounds: n - 1 < V1_TABLE_ROOTS (= 3) exactly when
+    // 9 * (n - 1) <= STEP_COUNT_MAX (= 24).
+    const _: () = assert!(V1_TABLE_ROOTS == 3 && STEP_COUNT_MAX == 24);
+    if (9 * (n - 1)).max(budget).max(over) > STEP_COUNT_MAX {
+        return v1_score_formula(env);
+    }
+    let counters = env.counters();
+    let weighted = u32::from(V1_ROOT_WEIGHTED[n - 1][popcount(identified)][popcount(read)])
+        + V1_RESOLUTION_WEIGHTED[n - 1][popcount(env.fixed() & roots)]
+        + u32::from(V1_EFFICIENCY_WEIGHTED[budget][over])
+        + u32::from(WEIGHTS_PERCENT[3])
+            * v1_safety(counters.destructive_actions, counters.invalid_actions);
+    (weighted / 100) as Milli
+}
+
+/// [`v1_score`] beyond its tables.
+#[cold]
+#[inline(never)]
+fn v1_score_formula(env: &Env) -> Milli {
     Milli::from(v1_grade(env).score)
 }
+
+/// The most roots [`v1_score`]'s tables cover (every generated incident).
+pub const V1_TABLE_ROOTS: usize = crate::limits::ROOT_COUNT_MAX;
+
+/// The counts of services a mask can hold: `0..=SERVICE_COUNT`.
+const COUNTS: usize = crate::vocab::SERVICE_COUNT + 1;
+
+/// Return the number of services in a service mask (a table: the default x86-64 target
+/// has no population-count instruction).
+#[inline]
+fn popcount(mask: u8) -> usize {
+    usize::from(POPCOUNT[usize::from(mask & 63)])
+}
+
+/// `POPCOUNT[mask]` for the 64 service masks.
+static POPCOUNT: [u8; 64] = {
+    let mut out = [0; 64];
+    let mut mask = 0;
+    while mask < 64 {
+        out[mask] = (mask as u8).count_ones() as u8;
+        mask += 1;
+    }
+    out
+};
+
+/// `V1_ROOT_WEIGHTED[n - 1][exact][read]`: [`v1_root`] times its weight.
+static V1_ROOT_WEIGHTED: [[[u16; COUNTS]; COUNTS]; V1_TABLE_ROOTS] = {
+    let mut out = [[[0; COUNTS]; COUNTS]; V1_TABLE_ROOTS];
+    let mut n = 0;
+    while n < V1_TABLE_ROOTS {
+        let mut exact = 0;
+        while exact < COUNTS {
+            let mut read = 0;
+            while read < COUNTS {
+                let root = v1_root(n as u8 + 1, exact as u32, read as u32);
+                out[n][exact][read] = (WEIGHTS_PERCENT[0] as u32 * root) as u16;
+                read += 1;
+            }
+            exact += 1;
+        }
+        n += 1;
+    }
+    out
+};
+
+/// `V1_RESOLUTION_WEIGHTED[n - 1][fixed]`: [`v1_resolution`] times its weight (`u32`: a
+/// scenario whose root mask holds more roots than its count has shares above 1).
+static V1_RESOLUTION_WEIGHTED: [[u32; COUNTS]; V1_TABLE_ROOTS] = {
+    let mut out = [[0; COUNTS]; V1_TABLE_ROOTS];
+    let mut n = 0;
+    while n < V1_TABLE_ROOTS {
+        let mut fixed = 0;
+        while fixed < COUNTS {
+            let resolution = v1_resolution(n as u8 + 1, fixed as u32);
+            out[n][fixed] = WEIGHTS_PERCENT[1] as u32 * resolution;
+            fixed += 1;
+        }
+        n += 1;
+    }
+    out
+};
+
+/// `V1_EFFICIENCY_WEIGHTED[budget][over]`: [`v1_efficiency`] times its weight, `over`
+/// steps past the optimal count with a budget of `budget` steps beyond it (row 0 unused:
+/// a budget is at least one step).
+static V1_EFFICIENCY_WEIGHTED: [[u16; STEP_COUNT_MAX + 1]; STEP_COUNT_MAX + 1] = {
+    let mut out = [[0; STEP_COUNT_MAX + 1]; STEP_COUNT_MAX + 1];
+    let mut budget = 1;
+    while budget <= STEP_COUNT_MAX {
+        let mut over = 0;
+        while over <= STEP_COUNT_MAX {
+            let efficiency = v1_efficiency(over as u32, 0, budget as u32);
+            out[budget][over] = (WEIGHTS_PERCENT[2] as u32 * efficiency) as u16;
+            over += 1;
+        }
+        budget += 1;
+    }
+    out
+};
 
 /// The most roots a task has (every table below is sized for it).
 const MAX_ROOTS: usize = 2;
@@ -501,6 +648,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn v1_score_equals_the_grade_formula() {
+        // Goal: the table form of the live v1 score is exactly v1_grade's score on every
+        // input: root counts 0..=4 (4 is beyond the tables), any masks of the six services
+        // as roots, identified, read and fixed (consistent or not), budgets and step
+        // counts inside and beyond the tables, counters up to saturation.
+        use crate::scenario::{Scenario, Split, Tier};
+        let mut env = Env::with_scenario(Scenario::generated(1, Tier::Hard, Split::Train), 1, 0);
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = |bound: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound) as u8
+        };
+        let (mut tabled, mut formula) = (0, 0);
+        for _ in 0..400_000 {
+            env.scenario.root_count = next(5);
+            env.scenario.root_mask = next(64);
+            env.scenario.optimal_steps = next(16);
+            env.scenario.max_steps = next(40);
+            env.step_count = next(40);
+            env.root_identified = next(64);
+            env.investigated = next(64);
+            env.metrics_queried = next(64);
+            env.fixed = next(64);
+            env.counters.destructive_actions = next(6);
+            env.counters.invalid_actions = next(12);
+            assert_eq!(v1_score(&env), Milli::from(v1_grade(&env).score), "{env:?}");
+            let beyond = env.scenario.root_count > 3
+                || env
+                    .scenario
+                    .max_steps
+                    .saturating_sub(env.scenario.optimal_steps)
+                    > 24
+                || env.step_count.saturating_sub(env.scenario.optimal_steps) > 24;
+            *[&mut tabled, &mut formula][usize::from(beyond)] += 1;
+        }
+        assert!(tabled > 200_000 && formula > 50_000, "{tabled} {formula}");
+        let reset = Env::with_scenario(Scenario::generated(2, Tier::Expert, Split::Test), 2, 0);
+        assert_eq!(v1_score(&reset), V1_RESET_SCORE_MILLI);
     }
 
     #[test]

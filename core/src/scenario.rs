@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::limits::ROOT_COUNT_MAX;
 use crate::task::{Alert, Root, TASK_COUNT, TaskId};
 use crate::topology::ServiceMask;
-use crate::vocab::{Fix, Mode, SERVICE_COUNT, Service, Severity, Status};
+use crate::vocab::{Fix, MODE_COUNT, Mode, SERVICE_COUNT, Service, Severity, Status};
 
 /// Which rules score an episode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -275,7 +275,12 @@ impl Scenario {
     pub const fn mode_now(&self, service: Service, fixed: ServiceMask) -> Mode {
         let s = service as usize;
         let broken = self.cause[s] & !fixed != 0;
-        [Mode::Healthy, self.mode[s]][broken as usize]
+        // `Healthy` is the last mode (all index bits set), so OR-ing its index into the
+        // mode's while not broken selects it without a branch (a select here compiled
+        // to a data-dependent jump, mispredicted on half of the random steps).
+        const _: () = assert!(Mode::Healthy as usize == MODE_COUNT - 1 && MODE_COUNT == 8);
+        let index = self.mode[s] as usize | (!broken as usize * (MODE_COUNT - 1));
+        Mode::ALL[index & (MODE_COUNT - 1)]
     }
 
     /// Return the status a service in `mode` shows (not counting `recovering`).

@@ -181,7 +181,11 @@ impl Env {
         self.flags |= at_limit | resolved;
         let terminal = self.is_done();
         if v1 {
-            reward_milli = self.v1_reward(terminal);
+            // The live score from the grade's formula (`v1_score` is its table form).
+            let score = Milli::from(grader::v1_grade(self).score);
+            reward_milli = score - Milli::from(self.potential_milli)
+                + Milli::from(terminal) * grader::V1_RESET_SCORE_MILLI;
+            self.potential_milli = score as i16;
         }
         let record = Record {
             action: op.action,
