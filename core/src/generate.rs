@@ -50,7 +50,12 @@ use crate::limits::ROOT_COUNT_MAX;
 use crate::scenario::{BLANK, Origin, Ruleset, Scenario, Split, Tier};
 use crate::task::Root;
 use crate::topology::{DEPENDED_BY, DEPENDS_ON, ServiceMask};
-use crate::vocab::{Fix, MODE_COUNT, Mode, SERVICE_COUNT, Service, Severity, Status};
+use crate::vocab::{
+    DIAGNOSIS_COUNT, Fix, MODE_COUNT, Mode, SERVICE_COUNT, Service, Severity, Status,
+};
+
+#[cfg(test)]
+mod reference;
 
 /// Draws of root structures before the deterministic fallback.
 pub const ATTEMPTS_MAX: usize = 64;
@@ -258,7 +263,41 @@ impl Roots {
         }
         mask
     }
+
+    /// [`is_test_structure`] of these roots, from bit tables of the reserved pairs and
+    /// shapes.
+    fn is_test(&self) -> bool {
+        let mut reserved = 0;
+        for &(service, mode) in &self.pairs[..self.count] {
+            reserved |= TEST_MODES[service as usize] >> mode as u8 & 1;
+        }
+        let shape = self.count > 1 && TEST_SHAPE_SET >> self.mask() & 1 != 0;
+        reserved != 0 || shape
+    }
 }
+
+/// `TEST_MODES[s]`: bit `mode` set for every pair `(s, mode)` of [`TEST_PAIRS`].
+const TEST_MODES: [u8; SERVICE_COUNT] = {
+    let mut out = [0; SERVICE_COUNT];
+    let mut index = 0;
+    while index < TEST_PAIRS.len() {
+        let (service, mode) = TEST_PAIRS[index];
+        out[service as usize] |= 1 << mode as u8;
+        index += 1;
+    }
+    out
+};
+
+/// Bit `mask` set for every service set of [`TEST_SHAPES`].
+const TEST_SHAPE_SET: u64 = {
+    let mut out = 0;
+    let mut index = 0;
+    while index < TEST_SHAPES.len() {
+        out |= 1 << TEST_SHAPES[index];
+        index += 1;
+    }
+    out
+};
 
 /// Return whether a root structure belongs to the test split.
 #[must_use]
@@ -272,28 +311,83 @@ pub fn is_test_structure(pairs: &[(Service, Mode)]) -> bool {
     reserved || (pairs.len() > 1 && TEST_SHAPES.contains(&mask))
 }
 
-/// Draw one plausible `(service, mode)` pair on a service outside `taken`.
+/// Draw one plausible `(service, mode)` pair on a service outside `taken`: weight unit
+/// `pick` of the free services' [`PLAUSIBILITY`] rows, read row by row, found in the table
+/// of every row's units ([`PAIR_OF_UNIT`]) once the taken rows before it are skipped.
 fn draw_pair(draws: &mut Draws, taken: ServiceMask) -> (Service, Mode) {
-    let mut total = 0u32;
-    for (s, row) in PLAUSIBILITY.iter().enumerate() {
-        if taken & (1 << s) == 0 {
-            total += row.iter().map(|&w| u32::from(w)).sum::<u32>();
-        }
+    let mut total = WEIGHT_TOTAL;
+    for (s, &weight) in ROW_WEIGHT.iter().enumerate() {
+        total -= weight * u32::from(taken >> s & 1);
     }
     let mut pick = draws.below(total.max(1));
-    for (s, row) in PLAUSIBILITY.iter().enumerate() {
-        if taken & (1 << s) != 0 {
-            continue;
-        }
-        for (m, &weight) in row.iter().enumerate() {
-            if pick < u32::from(weight) {
-                return (Service::ALL[s], Mode::DIAGNOSES[m]);
-            }
-            pick -= u32::from(weight);
-        }
+    // Rows in order: a taken row that starts at or before the unit pushes it past itself.
+    for (s, (&start, &weight)) in ROW_START.iter().zip(&ROW_WEIGHT).enumerate() {
+        pick += weight * u32::from(taken >> s & 1 != 0 && pick >= start);
     }
-    (Service::Database, Mode::DiskFull)
+    match PAIR_OF_UNIT.get(pick as usize) {
+        Some(&(service, mode)) => (service, mode),
+        None => (Service::Database, Mode::DiskFull),
+    }
 }
+
+/// The sum of every weight of [`PLAUSIBILITY`].
+const WEIGHT_TOTAL: u32 = {
+    let mut total = 0;
+    let mut s = 0;
+    while s < SERVICE_COUNT {
+        total += ROW_WEIGHT[s];
+        s += 1;
+    }
+    total
+};
+
+/// `ROW_WEIGHT[s]`: the sum of service `s`'s plausibility weights.
+const ROW_WEIGHT: [u32; SERVICE_COUNT] = {
+    let mut out = [0; SERVICE_COUNT];
+    let mut s = 0;
+    while s < SERVICE_COUNT {
+        let mut m = 0;
+        while m < DIAGNOSIS_COUNT {
+            out[s] += PLAUSIBILITY[s][m] as u32;
+            m += 1;
+        }
+        s += 1;
+    }
+    out
+};
+
+/// `ROW_START[s]`: the first weight unit of service `s`'s row.
+const ROW_START: [u32; SERVICE_COUNT] = {
+    let mut out = [0; SERVICE_COUNT];
+    let mut s = 1;
+    while s < SERVICE_COUNT {
+        out[s] = out[s - 1] + ROW_WEIGHT[s - 1];
+        s += 1;
+    }
+    out
+};
+
+/// `PAIR_OF_UNIT[unit]`: the `(service, mode)` pair weight unit `unit` of
+/// [`PLAUSIBILITY`] belongs to, the rows read in order.
+static PAIR_OF_UNIT: [(Service, Mode); WEIGHT_TOTAL as usize] = {
+    let mut out = [(Service::Database, Mode::DiskFull); WEIGHT_TOTAL as usize];
+    let mut unit = 0;
+    let mut s = 0;
+    while s < SERVICE_COUNT {
+        let mut m = 0;
+        while m < DIAGNOSIS_COUNT {
+            let mut w = 0;
+            while w < PLAUSIBILITY[s][m] {
+                out[unit] = (Service::ALL[s], Mode::DIAGNOSES[m]);
+                unit += 1;
+                w += 1;
+            }
+            m += 1;
+        }
+        s += 1;
+    }
+    out
+};
 
 fn draw_roots(draws: &mut Draws, count: usize) -> Roots {
     let mut roots = Roots {
@@ -348,14 +442,10 @@ pub fn generate(seed: u64, tier: Tier, split: Split) -> Scenario {
     };
     let params = params(tier);
     let count = draw_count(&mut draws, params.root_count_percent);
-    let mut roots = fallback(count, split);
-    for _ in 0..ATTEMPTS_MAX {
-        let candidate = draw_roots(&mut draws, count);
-        if is_test_structure(&candidate.pairs[..count]) == (split == Split::Test) {
-            roots = candidate;
-            break;
-        }
-    }
+    let drawn = (0..ATTEMPTS_MAX)
+        .map(|_| draw_roots(&mut draws, count))
+        .find(|candidate| candidate.is_test() == (split == Split::Test));
+    let roots = drawn.unwrap_or_else(|| fallback(count, split));
     let mut out = BLANK;
     out.origin = Origin::Generated { tier, split, seed };
     out.ruleset = Ruleset::V1;
@@ -364,11 +454,10 @@ pub fn generate(seed: u64, tier: Tier, split: Split) -> Scenario {
     draw_statuses(&mut out, &mut draws, params.status_percent);
     alert(&mut out, &mut draws, params.alert_percent);
     add_herrings(&mut out, &mut draws, params.herrings_max);
-    for s in 0..SERVICE_COUNT {
-        if out.cause[s] != 0 {
-            out.decoy[s] = decoy_of(out.mode[s]);
-            out.mislead_percent[s] = params.noise_percent;
-        }
+    // The broken services: those with a cause.
+    for s in services_of(out.root_mask | out.affected_mask) {
+        out.decoy[s] = DECOY_OF[out.mode[s] as usize];
+        out.mislead_percent[s] = params.noise_percent;
     }
     out.optimal_steps = STEPS_PER_ROOT * out.root_count;
     out.max_steps = out.optimal_steps + params.slack_steps;
@@ -376,27 +465,29 @@ pub fn generate(seed: u64, tier: Tier, split: Split) -> Scenario {
 }
 
 /// Write the roots deepest first (descending canonical index: a service depends only on
-/// later ones), with their fixes and order constraints.
+/// later ones), with their fixes and order constraints. The services of a structure are
+/// distinct, so the order is the root mask's bits from the highest down.
 fn place_roots(out: &mut Scenario, roots: &Roots) {
-    let mut pairs = roots.pairs;
-    let pairs = &mut pairs[..roots.count];
-    pairs.sort_unstable_by_key(|pair| core::cmp::Reverse(pair.0));
-    out.root_count = pairs.len() as u8;
+    let mut mode_of = [Mode::Healthy; SERVICE_COUNT];
+    for &(service, mode) in &roots.pairs[..roots.count] {
+        mode_of[service as usize] = mode;
+    }
     let root_mask = roots.mask();
-    for (slot, &(service, mode)) in pairs.iter().enumerate() {
-        let s = service as usize;
-        out.roots[slot] = Root {
-            service,
-            mode,
-            fix: fix_for(mode),
-        };
+    out.root_count = root_mask.count_ones() as u8;
+    let mut left = root_mask;
+    for slot in &mut out.roots[..usize::from(out.root_count)] {
+        let s = 7 - left.leading_zeros() as usize;
+        left &= !(1 << s);
+        let (service, mode) = (Service::ALL[s], mode_of[s]);
+        let fix = FIX_OF[mode as usize];
+        *slot = Root { service, mode, fix };
         out.mode[s] = mode;
-        out.fix[s] = Some(fix_for(mode));
+        out.fix[s] = Some(fix);
         out.cause[s] = 1 << s;
         out.blocked_by[s] = descendants(service) & root_mask;
-        out.root_mask |= 1 << s;
         out.root_mode_mask |= 1 << mode as u8;
     }
+    out.root_mask = root_mask;
 }
 
 /// Return every service `service` depends on, transitively (a table computed at compile
@@ -432,35 +523,115 @@ static DESCENDANTS: [ServiceMask; SERVICE_COUNT] = {
     out
 };
 
-/// Mark every service above a root as its symptom, with the nearest root's mode.
+/// Mark every service above a root as its symptom, with the nearest root's mode (the
+/// earlier root, deepest first, on a tie).
 fn propagate(out: &mut Scenario) {
     let mut best = [u8::MAX; SERVICE_COUNT];
     for slot in 0..usize::from(out.root_count) {
         let root = out.roots[slot];
-        // Breadth-first up the callers, at most SERVICE_COUNT levels.
-        let mut frontier: ServiceMask = 1 << root.service as u8;
-        for distance in 1..=SERVICE_COUNT as u8 {
-            let mut callers = 0;
-            for (s, up) in DEPENDED_BY.iter().enumerate() {
-                if frontier & (1 << s) != 0 {
-                    callers |= up;
-                }
-            }
-            frontier = callers;
-            for (s, nearest) in best.iter_mut().enumerate() {
-                if callers & (1 << s) == 0 || out.root_mask & (1 << s) != 0 {
-                    continue;
-                }
-                out.cause[s] |= 1 << root.service as u8;
-                out.affected_mask |= 1 << s;
-                if distance < *nearest {
-                    *nearest = distance;
-                    out.mode[s] = symptom_of(root.mode, root.service, distance);
-                }
-            }
+        let r = root.service as usize;
+        let above = CALLERS[r] & !out.root_mask;
+        out.affected_mask |= above;
+        let direct = SYMPTOM_OF_DIRECT_CALLER[r][root.mode as usize];
+        for s in services_of(above) {
+            out.cause[s] |= 1 << r;
+            let distance = DISTANCE_UP[r][s];
+            let nearer = distance < best[s];
+            best[s] = [best[s], distance][usize::from(nearer)];
+            // `symptom_of(root.mode, root.service, distance)`, from a table.
+            let symptom = [Mode::HighLatency, direct][usize::from(distance == 1)];
+            out.mode[s] = [out.mode[s], symptom][usize::from(nearer)];
         }
     }
 }
+
+/// `SYMPTOM_OF_DIRECT_CALLER[r][mode]`: [`symptom_of`] a direct caller of a root on `r`
+/// in `mode` (every farther caller shows `HighLatency`).
+static SYMPTOM_OF_DIRECT_CALLER: [[Mode; MODE_COUNT]; SERVICE_COUNT] = {
+    let mut out = [[Mode::HighLatency; MODE_COUNT]; SERVICE_COUNT];
+    let mut r = 0;
+    while r < SERVICE_COUNT {
+        let mut m = 0;
+        while m < MODE_COUNT {
+            out[r][m] = symptom_of(Mode::ALL[m], Service::ALL[r], 1);
+            m += 1;
+        }
+        r += 1;
+    }
+    out
+};
+
+/// `DECOY_OF[mode]`: [`decoy_of`] as a table.
+static DECOY_OF: [Mode; MODE_COUNT] = {
+    let mut out = [Mode::Healthy; MODE_COUNT];
+    let mut m = 0;
+    while m < MODE_COUNT {
+        out[m] = decoy_of(Mode::ALL[m]);
+        m += 1;
+    }
+    out
+};
+
+/// `FIX_OF[mode]`: [`fix_for`] as a table.
+static FIX_OF: [Fix; MODE_COUNT] = {
+    let mut out = [Fix::RestartService; MODE_COUNT];
+    let mut m = 0;
+    while m < MODE_COUNT {
+        out[m] = fix_for(Mode::ALL[m]);
+        m += 1;
+    }
+    out
+};
+
+/// `CALLERS[r]`: every service that depends on `r`, transitively.
+static CALLERS: [ServiceMask; SERVICE_COUNT] = {
+    let mut out = [0; SERVICE_COUNT];
+    let mut r = 0;
+    while r < SERVICE_COUNT {
+        let mut s = 0;
+        while s < SERVICE_COUNT {
+            if DISTANCE_UP[r][s] != 0 {
+                out[r] |= 1 << s;
+            }
+            s += 1;
+        }
+        r += 1;
+    }
+    out
+};
+
+/// `DISTANCE_UP[r][s]`: the fewest dependency edges from caller `s` down to `r` (1: `s`
+/// calls `r` directly), 0 if `s` does not depend on `r` (a breadth-first walk up
+/// [`DEPENDED_BY`] at compile time).
+static DISTANCE_UP: [[u8; SERVICE_COUNT]; SERVICE_COUNT] = {
+    let mut out = [[0; SERVICE_COUNT]; SERVICE_COUNT];
+    let mut r = 0;
+    while r < SERVICE_COUNT {
+        let mut frontier: ServiceMask = 1 << r;
+        let mut distance = 1;
+        while distance <= SERVICE_COUNT {
+            let mut callers = 0;
+            let mut s = 0;
+            while s < SERVICE_COUNT {
+                if frontier & (1 << s) != 0 {
+                    callers |= DEPENDED_BY[s];
+                }
+                s += 1;
+            }
+            let mut s = 0;
+            while s < SERVICE_COUNT {
+                if callers & (1 << s) != 0 && out[r][s] == 0 {
+                    out[r][s] = distance as u8;
+                }
+                s += 1;
+            }
+            frontier = callers;
+            distance += 1;
+        }
+        r += 1;
+    }
+    out
+};
 
 fn severity_of(status: Status) -> Severity {
     match status {
@@ -476,20 +647,21 @@ const DRAWN_STATUSES: [Status; 3] = [Status::Degraded, Status::Critical, Status:
 /// Give every broken service (root or symptom, canonical order) a status drawn from the
 /// tier's percentages, independent of its role and mode.
 fn draw_statuses(out: &mut Scenario, draws: &mut Draws, percent: [u8; 3]) {
-    let broken = out.root_mask | out.affected_mask;
-    for s in 0..SERVICE_COUNT {
-        if broken & (1 << s) == 0 {
-            continue;
-        }
-        let mut pick = draws.below(100);
-        out.status[s] = Status::Degraded;
-        for (&status, &p) in DRAWN_STATUSES.iter().zip(&percent) {
-            if pick < u32::from(p) {
-                out.status[s] = status;
-                break;
-            }
-            pick -= u32::from(p);
-        }
+    let [first, second, third] = percent.map(u32::from);
+    let drawn = [
+        DRAWN_STATUSES[0],
+        DRAWN_STATUSES[1],
+        DRAWN_STATUSES[2],
+        Status::Degraded,
+    ];
+    for s in services_of(out.root_mask | out.affected_mask) {
+        let pick = draws.below(100);
+        // The percentages in turn: the first whose running sum exceeds the pick, else
+        // `Degraded` (percentages that sum to less than 100).
+        let passed = usize::from(pick >= first)
+            + usize::from(pick >= first + second)
+            + usize::from(pick >= first + second + third);
+        out.status[s] = drawn[passed];
     }
 }
 
@@ -497,11 +669,24 @@ fn draw_statuses(out: &mut Scenario, draws: &mut Draws, percent: [u8; 3]) {
 /// below it), and each other broken service with `alert_percent`, root or symptom alike.
 fn alert(out: &mut Scenario, draws: &mut Draws, alert_percent: u8) {
     let broken = out.root_mask | out.affected_mask;
-    for s in 0..SERVICE_COUNT {
-        if broken & (1 << s) != 0 && (s == 0 || draws.percent(alert_percent)) {
-            out.alert[s] = Some(severity_of(out.status[s]));
-        }
+    if broken & 1 != 0 {
+        out.alert[0] = Some(severity_of(out.status[0]));
     }
+    for s in services_of(broken & !1) {
+        let alerted = draws.percent(alert_percent);
+        out.alert[s] = [out.alert[s], Some(severity_of(out.status[s]))][usize::from(alerted)];
+    }
+}
+
+/// Return the service indices of `mask`, in canonical order (one iteration per service
+/// in it, not per service).
+fn services_of(mask: ServiceMask) -> impl Iterator<Item = usize> {
+    let mut left = mask;
+    core::iter::from_fn(move || {
+        let s = left.trailing_zeros() as usize;
+        left &= left.wrapping_sub(1);
+        (s < 8).then_some(s)
+    })
 }
 
 fn add_herrings(out: &mut Scenario, draws: &mut Draws, herrings_max: u8) {
@@ -511,21 +696,21 @@ fn add_herrings(out: &mut Scenario, draws: &mut Draws, herrings_max: u8) {
         if candidates == 0 {
             return;
         }
+        // The pick-th healthy service in canonical order.
         let mut pick = draws.below(candidates);
-        let Some(s) = (0..SERVICE_COUNT).find(|&s| {
+        let mut chosen = SERVICE_COUNT;
+        for s in 0..SERVICE_COUNT {
             let hit = healthy & (1 << s) != 0;
-            if hit && pick == 0 {
-                return true;
-            }
+            chosen = [chosen, s][usize::from(hit && pick == 0 && chosen == SERVICE_COUNT)];
             pick -= u32::from(hit && pick > 0);
-            false
-        }) else {
+        }
+        let Some(mislead) = out.mislead_percent.get_mut(chosen) else {
             return;
         };
-        out.herring_mask |= 1 << s;
-        out.alert[s] = Some([Severity::Low, Severity::Medium][draws.below(2) as usize]);
-        out.decoy[s] = Mode::DIAGNOSES[draws.below(MODE_COUNT as u32 - 1) as usize];
-        out.mislead_percent[s] = HERRING_MISLEAD_PERCENT;
+        *mislead = HERRING_MISLEAD_PERCENT;
+        out.herring_mask |= 1 << chosen;
+        out.alert[chosen] = Some([Severity::Low, Severity::Medium][draws.below(2) as usize]);
+        out.decoy[chosen] = Mode::DIAGNOSES[draws.below(MODE_COUNT as u32 - 1) as usize];
     }
 }
 
