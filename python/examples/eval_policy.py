@@ -12,7 +12,9 @@ and success rate per root ``(service, mode)`` pair over the incidents that have 
 roots are the ones the oracle diagnoses); ``--behaviour`` adds what the policy does first
 (its first three actions per tier, by action type and by which service it picks: the
 deepest affected one, another affected one or a healthy one, and how often that is a root)
-and how it goes wrong (wrong diagnoses by true and guessed mode, fixes of a non-root).
+and how it goes wrong (wrong diagnoses by true and guessed mode, fixes the oracle does not
+make, how many of those are on a service that is not a root, and what it does next after a
+wrong diagnosis).
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def root_pairs(tp, evaluator, tier: str, split: str) -> list[set]:
+def root_pairs(tp, evaluator, tier: str, split: str, kind: str = "diagnose") -> list[set]:
     """Return the root ``(service, mode)`` pairs of each incident of the set: the
-    diagnoses the oracle makes in its episode."""
+    diagnoses the oracle makes in its episode (with ``kind="apply_fix"``: the
+    ``(service, fix)`` pairs of the oracle's fixes)."""
     steps = []
 
     def oracle(env, obs):
@@ -37,19 +40,20 @@ def root_pairs(tp, evaluator, tier: str, split: str) -> list[set]:
         return steps[-1]
 
     lengths = evaluator.play(tier, split, oracle)["steps"]
+    field = {"diagnose": "diagnosis", "apply_fix": "fix"}[kind]
     pairs: list[set] = [set() for _ in lengths]
     for t, actions in enumerate(steps):
         for i in (t < lengths).nonzero()[0]:
             action = tp.ie.ACTIONS[actions[i]]
-            if action["action_type"] == "diagnose":
-                pairs[i].add((action["service"], action["diagnosis"]))
+            if action["action_type"] == kind:
+                pairs[i].add((action["service"], action[field]))
     return pairs
 
 
 def record(tp, evaluator, tier: str, split: str, policy) -> dict:
     """Play the set with ``policy``; return per incident its actions and the observations
-    they were chosen on (``(T, N)`` and ``(T, N, OBS_LEN)``), its score, length, and its
-    root pairs."""
+    they were chosen on (``(T, N)`` and ``(T, N, OBS_LEN)``), its score, length, its root
+    pairs and the oracle's fixes."""
     seen: list = []
 
     def recording(env, obs):
@@ -60,7 +64,8 @@ def record(tp, evaluator, tier: str, split: str, policy) -> dict:
     played = evaluator.play(tier, split, recording)
     return {"obs": np.stack([o for o, _ in seen]), "actions": np.stack([a for _, a in seen]),
             "score": played["score"], "steps": played["steps"].astype(int),
-            "roots": root_pairs(tp, evaluator, tier, split)}
+            "roots": root_pairs(tp, evaluator, tier, split),
+            "fixes": root_pairs(tp, evaluator, tier, split, "apply_fix")}
 
 
 def _below(tp) -> np.ndarray:
@@ -99,16 +104,29 @@ def describe(tp, action_index: int, obs: np.ndarray, below: np.ndarray) -> tuple
     return f"{kind} on {where(tp, obs, s, below)}", action["service"]
 
 
+def _next(tp, r: dict, t: int, i: int, service: str) -> str:
+    """Name incident ``i``'s action ``t`` (the one after a wrong diagnosis of ``service``)."""
+    action = tp.ie.ACTIONS[r["actions"][t, i]]
+    if action.get("service") != service:
+        return f"{action['action_type']} elsewhere"
+    if action["action_type"] == "apply_fix":
+        right = (service, action["fix"]) in r["fixes"][i]
+        return "the right fix" if right else "a wrong fix"
+    return {"diagnose": "diagnose again"}.get(action["action_type"], action["action_type"])
+
+
 def behaviour(tp, evaluator, policy, splits, first: int = 3) -> str:
     """Render, per tier and split, the policy's first ``first`` actions (the three most
     common kinds with their shares, and how often the service acted on is a root) and its
-    mistakes (wrong diagnoses, fixes of a non-root) as Markdown."""
+    mistakes (wrong diagnoses and the action after one, fixes the oracle does not make) as
+    Markdown."""
     below = _below(tp)
     steps = ["| tier | split | step | most common actions (share of incidents) "
              "| acts on a root |", "|---|---|---:|---|---:|"]
     wrong = ["| tier | split | mean score | extra steps over the oracle | incidents with a "
              "wrong diagnosis | most common wrong diagnoses (true mode -> diagnosed) "
-             "| incidents with a fix of a non-root |", "|---|---|---:|---:|---:|---|---:|"]
+             "| incidents with a wrong fix (of which on a non-root) "
+             "| next action after a wrong diagnosis |", "|---|---|---:|---:|---:|---|---:|---|"]
     for tier in tp.TIERS:
         for split in splits:
             r = record(tp, evaluator, tier, split, policy)
@@ -127,10 +145,11 @@ def behaviour(tp, evaluator, policy, splits, first: int = 3) -> str:
                 share = f"{100 * on_root / acted:.0f}%" if acted else "-"
                 steps.append(f"| {tier} | {split} | {t + 1} | {top} | {share} |")
             confusions: Counter = Counter()
-            diag_wrong = fix_wrong = 0
+            after: Counter = Counter()
+            diag_wrong = fix_wrong = fix_off_root = 0
             for i in range(n):
                 roots = dict(r["roots"][i])
-                bad_diag = bad_fix = False
+                bad_diag = bad_fix = off_root = False
                 for t in range(r["steps"][i]):
                     action = tp.ie.ACTIONS[r["actions"][t, i]]
                     service = action.get("service")
@@ -139,13 +158,22 @@ def behaviour(tp, evaluator, policy, splits, first: int = 3) -> str:
                         bad_diag = True
                         truth = roots.get(service, "not a root")
                         confusions[f"{truth} -> {action['diagnosis']}"] += 1
-                    bad_fix |= action["action_type"] == "apply_fix" and service not in roots
+                        if t + 1 < r["steps"][i]:
+                            after[_next(tp, r, t + 1, i, service)] += 1
+                    if action["action_type"] == "apply_fix" and \
+                            (service, action["fix"]) not in r["fixes"][i]:
+                        bad_fix = True
+                        off_root |= service not in roots
                 diag_wrong += bad_diag
                 fix_wrong += bad_fix
+                fix_off_root += off_root
             extra = r["steps"].mean() - oracle["steps"].mean()
             top = "; ".join(f"{k} ({c})" for k, c in confusions.most_common(3)) or "-"
+            total = sum(after.values())
+            then = ", ".join(f"{k} {100 * c / total:.0f}%" for k, c in after.most_common(3))
             wrong.append(f"| {tier} | {split} | {r['score'].mean():.3f} | {extra:+.1f} "
-                         f"| {100 * diag_wrong / n:.1f}% | {top} | {100 * fix_wrong / n:.1f}% |")
+                         f"| {100 * diag_wrong / n:.1f}% | {top} | {100 * fix_wrong / n:.1f}% "
+                         f"({100 * fix_off_root / n:.1f}%) | {then or '-'} |")
     return "\n".join(steps) + "\n\n" + "\n".join(wrong)
 
 
