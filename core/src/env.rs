@@ -16,7 +16,7 @@ use crate::grader::{self, Grade};
 use crate::limits::STEP_COUNT_MAX;
 use crate::obs::{self, Blocks, field};
 use crate::op::{self, Op, OpKind};
-use crate::scenario::{Ruleset, Scenario};
+use crate::scenario::{Ruleset, Scenario, mode_if};
 use crate::task::TaskId;
 use crate::topology::{ServiceMask, bit, contains};
 use crate::vocab::{Fix, Mode, SERVICE_COUNT, Service, Status};
@@ -419,6 +419,13 @@ pub struct Env {
     pub(crate) mitigated_at: u8,
     /// Ruleset v1: the live score after the last step (the reward's potential).
     pub(crate) potential_milli: i16,
+    /// Ruleset v1: the weighted root-cause and resolution parts of the live score
+    /// ([`grader::v1_credit`]), which change only when a root is identified, an
+    /// identified root is first read or a root is fixed: the step recomputes them then
+    /// and reads them otherwise; 0 under the original rules. Derived, so a snapshot
+    /// does not store it.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(crate) v1_credit: u32,
     /// Seed of this environment's generator stream.
     pub(crate) stream: u64,
     /// Values drawn from the stream so far.
@@ -469,6 +476,7 @@ impl Env {
             history: BoundedVec::new(),
             mitigated_at: 0,
             potential_milli: 0,
+            v1_credit: 0,
             stream,
             draws: 0,
             obs: [[0; obs::SERVICE_BLOCK]; obs::BLOCK_COUNT],
@@ -516,6 +524,7 @@ impl Env {
         self.history.clear();
         self.mitigated_at = 0;
         self.potential_milli = 0;
+        self.v1_credit = 0;
         self.obs = first;
     }
 
@@ -595,6 +604,8 @@ impl Env {
         // and the error byte are replaced after the match and resolved/done are set at
         // the terminal step.
         let mut global = u64::from_le_bytes(self.obs[SERVICE_COUNT]) + (1 << 8) - (1 << 16);
+        // Whether ruleset v1's credit ([`Env::v1_credit`]) may have changed.
+        let mut credit_touched = 0;
         let outcome = match op.kind {
             OpKind::ListServices => {
                 self.flags |= LISTED;
@@ -613,6 +624,7 @@ impl Env {
             }
             OpKind::ReadLogs => {
                 let mode = self.sample(service, mode, 0);
+                credit_touched = self.first_read_of_identified(bit);
                 self.investigated |= bit;
                 let seen = &mut self.seen[s];
                 seen.logs_run = run_after(seen.logs, seen.logs_run, mode);
@@ -629,6 +641,7 @@ impl Env {
                     self.scenario.status_of(service, status_mode),
                     Status::Recovering,
                 ][recovering];
+                credit_touched = self.first_read_of_identified(bit);
                 self.metrics_queried |= bit;
                 let seen = &mut self.seen[s];
                 seen.metrics_run = run_after(seen.metrics, seen.metrics_run, mode);
@@ -650,11 +663,12 @@ impl Env {
                 // The grader credits naming the configured root mode at any time, even
                 // after the fix, when the step itself judges it incorrect (§17.4).
                 let named = 0u8.wrapping_sub(u8::from(self.scenario.mode[s] == diagnosis));
+                credit_touched = is_root & named & !self.root_identified;
                 self.root_identified |= is_root & named;
                 // Ruleset v1 judges against the configured root mode (a symptom's or a
                 // healthy service's diagnosis is always wrong); the original against the
                 // current mode.
-                let configured = [Mode::Healthy, self.scenario.mode[s]][usize::from(is_root != 0)];
+                let configured = mode_if(self.scenario.mode[s], is_root != 0);
                 let truth = [mode, configured][usize::from(v1)];
                 if diagnosis == truth {
                     self.seen[s].verdicts |= 1;
@@ -702,6 +716,7 @@ impl Env {
                     Outcome::FixRelapsed { service, fix }
                 } else {
                     self.fixed |= bit;
+                    credit_touched = bit;
                     self.counters.fix_correct_count += 1;
                     reward_milli = REWARD_FIX_MILLI;
                     // Fixed, not verified (a fixed service is never fixed again).
@@ -746,6 +761,9 @@ impl Env {
         self.flags |= at_limit | resolved;
         let terminal = self.is_done();
         if v1 {
+            if credit_touched != 0 {
+                self.v1_credit = grader::v1_credit(self);
+            }
             reward_milli = self.v1_reward(terminal);
         }
         let record = Record {
@@ -774,12 +792,19 @@ impl Env {
         StepResult::emitted(outcome, reward_milli, terminal, terminal & !v1)
     }
 
+    /// Return `bit` if it is a root diagnosed with its mode whose logs and metrics were
+    /// never read (a read of it adds to ruleset v1's credit), else 0.
+    #[inline(always)]
+    fn first_read_of_identified(&self, bit: u8) -> u8 {
+        bit & self.root_identified & !(self.investigated | self.metrics_queried)
+    }
+
     /// Ruleset v1's reward: the change of the live score ([`grader::v1_score`]), plus, at
     /// the terminal step, the score at reset, so that an episode's rewards sum to its
     /// final score exactly.
     #[inline(always)]
     fn v1_reward(&mut self, terminal: bool) -> Milli {
-        let score = grader::v1_score(self);
+        let score = grader::v1_score_cached(self);
         let reward = score - Milli::from(self.potential_milli)
             + Milli::from(terminal) * grader::V1_RESET_SCORE_MILLI;
         self.potential_milli = score as i16;

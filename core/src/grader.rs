@@ -218,105 +218,67 @@ const fn v1_safety(destructive: u8, invalid: u8) -> u32 {
 }
 
 /// Ruleset v1's live score in thousandths (the reward's potential): [`v1_grade`]'s
-/// score. It is computed on every generated step, so without `v1_grade`'s divisions and
-/// population counts: the weighted components come from tables computed at compile time
-/// with the same formulas (a test holds the two equal on every input), and only their
-/// sum is divided, by the constant 100. A scenario beyond the tables (more than
-/// [`V1_TABLE_ROOTS`] roots, or a budget or overrun beyond `STEP_COUNT_MAX` steps) takes
-/// the formula.
-#[inline(always)]
+/// score, from the weighted root-cause and resolution parts ([`v1_credit`]) and the
+/// efficiency and safety of the step.
 #[must_use]
 pub fn v1_score(env: &Env) -> Milli {
+    v1_score_of(env, v1_credit(env))
+}
+
+/// [`v1_score`] from the credit the environment keeps up to date (its step recomputes
+/// it only when it can change): the step path's score, with no division but the one by
+/// the constant 100.
+#[inline(always)]
+pub(crate) fn v1_score_cached(env: &Env) -> Milli {
+    v1_score_of(env, env.v1_credit)
+}
+
+/// Ruleset v1's weighted root-cause and resolution parts, `35·root + 30·resolution` (in
+/// hundred-thousandths of a score): they change only when a root is identified, an
+/// identified root is first read or a root is fixed.
+#[must_use]
+pub(crate) fn v1_credit(env: &Env) -> u32 {
     let scenario = env.scenario();
-    let roots = scenario.root_mask;
-    let identified = env.root_identified() & roots;
-    let read = identified & (env.investigated() | env.metrics_queried());
+    let count = |mask: u8| (mask & scenario.root_mask).count_ones();
+    let read = count(env.root_identified() & (env.investigated() | env.metrics_queried()));
+    let root = v1_root(scenario.root_count, count(env.root_identified()), read);
+    let resolution = v1_resolution(scenario.root_count, count(env.fixed()));
+    u32::from(WEIGHTS_PERCENT[0]) * root + u32::from(WEIGHTS_PERCENT[1]) * resolution
+}
+
+/// The score from `credit` ([`v1_credit`]): the efficiency part from a table computed at
+/// compile time with [`v1_efficiency`] (a budget or overrun beyond `STEP_COUNT_MAX` steps
+/// takes the formula), the safety part computed.
+#[inline(always)]
+fn v1_score_of(env: &Env, credit: u32) -> Milli {
+    let scenario = env.scenario();
     let optimal = scenario.optimal_steps;
     let budget = usize::from(scenario.max_steps.saturating_sub(optimal).max(1));
     let over = usize::from(env.step_count().saturating_sub(optimal));
-    let n = usize::from(scenario.root_count.max(1));
-    // One test for the three bounds: n - 1 < V1_TABLE_ROOTS (= 3) exactly when
-    // 9 * (n - 1) <= STEP_COUNT_MAX (= 24).
-    const _: () = assert!(V1_TABLE_ROOTS == 3 && STEP_COUNT_MAX == 24);
-    if (9 * (n - 1)).max(budget).max(over) > STEP_COUNT_MAX {
-        return v1_score_formula(env);
-    }
+    let efficiency = match V1_EFFICIENCY_WEIGHTED
+        .get(budget)
+        .and_then(|row| row.get(over))
+    {
+        Some(&weighted) => u32::from(weighted),
+        None => v1_efficiency_beyond(env),
+    };
     let counters = env.counters();
-    let weighted = u32::from(V1_ROOT_WEIGHTED[n - 1][popcount(identified)][popcount(read)])
-        + V1_RESOLUTION_WEIGHTED[n - 1][popcount(env.fixed() & roots)]
-        + u32::from(V1_EFFICIENCY_WEIGHTED[budget][over])
-        + u32::from(WEIGHTS_PERCENT[3])
-            * v1_safety(counters.destructive_actions, counters.invalid_actions);
-    (weighted / 100) as Milli
+    let safety = v1_safety(counters.destructive_actions, counters.invalid_actions);
+    ((credit + efficiency + u32::from(WEIGHTS_PERCENT[3]) * safety) / 100) as Milli
 }
 
-/// [`v1_score`] beyond its tables.
+/// The weighted efficiency part beyond [`V1_EFFICIENCY_WEIGHTED`].
 #[cold]
 #[inline(never)]
-fn v1_score_formula(env: &Env) -> Milli {
-    Milli::from(v1_grade(env).score)
+fn v1_efficiency_beyond(env: &Env) -> u32 {
+    let scenario = env.scenario();
+    let efficiency = v1_efficiency(
+        u32::from(env.step_count()),
+        u32::from(scenario.optimal_steps),
+        u32::from(scenario.max_steps),
+    );
+    u32::from(WEIGHTS_PERCENT[2]) * efficiency
 }
-
-/// The most roots [`v1_score`]'s tables cover (every generated incident).
-pub const V1_TABLE_ROOTS: usize = crate::limits::ROOT_COUNT_MAX;
-
-/// The counts of services a mask can hold: `0..=SERVICE_COUNT`.
-const COUNTS: usize = crate::vocab::SERVICE_COUNT + 1;
-
-/// Return the number of services in a service mask (a table: the default x86-64 target
-/// has no population-count instruction).
-#[inline]
-fn popcount(mask: u8) -> usize {
-    usize::from(POPCOUNT[usize::from(mask & 63)])
-}
-
-/// `POPCOUNT[mask]` for the 64 service masks.
-static POPCOUNT: [u8; 64] = {
-    let mut out = [0; 64];
-    let mut mask = 0;
-    while mask < 64 {
-        out[mask] = (mask as u8).count_ones() as u8;
-        mask += 1;
-    }
-    out
-};
-
-/// `V1_ROOT_WEIGHTED[n - 1][exact][read]`: [`v1_root`] times its weight.
-static V1_ROOT_WEIGHTED: [[[u16; COUNTS]; COUNTS]; V1_TABLE_ROOTS] = {
-    let mut out = [[[0; COUNTS]; COUNTS]; V1_TABLE_ROOTS];
-    let mut n = 0;
-    while n < V1_TABLE_ROOTS {
-        let mut exact = 0;
-        while exact < COUNTS {
-            let mut read = 0;
-            while read < COUNTS {
-                let root = v1_root(n as u8 + 1, exact as u32, read as u32);
-                out[n][exact][read] = (WEIGHTS_PERCENT[0] as u32 * root) as u16;
-                read += 1;
-            }
-            exact += 1;
-        }
-        n += 1;
-    }
-    out
-};
-
-/// `V1_RESOLUTION_WEIGHTED[n - 1][fixed]`: [`v1_resolution`] times its weight (`u32`: a
-/// scenario whose root mask holds more roots than its count has shares above 1).
-static V1_RESOLUTION_WEIGHTED: [[u32; COUNTS]; V1_TABLE_ROOTS] = {
-    let mut out = [[0; COUNTS]; V1_TABLE_ROOTS];
-    let mut n = 0;
-    while n < V1_TABLE_ROOTS {
-        let mut fixed = 0;
-        while fixed < COUNTS {
-            let resolution = v1_resolution(n as u8 + 1, fixed as u32);
-            out[n][fixed] = WEIGHTS_PERCENT[1] as u32 * resolution;
-            fixed += 1;
-        }
-        n += 1;
-    }
-    out
-};
 
 /// `V1_EFFICIENCY_WEIGHTED[budget][over]`: [`v1_efficiency`] times its weight, `over`
 /// steps past the optimal count with a budget of `budget` steps beyond it (row 0 unused:
@@ -652,10 +614,10 @@ mod tests {
 
     #[test]
     fn v1_score_equals_the_grade_formula() {
-        // Goal: the table form of the live v1 score is exactly v1_grade's score on every
-        // input: root counts 0..=4 (4 is beyond the tables), any masks of the six services
-        // as roots, identified, read and fixed (consistent or not), budgets and step
-        // counts inside and beyond the tables, counters up to saturation.
+        // Goal: the live v1 score (from the credit and the efficiency table) is exactly
+        // v1_grade's score on every input: root counts 0..=4, any masks of the six
+        // services as roots, identified, read and fixed (consistent or not), budgets and
+        // step counts inside and beyond the table, counters up to saturation.
         use crate::scenario::{Scenario, Split, Tier};
         let mut env = Env::with_scenario(Scenario::generated(1, Tier::Hard, Split::Train), 1, 0);
         let mut state = 0x2545_F491_4F6C_DD1D_u64;
@@ -678,14 +640,12 @@ mod tests {
             env.fixed = next(64);
             env.counters.destructive_actions = next(6);
             env.counters.invalid_actions = next(12);
+            env.v1_credit = v1_credit(&env);
             assert_eq!(v1_score(&env), Milli::from(v1_grade(&env).score), "{env:?}");
-            let beyond = env.scenario.root_count > 3
-                || env
-                    .scenario
-                    .max_steps
-                    .saturating_sub(env.scenario.optimal_steps)
-                    > 24
-                || env.step_count.saturating_sub(env.scenario.optimal_steps) > 24;
+            assert_eq!(v1_score_cached(&env), v1_score(&env));
+            let optimal = env.scenario.optimal_steps;
+            let beyond = env.scenario.max_steps.saturating_sub(optimal) > 24
+                || env.step_count.saturating_sub(optimal) > 24;
             *[&mut tabled, &mut formula][usize::from(beyond)] += 1;
         }
         assert!(tabled > 200_000 && formula > 50_000, "{tabled} {formula}");

@@ -275,12 +275,7 @@ impl Scenario {
     pub const fn mode_now(&self, service: Service, fixed: ServiceMask) -> Mode {
         let s = service as usize;
         let broken = self.cause[s] & !fixed != 0;
-        // `Healthy` is the last mode (all index bits set), so OR-ing its index into the
-        // mode's while not broken selects it without a branch (a select here compiled
-        // to a data-dependent jump, mispredicted on half of the random steps).
-        const _: () = assert!(Mode::Healthy as usize == MODE_COUNT - 1 && MODE_COUNT == 8);
-        let index = self.mode[s] as usize | (!broken as usize * (MODE_COUNT - 1));
-        Mode::ALL[index & (MODE_COUNT - 1)]
+        mode_if(self.mode[s], broken)
     }
 
     /// Return the status a service in `mode` shows (not counting `recovering`).
@@ -303,6 +298,26 @@ impl Scenario {
         out
     }
 }
+
+/// Return `mode` if `keep`, else `Healthy`, without a branch: a load from a table (a
+/// select here compiled to a data-dependent jump inside the batch loop, mispredicted on
+/// about half of the random steps).
+#[inline(always)]
+#[must_use]
+pub(crate) const fn mode_if(mode: Mode, keep: bool) -> Mode {
+    MODE_IF[mode as usize][keep as usize]
+}
+
+/// `MODE_IF[mode][keep]`: [`mode_if`].
+static MODE_IF: [[Mode; 2]; MODE_COUNT] = {
+    let mut out = [[Mode::Healthy; 2]; MODE_COUNT];
+    let mut m = 0;
+    while m < MODE_COUNT {
+        out[m][1] = Mode::ALL[m];
+        m += 1;
+    }
+    out
+};
 
 /// The alerts of a scenario ([`Scenario::alerts`]).
 #[derive(Clone, Debug)]

@@ -59,10 +59,15 @@ impl Env {
     /// # Errors
     /// Malformed or trailing bytes, or a state that breaks an invariant.
     pub fn load(bytes: &[u8]) -> Result<Env, SnapshotError> {
-        let (env, rest): (Env, &[u8]) =
+        let (mut env, rest): (Env, &[u8]) =
             postcard::take_from_bytes(bytes).map_err(|_| SnapshotError::Malformed)?;
         if !rest.is_empty() {
             return Err(SnapshotError::TrailingBytes);
+        }
+        // Not stored: derived from the rest (and checked by the replay below); the
+        // original rules keep it 0.
+        if env.scenario.ruleset == crate::scenario::Ruleset::V1 {
+            env.v1_credit = crate::grader::v1_credit(&env);
         }
         env.check().map_err(SnapshotError::Invalid)?;
         Ok(env)

@@ -183,6 +183,7 @@ impl Env {
         if v1 {
             // The live score from the grade's formula (`v1_score` is its table form).
             let score = Milli::from(grader::v1_grade(self).score);
+            self.v1_credit = grader::v1_credit(self);
             reward_milli = score - Milli::from(self.potential_milli)
                 + Milli::from(terminal) * grader::V1_RESET_SCORE_MILLI;
             self.potential_milli = score as i16;
