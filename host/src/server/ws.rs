@@ -10,6 +10,7 @@
 //! closed with 1001; so is every session when the server shuts down.
 
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -138,11 +139,22 @@ async fn send(socket: &mut Socket, frame: &Value, within: Duration) -> bool {
 
 /// Send one text frame (see [`send`]).
 async fn send_text(socket: &mut Socket, text: String, within: Duration) -> bool {
-    let message = Message::text(text);
     matches!(
-        tokio::time::timeout(within, socket.send(message)).await,
-        Ok(Ok(()))
+        bounded(within, socket.send(Message::text(text))).await,
+        Some(Ok(()))
     )
+}
+
+/// Run `work` to its end within `limit` (`None` past it). It is polled once before a
+/// timer is armed: a socket almost always takes a reply at once, and arming and dropping
+/// a timer per message was measurable on the step path.
+async fn bounded<F: Future>(limit: Duration, work: F) -> Option<F::Output> {
+    let mut work = std::pin::pin!(work);
+    let first = std::future::poll_fn(|context| Poll::Ready(work.as_mut().poll(context))).await;
+    match first {
+        Poll::Ready(output) => Some(output),
+        Poll::Pending => tokio::time::timeout(limit, work).await.ok(),
+    }
 }
 
 async fn close(socket: &mut Socket, code: CloseCode, reason: &str) {
@@ -172,6 +184,9 @@ async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared)
     let mut active_at = Instant::now();
     loop {
         let next = tokio::select! {
+            // The socket first: when a message is waiting, the idle timer and the
+            // shutdown watch are not polled at all (they are whenever it has nothing).
+            biased;
             next = socket.next() => next,
             () = &mut idle_timer => {
                 let due = active_at + idle;
@@ -233,10 +248,7 @@ async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared)
 
 /// Write what is queued (a pong); `false` when the peer did not take it in time.
 async fn flush(socket: &mut Socket, within: Duration) -> bool {
-    matches!(
-        tokio::time::timeout(within, socket.flush()).await,
-        Ok(Ok(()))
-    )
+    matches!(bounded(within, socket.flush()).await, Some(Ok(())))
 }
 
 /// End a session after a read error: close with the code RFC 6455 gives it (1009 too
