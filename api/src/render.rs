@@ -4,7 +4,7 @@
 //! key order and whose strings borrow the core's static text, so rendering is one pass
 //! straight into the output buffer.
 
-use incident_core::env::Outcome;
+use incident_core::env::{Outcome, REWARD_MAX_MILLI, REWARD_MIN_MILLI};
 use incident_core::grader::{Grade, milli_to_f64};
 use incident_core::record::{Inspected, Lists};
 use incident_core::scenario::Ruleset;
@@ -55,7 +55,7 @@ pub fn float(milli: Milli) -> f64 {
 #[must_use]
 pub fn shown(scenario: &Scenario, milli: Milli) -> f64 {
     match scenario.ruleset {
-        Ruleset::Original => float(milli.clamp(50, 950)),
+        Ruleset::Original => float(milli.clamp(REWARD_MIN_MILLI, REWARD_MAX_MILLI)),
         Ruleset::V1 => float(milli),
     }
 }
