@@ -452,10 +452,14 @@ pub fn tier_definition(tier: Tier) -> TaskDefinition {
         0 => "exact evidence".to_owned(),
         n => format!("{n}% of reads misleading"),
     };
-    let alerts = match params.alert_percent {
-        100 => "an alert on every broken service".to_owned(),
-        n => format!("alerts on the gateway and on {n}% of the other broken services"),
+    let above = match params.alert_above_percent {
+        100 => "every other broken service above a broken dependency".to_owned(),
+        n => format!("{n}% of the other broken services above a broken dependency"),
     };
+    let alerts = format!(
+        "alerts on the gateway, on {above} and on {}% of those with none",
+        params.alert_bottom_percent
+    );
     let description = format!(
         "A generated incident on the six-service graph: {} root cause{plural}, {noise}, \
          {herrings}, {alerts}. Train and test splits differ by structure; scored by ruleset v1.",

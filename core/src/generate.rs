@@ -14,9 +14,15 @@
 //!   from the tier's [`TierParams::status_percent`] (degraded, critical, down), whatever
 //!   its role and mode.
 //! - **Alerts**: on the gateway (customer-facing; every root is the gateway or below it, so
-//!   every incident pages), and on each other broken service, root or symptom alike, with
-//!   the tier's [`TierParams::alert_percent`]: a root may be silent, and since symptoms
-//!   outnumber roots, alerts sit mostly on symptoms. Severities follow the status.
+//!   every incident pages), and on each other broken service with a chance that depends
+//!   only on what the graph shows of it at reset, never on its role or mode: the tier's
+//!   [`TierParams::alert_above_percent`] if one of its dependencies is broken too (it
+//!   returns their errors: the upstream symptoms a failure shows), else
+//!   [`TierParams::alert_bottom_percent`] (a broken service with no broken dependency, at
+//!   the bottom of the broken set: the graph already shows it is a root). So a root may
+//!   be silent (a bottom root mostly is), and alerts sit mostly on symptoms: 76 / 73 / 69 /
+//!   62% of the alerts on broken services, easy .. expert (README). Severities follow the
+//!   status (critical for critical and down, high for degraded).
 //! - **Red herrings** (hard, expert): a healthy service with a low/medium alert whose logs
 //!   and metrics show a misleading mode half of the time; fixing it is destructive.
 //! - **Noise**: a read of a root or symptom shows a fixed confusable mode
@@ -30,13 +36,16 @@
 //!
 //! Before any read, an agent sees which services are broken, their statuses and the
 //! alerts. Given the set of broken services, the statuses and alerts are independent
-//! draws that ignore which services are roots and what their modes are, so they tell a
-//! root from a symptom no better than the dependency graph itself does (a broken service
-//! none of whose dependencies is broken must be a root; one above a broken dependency may
-//! be either), and they never name a mode. Only evidence does: the logs and metrics of a
-//! read (`tests/tests/core_generated.rs` checks this statistically over many thousand
-//! incidents per tier). The symptom's *mode* still depends on its root's mode and distance:
-//! that is evidence, shown only by a read.
+//! draws that ignore which services are roots and what their modes are (a status's chances
+//! are the tier's; an alert's depend only on the service and the set of broken services),
+//! so they tell a root from a symptom no better than the dependency graph itself does (a
+//! broken service none of whose dependencies is broken must be a root; one above a broken
+//! dependency may be either), and they never name a mode. Only evidence does: the logs and
+//! metrics of a read. `tests/tests/core_generated.rs` checks this statistically, service
+//! by service and for the whole reset pattern of all services at once (chi-square tests
+//! of independence from the roots and their modes within each set of broken services).
+//! The symptom's *mode* still depends on its root's mode and distance: that is evidence,
+//! shown only by a read.
 //!
 //! # The split
 //!
@@ -69,9 +78,13 @@ pub struct TierParams {
     pub noise_percent: u8,
     /// Most red herrings.
     pub herrings_max: u8,
-    /// Percent chance that a broken service other than the gateway has an alert, the
-    /// same for a root and a symptom (100 − this: the chance a root is silent).
-    pub alert_percent: u8,
+    /// Percent chance that a broken service other than the gateway has an alert when one
+    /// of its dependencies is broken too, root or symptom alike.
+    pub alert_above_percent: u8,
+    /// Percent chance that a broken service other than the gateway has an alert when none
+    /// of its dependencies is broken (such a service must be a root, which the graph shows
+    /// anyway).
+    pub alert_bottom_percent: u8,
     /// Percent chance of each status a broken service shows: degraded, critical, down
     /// (summing to 100), drawn per service whatever its role and mode.
     pub status_percent: [u8; 3],
@@ -112,7 +125,8 @@ pub const fn params(tier: Tier) -> TierParams {
             root_count_percent: [100, 0, 0],
             noise_percent: 0,
             herrings_max: 0,
-            alert_percent: 100,
+            alert_above_percent: 100,
+            alert_bottom_percent: 50,
             status_percent: [40, 35, 25],
             slack_steps: 4,
         },
@@ -120,7 +134,8 @@ pub const fn params(tier: Tier) -> TierParams {
             root_count_percent: [60, 40, 0],
             noise_percent: 10,
             herrings_max: 0,
-            alert_percent: 80,
+            alert_above_percent: 90,
+            alert_bottom_percent: 30,
             status_percent: [45, 35, 20],
             slack_steps: 6,
         },
@@ -128,7 +143,8 @@ pub const fn params(tier: Tier) -> TierParams {
             root_count_percent: [0, 100, 0],
             noise_percent: 20,
             herrings_max: 1,
-            alert_percent: 60,
+            alert_above_percent: 80,
+            alert_bottom_percent: 15,
             status_percent: [50, 30, 20],
             slack_steps: 8,
         },
@@ -136,7 +152,8 @@ pub const fn params(tier: Tier) -> TierParams {
             root_count_percent: [0, 50, 50],
             noise_percent: 25,
             herrings_max: 2,
-            alert_percent: 40,
+            alert_above_percent: 70,
+            alert_bottom_percent: 5,
             status_percent: [55, 30, 15],
             slack_steps: 8,
         },
@@ -452,7 +469,7 @@ pub fn generate(seed: u64, tier: Tier, split: Split) -> Scenario {
     place_roots(&mut out, &roots);
     propagate(&mut out);
     draw_statuses(&mut out, &mut draws, params.status_percent);
-    alert(&mut out, &mut draws, params.alert_percent);
+    alert(&mut out, &mut draws, &params);
     add_herrings(&mut out, &mut draws, params.herrings_max);
     // The broken services: those with a cause.
     for s in services_of(out.root_mask | out.affected_mask) {
@@ -666,14 +683,18 @@ fn draw_statuses(out: &mut Scenario, draws: &mut Draws, percent: [u8; 3]) {
 }
 
 /// Alerts: the gateway (customer-facing, broken in every incident: every service is
-/// below it), and each other broken service with `alert_percent`, root or symptom alike.
-fn alert(out: &mut Scenario, draws: &mut Draws, alert_percent: u8) {
+/// below it), and each other broken service with the tier's chance for a service above a
+/// broken dependency or at the bottom of the broken set: a function of the set of broken
+/// services, root or symptom alike, whatever the modes.
+fn alert(out: &mut Scenario, draws: &mut Draws, params: &TierParams) {
     let broken = out.root_mask | out.affected_mask;
     if broken & 1 != 0 {
         out.alert[0] = Some(severity_of(out.status[0]));
     }
+    let percent = [params.alert_bottom_percent, params.alert_above_percent];
     for s in services_of(broken & !1) {
-        let alerted = draws.percent(alert_percent);
+        let above = DEPENDS_ON[s] & broken != 0;
+        let alerted = draws.percent(percent[usize::from(above)]);
         out.alert[s] = [out.alert[s], Some(severity_of(out.status[s]))][usize::from(alerted)];
     }
 }
@@ -735,7 +756,8 @@ mod tests {
                 p.status_percent.iter().map(|&x| u32::from(x)).sum::<u32>(),
                 100
             );
-            assert!(p.alert_percent <= 100 && p.noise_percent <= 100);
+            assert!(p.alert_above_percent <= 100 && p.alert_bottom_percent <= 100);
+            assert!(p.noise_percent <= 100);
         }
     }
 

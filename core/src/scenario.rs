@@ -34,13 +34,13 @@ pub enum Ruleset {
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[repr(u8)]
 pub enum Tier {
-    /// One root, exact evidence, an alert on every broken service.
+    /// One root, exact evidence, an alert on every symptom.
     Easy,
     /// One or two roots, light noise.
     Medium,
     /// Two roots, noise, a red herring, silent roots and symptoms.
     Hard,
-    /// Two or three roots, more noise, red herrings, most services silent.
+    /// Two or three roots, more noise, red herrings, roots mostly silent.
     Expert,
 }
 

@@ -1,7 +1,7 @@
 //! The oracle of the generator: `generate` as it was written at commit `a128256` (a
 //! weighted scan per root draw, a breadth-first walk per root), and a test that
 //! [`super::generate`] returns exactly its incidents. An intended change of what the
-//! generator produces changes both.
+//! generator produces changes both (since `a128256`: alerts by broken dependency).
 
 use super::*;
 
@@ -89,7 +89,7 @@ pub(crate) fn generate_reference(seed: u64, tier: Tier, split: Split) -> Scenari
     place_roots(&mut out, &roots);
     propagate(&mut out);
     draw_statuses(&mut out, &mut draws, params.status_percent);
-    alert(&mut out, &mut draws, params.alert_percent);
+    alert(&mut out, &mut draws, &params);
     add_herrings(&mut out, &mut draws, params.herrings_max);
     for s in 0..SERVICE_COUNT {
         if out.cause[s] != 0 {
@@ -177,11 +177,20 @@ fn draw_statuses(out: &mut Scenario, draws: &mut Draws, percent: [u8; 3]) {
 }
 
 /// Alerts: the gateway (customer-facing, broken in every incident: every service is
-/// below it), and each other broken service with `alert_percent`, root or symptom alike.
-fn alert(out: &mut Scenario, draws: &mut Draws, alert_percent: u8) {
+/// below it), and each other broken service with `alert_above_percent` if one of its
+/// dependencies is broken, else `alert_bottom_percent`, root or symptom alike.
+fn alert(out: &mut Scenario, draws: &mut Draws, params: &TierParams) {
     let broken = out.root_mask | out.affected_mask;
-    for s in 0..SERVICE_COUNT {
-        if broken & (1 << s) != 0 && (s == 0 || draws.percent(alert_percent)) {
+    for (s, &dependencies) in DEPENDS_ON.iter().enumerate() {
+        if broken & (1 << s) == 0 {
+            continue;
+        }
+        let percent = if dependencies & broken != 0 {
+            params.alert_above_percent
+        } else {
+            params.alert_bottom_percent
+        };
+        if s == 0 || draws.percent(percent) {
             out.alert[s] = Some(severity_of(out.status[s]));
         }
     }
