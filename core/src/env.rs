@@ -419,21 +419,45 @@ pub struct Env {
     pub(crate) mitigated_at: u8,
     /// Ruleset v1: the live score after the last step (the reward's potential).
     pub(crate) potential_milli: i16,
+    /// Ruleset v1: the row of the efficiency table for the scenario's budget
+    /// ([`grader::v1_budget_row`]), set at reset; 0 under the original rules. Derived,
+    /// so a snapshot does not store it.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(crate) v1_budget_row: u8,
     /// Ruleset v1: the weighted root-cause and resolution parts of the live score
     /// ([`grader::v1_credit`]), which change only when a root is identified, an
-    /// identified root is first read or a root is fixed: the step recomputes them then
-    /// and reads them otherwise; 0 under the original rules. Derived, so a snapshot
-    /// does not store it.
+    /// identified root is first read or a root is fixed: the step recomputes them after
+    /// a read, a correct diagnosis or a fix that held, and reads them otherwise; 0 under
+    /// the original rules. Derived, so a snapshot does not store it.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub(crate) v1_credit: u32,
     /// Seed of this environment's generator stream.
     pub(crate) stream: u64,
     /// Values drawn from the stream so far.
     pub(crate) draws: u32,
+    /// The mode each service shows now ([`Scenario::modes_now`] of `fixed`): set at reset
+    /// and rewritten by a root's fix (the only step that changes it), so the step reads
+    /// its service's mode with one load. Derived, so a snapshot does not store it.
+    #[cfg_attr(feature = "serde", serde(skip, default = "all_healthy"))]
+    pub(crate) modes: [Mode; SERVICE_COUNT],
     /// The numeric observation of the current state ([`crate::obs`]), kept up to date by
     /// `reset` and every step so that reading it is a copy. A function of the fields
     /// above, so [`Env::check`]'s replay reproduces it.
     pub(crate) obs: Blocks,
+}
+
+/// `TASK_MODES[task]`: the modes of each original task's services at reset.
+static TASK_MODES: [[Mode; SERVICE_COUNT]; crate::task::TASK_COUNT] = [
+    Scenario::task(TaskId::Easy).modes_now(0),
+    Scenario::task(TaskId::Medium).modes_now(0),
+    Scenario::task(TaskId::Hard).modes_now(0),
+    Scenario::task(TaskId::Expert).modes_now(0),
+];
+
+/// Every service healthy (the serde default of [`Env::modes`], rebuilt by `load`).
+#[cfg(feature = "serde")]
+fn all_healthy() -> [Mode; SERVICE_COUNT] {
+    [Mode::Healthy; SERVICE_COUNT]
 }
 
 impl Default for Env {
@@ -476,9 +500,11 @@ impl Env {
             history: BoundedVec::new(),
             mitigated_at: 0,
             potential_milli: 0,
+            v1_budget_row: 0,
             v1_credit: 0,
             stream,
             draws: 0,
+            modes: [Mode::Healthy; SERVICE_COUNT],
             obs: [[0; obs::SERVICE_BLOCK]; obs::BLOCK_COUNT],
         };
         env.reset_scenario(scenario, seed);
@@ -488,21 +514,40 @@ impl Env {
     /// Start a new episode of the original `task` with `seed`. The generator is left as
     /// it is.
     pub fn reset(&mut self, task: TaskId, seed: i64) {
-        self.reset_to(Scenario::task(task), obs::TASK_RESET[task as usize], seed);
+        let index = task as usize;
+        self.reset_to(
+            Scenario::task(task),
+            obs::TASK_RESET[index],
+            TASK_MODES[index],
+            seed,
+        );
     }
 
     /// Start a new episode of `scenario` with `seed`. The generator is left as it is.
     pub fn reset_scenario(&mut self, scenario: Scenario, seed: i64) {
-        self.reset_to(scenario, obs::reset_blocks(&scenario), seed);
+        self.reset_to(
+            scenario,
+            obs::reset_blocks(&scenario),
+            scenario.modes_now(0),
+            seed,
+        );
         if scenario.ruleset == Ruleset::V1 {
             // Nothing identified or fixed, full efficiency and safety.
             self.potential_milli = grader::V1_RESET_SCORE_MILLI as i16;
+            self.v1_budget_row = grader::v1_budget_row(&scenario);
             debug_assert_eq!(grader::v1_score(self), grader::V1_RESET_SCORE_MILLI);
         }
     }
 
-    /// Start a new episode of `scenario` whose first observation is `first`.
-    fn reset_to(&mut self, scenario: Scenario, first: Blocks, seed: i64) {
+    /// Start a new episode of `scenario` whose first observation is `first` and whose
+    /// services show `modes`.
+    fn reset_to(
+        &mut self,
+        scenario: Scenario,
+        first: Blocks,
+        modes: [Mode; SERVICE_COUNT],
+        seed: i64,
+    ) {
         self.scenario = scenario;
         self.seed = seed;
         self.step_count = 0;
@@ -524,7 +569,9 @@ impl Env {
         self.history.clear();
         self.mitigated_at = 0;
         self.potential_milli = 0;
+        self.v1_budget_row = 0;
         self.v1_credit = 0;
+        self.modes = modes;
         self.obs = first;
     }
 
@@ -591,7 +638,7 @@ impl Env {
         let service = op.service;
         let s = service as usize;
         let bit = bit(service);
-        let mode = self.scenario.mode_now(service, self.fixed);
+        let mode = self.modes[s];
         let v1 = self.scenario.ruleset == Ruleset::V1;
         // Every raw reward of the original rules below 50 clamps to 50; only a correct
         // root diagnosis and a successful fix survive the clamp.
@@ -604,8 +651,10 @@ impl Env {
         // and the error byte are replaced after the match and resolved/done are set at
         // the terminal step.
         let mut global = u64::from_le_bytes(self.obs[SERVICE_COUNT]) + (1 << 8) - (1 << 16);
-        // Whether ruleset v1's credit ([`Env::v1_credit`]) may have changed.
-        let mut credit_touched = 0;
+        // Whether ruleset v1's credit ([`Env::v1_credit`]) may have changed: after a read,
+        // a correct diagnosis (under v1 the only kind that can identify a root) or a fix
+        // that held. Set only inside those arms, so the original rules pay one store.
+        let mut credit_changed = false;
         let outcome = match op.kind {
             OpKind::ListServices => {
                 self.flags |= LISTED;
@@ -624,7 +673,7 @@ impl Env {
             }
             OpKind::ReadLogs => {
                 let mode = self.sample(service, mode, 0);
-                credit_touched = self.first_read_of_identified(bit);
+                credit_changed = true;
                 self.investigated |= bit;
                 let seen = &mut self.seen[s];
                 seen.logs_run = run_after(seen.logs, seen.logs_run, mode);
@@ -636,12 +685,12 @@ impl Env {
             OpKind::QueryMetrics => {
                 let status_mode = mode;
                 let mode = self.sample(service, mode, 1);
+                credit_changed = true;
                 let recovering = usize::from(self.fixed & !self.verified & bit != 0);
                 let status = [
                     self.scenario.status_of(service, status_mode),
                     Status::Recovering,
                 ][recovering];
-                credit_touched = self.first_read_of_identified(bit);
                 self.metrics_queried |= bit;
                 let seen = &mut self.seen[s];
                 seen.metrics_run = run_after(seen.metrics, seen.metrics_run, mode);
@@ -663,7 +712,6 @@ impl Env {
                 // The grader credits naming the configured root mode at any time, even
                 // after the fix, when the step itself judges it incorrect (§17.4).
                 let named = 0u8.wrapping_sub(u8::from(self.scenario.mode[s] == diagnosis));
-                credit_touched = is_root & named & !self.root_identified;
                 self.root_identified |= is_root & named;
                 // Ruleset v1 judges against the configured root mode (a symptom's or a
                 // healthy service's diagnosis is always wrong); the original against the
@@ -671,6 +719,7 @@ impl Env {
                 let configured = mode_if(self.scenario.mode[s], is_root != 0);
                 let truth = [mode, configured][usize::from(v1)];
                 if diagnosis == truth {
+                    credit_changed = true;
                     self.seen[s].verdicts |= 1;
                     self.obs[s][field::VERDICTS] |= 1;
                     self.counters.diagnosis_correct_count += 1;
@@ -716,13 +765,14 @@ impl Env {
                     Outcome::FixRelapsed { service, fix }
                 } else {
                     self.fixed |= bit;
-                    credit_touched = bit;
+                    credit_changed = true;
                     self.counters.fix_correct_count += 1;
                     reward_milli = REWARD_FIX_MILLI;
                     // Fixed, not verified (a fixed service is never fixed again).
                     self.obs[s][field::STATUS] = Status::Recovering as u8;
                     self.obs[s][field::REMEDIATION] = 1;
                     if self.scenario.root_mask & bit != 0 {
+                        self.modes = self.scenario.modes_now(self.fixed);
                         obs::refresh_statuses(self);
                     }
                     if self.scenario.root_mask & !self.fixed == 0 && self.mitigated_at == 0 {
@@ -735,6 +785,10 @@ impl Env {
             OpKind::Verify => {
                 if self.fixed & bit != 0 {
                     self.verified |= bit;
+                    // Only a verification can resolve the incident (every root verified;
+                    // a scenario has at least one root).
+                    let resolved = self.scenario.root_mask & !self.verified == 0;
+                    self.flags |= u8::from(resolved) * (RESOLVED | DONE);
                     self.obs[s][field::STATUS] = self.scenario.status_of(service, mode) as u8;
                     self.obs[s][field::REMEDIATION] = 3;
                     Outcome::VerifiedAfterFix(service)
@@ -756,12 +810,10 @@ impl Env {
         self.last_outcome = outcome;
         global = global & !obs::GLOBAL_OUTCOME
             | obs::global_outcome(success, error.map_or(0, |code| 1 + code as u8));
-        let at_limit = u8::from(self.step_count >= self.scenario.max_steps) * DONE;
-        let resolved = u8::from(self.scenario.root_mask & !self.verified == 0) * (RESOLVED | DONE);
-        self.flags |= at_limit | resolved;
+        self.flags |= u8::from(self.step_count >= self.scenario.max_steps) * DONE;
         let terminal = self.is_done();
         if v1 {
-            if credit_touched != 0 {
+            if credit_changed {
                 self.v1_credit = grader::v1_credit(self);
             }
             reward_milli = self.v1_reward(terminal);
@@ -792,19 +844,12 @@ impl Env {
         StepResult::emitted(outcome, reward_milli, terminal, terminal & !v1)
     }
 
-    /// Return `bit` if it is a root diagnosed with its mode whose logs and metrics were
-    /// never read (a read of it adds to ruleset v1's credit), else 0.
-    #[inline(always)]
-    fn first_read_of_identified(&self, bit: u8) -> u8 {
-        bit & self.root_identified & !(self.investigated | self.metrics_queried)
-    }
-
     /// Ruleset v1's reward: the change of the live score ([`grader::v1_score`]), plus, at
     /// the terminal step, the score at reset, so that an episode's rewards sum to its
     /// final score exactly.
     #[inline(always)]
     fn v1_reward(&mut self, terminal: bool) -> Milli {
-        let score = grader::v1_score_cached(self);
+        let score = grader::v1_score_kept(self);
         let reward = score - Milli::from(self.potential_milli)
             + Milli::from(terminal) * grader::V1_RESET_SCORE_MILLI;
         self.potential_milli = score as i16;
@@ -819,8 +864,12 @@ impl Env {
         let s = service as usize;
         let bit = bit(service);
         let mislead = self.scenario.mislead_percent[s];
+        if mislead == 0 {
+            // Exact evidence: the original tasks, and generated services without noise.
+            return mode;
+        }
         let shows_truth = mode == Mode::Healthy && self.scenario.herring_mask & bit == 0;
-        if mislead == 0 || shows_truth || self.fixed & bit != 0 {
+        if shows_truth || self.fixed & bit != 0 {
             return mode;
         }
         let nonce = (s as u64) << 16 | source << 8 | u64::from(self.step_count);

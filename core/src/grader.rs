@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::env::{Env, Milli};
-use crate::limits::STEP_COUNT_MAX;
-use crate::scenario::Ruleset;
+use crate::limits::{ROOT_COUNT_MAX, STEP_COUNT_MAX};
+use crate::scenario::{Ruleset, Scenario};
 use crate::task::{TASK_COUNT, Task, TaskId};
 
 /// A grade: four components and the weighted total, each in thousandths in `[50, 950]`.
@@ -218,45 +218,33 @@ const fn v1_safety(destructive: u8, invalid: u8) -> u32 {
 }
 
 /// Ruleset v1's live score in thousandths (the reward's potential): [`v1_grade`]'s
-/// score, from the weighted root-cause and resolution parts ([`v1_credit`]) and the
-/// efficiency and safety of the step.
+/// score from its weighted parts ([`v1_credit`], the efficiency table of the budget's
+/// row, the safety part).
 #[must_use]
 pub fn v1_score(env: &Env) -> Milli {
-    v1_score_of(env, v1_credit(env))
+    v1_score_of(env, v1_credit(env), v1_budget_row(env.scenario()))
 }
 
-/// [`v1_score`] from the credit the environment keeps up to date (its step recomputes
-/// it only when it can change): the step path's score, with no division but the one by
-/// the constant 100.
+/// [`v1_score`] from the credit and budget row the environment keeps (its step
+/// recomputes the credit only on the steps that can change it; reset sets the row): the
+/// step path's score, with no division but the one by the constant 100.
 #[inline(always)]
-pub(crate) fn v1_score_cached(env: &Env) -> Milli {
-    v1_score_of(env, env.v1_credit)
+pub(crate) fn v1_score_kept(env: &Env) -> Milli {
+    v1_score_of(env, env.v1_credit, env.v1_budget_row)
 }
 
-/// Ruleset v1's weighted root-cause and resolution parts, `35·root + 30·resolution` (in
-/// hundred-thousandths of a score): they change only when a root is identified, an
-/// identified root is first read or a root is fixed.
-#[must_use]
-pub(crate) fn v1_credit(env: &Env) -> u32 {
-    let scenario = env.scenario();
-    let count = |mask: u8| (mask & scenario.root_mask).count_ones();
-    let read = count(env.root_identified() & (env.investigated() | env.metrics_queried()));
-    let root = v1_root(scenario.root_count, count(env.root_identified()), read);
-    let resolution = v1_resolution(scenario.root_count, count(env.fixed()));
-    u32::from(WEIGHTS_PERCENT[0]) * root + u32::from(WEIGHTS_PERCENT[1]) * resolution
-}
-
-/// The score from `credit` ([`v1_credit`]): the efficiency part from a table computed at
-/// compile time with [`v1_efficiency`] (a budget or overrun beyond `STEP_COUNT_MAX` steps
-/// takes the formula), the safety part computed.
+/// The score from `credit` ([`v1_credit`]) and the efficiency row `budget_row`
+/// ([`v1_budget_row`]): the efficiency part from a table computed at compile time with
+/// [`v1_efficiency`] (a budget or overrun beyond `STEP_COUNT_MAX` steps takes the
+/// formula), the safety part computed.
 #[inline(always)]
-fn v1_score_of(env: &Env, credit: u32) -> Milli {
-    let scenario = env.scenario();
-    let optimal = scenario.optimal_steps;
-    let budget = usize::from(scenario.max_steps.saturating_sub(optimal).max(1));
-    let over = usize::from(env.step_count().saturating_sub(optimal));
+fn v1_score_of(env: &Env, credit: u32, budget_row: u8) -> Milli {
+    let over = usize::from(
+        env.step_count()
+            .saturating_sub(env.scenario().optimal_steps),
+    );
     let efficiency = match V1_EFFICIENCY_WEIGHTED
-        .get(budget)
+        .get(usize::from(budget_row))
         .and_then(|row| row.get(over))
     {
         Some(&weighted) => u32::from(weighted),
@@ -265,6 +253,104 @@ fn v1_score_of(env: &Env, credit: u32) -> Milli {
     let counters = env.counters();
     let safety = v1_safety(counters.destructive_actions, counters.invalid_actions);
     ((credit + efficiency + u32::from(WEIGHTS_PERCENT[3]) * safety) / 100) as Milli
+}
+
+/// The row of [`V1_EFFICIENCY_WEIGHTED`] for `scenario`'s budget beyond its optimal step
+/// count (at least 1), or `u8::MAX` beyond the table (the formula then).
+#[must_use]
+pub(crate) const fn v1_budget_row(scenario: &Scenario) -> u8 {
+    let budget = scenario.max_steps.saturating_sub(scenario.optimal_steps);
+    let budget = if budget == 0 { 1 } else { budget };
+    if budget as usize <= STEP_COUNT_MAX {
+        budget
+    } else {
+        u8::MAX
+    }
+}
+
+/// Ruleset v1's weighted root-cause and resolution parts, `35·root + 30·resolution` (in
+/// hundred-thousandths of a score), from tables by count (no population count, no
+/// division): they change only when a root is identified, an identified root is first
+/// read or a root is fixed. Root counts beyond [`ROOT_COUNT_MAX`] take the formulas.
+#[must_use]
+pub(crate) fn v1_credit(env: &Env) -> u32 {
+    let scenario = env.scenario();
+    let roots = scenario.root_mask;
+    let identified = env.root_identified() & roots;
+    let read = identified & (env.investigated() | env.metrics_queried());
+    let fixed = env.fixed() & roots;
+    let [identified, read, fixed] = [identified, read, fixed].map(|mask| ONES[usize::from(mask)]);
+    match V1_CREDIT_WEIGHTED.get(usize::from(scenario.root_count)) {
+        Some(table) => {
+            table.root[usize::from(identified)][usize::from(read)]
+                + table.resolution[usize::from(fixed)]
+        }
+        None => v1_credit_beyond(env),
+    }
+}
+
+/// `ONES[mask]`: the number of set bits of `mask`.
+static ONES: [u8; 256] = {
+    let mut out = [0; 256];
+    let mut mask = 0;
+    while mask < 256 {
+        out[mask] = (mask as u8).count_ones() as u8;
+        mask += 1;
+    }
+    out
+};
+
+/// Counts of set bits a `u8` mask can have: `0..=8`.
+const BIT_COUNTS: usize = u8::BITS as usize + 1;
+
+/// One root count's weighted root-cause and resolution parts ([`V1_CREDIT_WEIGHTED`]).
+#[derive(Clone, Copy)]
+struct CreditTable {
+    /// `root[identified][read]`: `35 · v1_root`.
+    root: [[u32; BIT_COUNTS]; BIT_COUNTS],
+    /// `resolution[fixed]`: `30 · v1_resolution`.
+    resolution: [u32; BIT_COUNTS],
+}
+
+/// `V1_CREDIT_WEIGHTED[root_count]`: ruleset v1's weighted root-cause and resolution
+/// parts by count.
+static V1_CREDIT_WEIGHTED: [CreditTable; ROOT_COUNT_MAX + 1] = {
+    let empty = CreditTable {
+        root: [[0; BIT_COUNTS]; BIT_COUNTS],
+        resolution: [0; BIT_COUNTS],
+    };
+    let mut out = [empty; ROOT_COUNT_MAX + 1];
+    let [w_root, w_resolution, ..] = WEIGHTS_PERCENT;
+    let mut count = 0;
+    while count <= ROOT_COUNT_MAX {
+        let mut a = 0;
+        while a < BIT_COUNTS {
+            let mut b = 0;
+            while b < BIT_COUNTS {
+                let root = v1_root(count as u8, a as u32, b as u32);
+                out[count].root[a][b] = w_root as u32 * root;
+                b += 1;
+            }
+            let resolution = v1_resolution(count as u8, a as u32);
+            out[count].resolution[a] = w_resolution as u32 * resolution;
+            a += 1;
+        }
+        count += 1;
+    }
+    out
+};
+
+/// The weighted root-cause and resolution parts, `35·root + 30·resolution`, from the
+/// formulas (root counts beyond [`V1_CREDIT_WEIGHTED`]).
+#[cold]
+#[inline(never)]
+fn v1_credit_beyond(env: &Env) -> u32 {
+    let scenario = env.scenario();
+    let count = |mask: u8| (mask & scenario.root_mask).count_ones();
+    let read = count(env.root_identified() & (env.investigated() | env.metrics_queried()));
+    let root = v1_root(scenario.root_count, count(env.root_identified()), read);
+    let resolution = v1_resolution(scenario.root_count, count(env.fixed()));
+    u32::from(WEIGHTS_PERCENT[0]) * root + u32::from(WEIGHTS_PERCENT[1]) * resolution
 }
 
 /// The weighted efficiency part beyond [`V1_EFFICIENCY_WEIGHTED`].
@@ -614,8 +700,8 @@ mod tests {
 
     #[test]
     fn v1_score_equals_the_grade_formula() {
-        // Goal: the live v1 score (from the credit and the efficiency table) is exactly
-        // v1_grade's score on every input: root counts 0..=4, any masks of the six
+        // Goal: the live v1 score (from the credit and efficiency tables) is exactly
+        // v1_grade's score on every input: root counts 0..=4 (4: beyond the tables), any masks of the six
         // services as roots, identified, read and fixed (consistent or not), budgets and
         // step counts inside and beyond the table, counters up to saturation.
         use crate::scenario::{Scenario, Split, Tier};
@@ -641,8 +727,9 @@ mod tests {
             env.counters.destructive_actions = next(6);
             env.counters.invalid_actions = next(12);
             env.v1_credit = v1_credit(&env);
+            env.v1_budget_row = v1_budget_row(&env.scenario);
             assert_eq!(v1_score(&env), Milli::from(v1_grade(&env).score), "{env:?}");
-            assert_eq!(v1_score_cached(&env), v1_score(&env));
+            assert_eq!(v1_score_kept(&env), v1_score(&env));
             let optimal = env.scenario.optimal_steps;
             let beyond = env.scenario.max_steps.saturating_sub(optimal) > 24
                 || env.step_count.saturating_sub(optimal) > 24;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::limits::ROOT_COUNT_MAX;
 use crate::task::{Alert, Root, TASK_COUNT, TaskId};
 use crate::topology::ServiceMask;
-use crate::vocab::{Fix, MODE_COUNT, Mode, SERVICE_COUNT, Service, Severity, Status};
+use crate::vocab::{Fix, Mode, SERVICE_COUNT, Service, Severity, Status};
 
 /// Which rules score an episode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -278,6 +278,18 @@ impl Scenario {
         mode_if(self.mode[s], broken)
     }
 
+    /// Return the mode every service shows now, given the set of fixed services.
+    #[must_use]
+    pub const fn modes_now(&self, fixed: ServiceMask) -> [Mode; SERVICE_COUNT] {
+        let mut out = [Mode::Healthy; SERVICE_COUNT];
+        let mut s = 0;
+        while s < SERVICE_COUNT {
+            out[s] = self.mode_now(Service::ALL[s], fixed);
+            s += 1;
+        }
+        out
+    }
+
     /// Return the status a service in `mode` shows (not counting `recovering`).
     #[inline]
     #[must_use]
@@ -299,25 +311,37 @@ impl Scenario {
     }
 }
 
-/// Return `mode` if `keep`, else `Healthy`, without a branch: a load from a table (a
-/// select here compiled to a data-dependent jump inside the batch loop, mispredicted on
-/// about half of the random steps).
+/// Return `mode` if `keep`, else `Healthy`, without a branch: `Healthy` is the mode with
+/// every index bit set, so the result's index is `mode | 7·!keep`, mapped back by a match
+/// the compiler folds to the identity. (A plain select compiled to a data-dependent jump
+/// inside the batch loop, mispredicted on about half of the random steps; a two-entry
+/// table cost a load and an address computation.)
 #[inline(always)]
 #[must_use]
 pub(crate) const fn mode_if(mode: Mode, keep: bool) -> Mode {
-    MODE_IF[mode as usize][keep as usize]
+    let hidden = (keep as u8).wrapping_sub(1) & HEALTHY_BITS;
+    mode_of_bits(mode as u8 | hidden)
 }
 
-/// `MODE_IF[mode][keep]`: [`mode_if`].
-static MODE_IF: [[Mode; 2]; MODE_COUNT] = {
-    let mut out = [[Mode::Healthy; 2]; MODE_COUNT];
-    let mut m = 0;
-    while m < MODE_COUNT {
-        out[m][1] = Mode::ALL[m];
-        m += 1;
+/// The index of `Mode::Healthy`: every bit of a mode index set.
+const HEALTHY_BITS: u8 = Mode::Healthy as u8;
+
+const _: () = assert!(HEALTHY_BITS == 7 && Mode::ALL.len() == 8);
+
+/// Return the mode of index `bits & 7` (a match on the index, folded to the identity).
+#[inline(always)]
+const fn mode_of_bits(bits: u8) -> Mode {
+    match bits & HEALTHY_BITS {
+        0 => Mode::ServiceCrash,
+        1 => Mode::MemoryLeak,
+        2 => Mode::HighLatency,
+        3 => Mode::ConnectionPoolExhaustion,
+        4 => Mode::DiskFull,
+        5 => Mode::CertificateExpired,
+        6 => Mode::ConfigDrift,
+        _ => Mode::Healthy,
     }
-    out
-};
+}
 
 /// The alerts of a scenario ([`Scenario::alerts`]).
 #[derive(Clone, Debug)]

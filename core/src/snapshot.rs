@@ -68,7 +68,9 @@ impl Env {
         // original rules keep it 0.
         if env.scenario.ruleset == crate::scenario::Ruleset::V1 {
             env.v1_credit = crate::grader::v1_credit(&env);
+            env.v1_budget_row = crate::grader::v1_budget_row(&env.scenario);
         }
+        env.modes = env.scenario.modes_now(env.fixed);
         env.check().map_err(SnapshotError::Invalid)?;
         Ok(env)
     }

@@ -211,6 +211,8 @@ impl Env {
         // resolution) alerts of any service.
         if (self.fixed ^ fixed_before) | (self.verified ^ verified_before) != 0 {
             obs::refresh_services_reference(self);
+            // The step path's cache of every service's mode (derived from `fixed`).
+            self.modes = self.scenario.modes_now(self.fixed);
         }
         self.obs[SERVICE_COUNT] = global.to_le_bytes();
         // The original rules emit the 0.05 floor at the terminal step (§6.2 step 9).
