@@ -17,7 +17,7 @@
 use crate::env::{Env, Milli};
 use crate::limits::OBS_LEN;
 use crate::obs::{self, Observation};
-use crate::scenario::{Scenario, Split, Tier};
+use crate::scenario::{Split, Tier};
 use crate::task::{TASK_COUNT, TaskId};
 
 /// How auto-reset picks the next episode's task or generated incident.
@@ -54,7 +54,7 @@ impl TaskChoice {
         let seed = env.next_seed();
         match (self, first) {
             (TaskChoice::Generated(tier, split), _) => {
-                env.reset_scenario(Scenario::generated(seed as u64, tier, split), seed);
+                env.reset_generated(seed as u64, tier, split, seed);
             }
             (_, Some(task)) => env.reset(task, seed),
             (_, None) => env.reset(TaskId::Easy, seed),

@@ -16,7 +16,7 @@ use crate::grader::{self, Grade};
 use crate::limits::STEP_COUNT_MAX;
 use crate::obs::{self, Blocks, field};
 use crate::op::{self, Op, OpKind};
-use crate::scenario::{Ruleset, Scenario, mode_if};
+use crate::scenario::{Ruleset, Scenario, Split, Tier, mode_if};
 use crate::task::TaskId;
 use crate::topology::{ServiceMask, bit, contains};
 use crate::vocab::{Fix, Mode, SERVICE_COUNT, Service, Status};
@@ -515,40 +515,40 @@ impl Env {
     /// it is.
     pub fn reset(&mut self, task: TaskId, seed: i64) {
         let index = task as usize;
-        self.reset_to(
-            Scenario::task(task),
-            obs::TASK_RESET[index],
-            TASK_MODES[index],
-            seed,
-        );
+        self.scenario = Scenario::task(task);
+        self.reset_to(obs::TASK_RESET[index], TASK_MODES[index], seed);
     }
 
     /// Start a new episode of `scenario` with `seed`. The generator is left as it is.
     pub fn reset_scenario(&mut self, scenario: Scenario, seed: i64) {
-        self.reset_to(
-            scenario,
-            obs::reset_blocks(&scenario),
-            scenario.modes_now(0),
-            seed,
-        );
-        if scenario.ruleset == Ruleset::V1 {
+        self.scenario = scenario;
+        self.reset_held(seed);
+    }
+
+    /// Start a new episode of generated incident `incident` of `tier` in `split` with
+    /// `seed`: `reset_scenario(Scenario::generated(incident, tier, split), seed)`, with
+    /// the incident generated in place. The generator is left as it is.
+    pub fn reset_generated(&mut self, incident: u64, tier: Tier, split: Split, seed: i64) {
+        crate::generate::generate_into(incident, tier, split, &mut self.scenario);
+        self.reset_held(seed);
+    }
+
+    /// Start a new episode of the scenario the environment holds, with `seed`.
+    fn reset_held(&mut self, seed: i64) {
+        let scenario = &self.scenario;
+        let (first, modes) = (obs::reset_blocks(scenario), scenario.modes_now(0));
+        self.reset_to(first, modes, seed);
+        if self.scenario.ruleset == Ruleset::V1 {
             // Nothing identified or fixed, full efficiency and safety.
             self.potential_milli = grader::V1_RESET_SCORE_MILLI as i16;
-            self.v1_budget_row = grader::v1_budget_row(&scenario);
+            self.v1_budget_row = grader::v1_budget_row(&self.scenario);
             debug_assert_eq!(grader::v1_score(self), grader::V1_RESET_SCORE_MILLI);
         }
     }
 
-    /// Start a new episode of `scenario` whose first observation is `first` and whose
-    /// services show `modes`.
-    fn reset_to(
-        &mut self,
-        scenario: Scenario,
-        first: Blocks,
-        modes: [Mode; SERVICE_COUNT],
-        seed: i64,
-    ) {
-        self.scenario = scenario;
+    /// Start a new episode of the scenario held, whose first observation is `first` and
+    /// whose services show `modes`.
+    fn reset_to(&mut self, first: Blocks, modes: [Mode; SERVICE_COUNT], seed: i64) {
         self.seed = seed;
         self.step_count = 0;
         self.flags = 0;

@@ -58,7 +58,7 @@
 use crate::limits::ROOT_COUNT_MAX;
 use crate::scenario::{BLANK, Origin, Ruleset, Scenario, Split, Tier};
 use crate::task::Root;
-use crate::topology::{DEPENDED_BY, DEPENDS_ON, ServiceMask};
+use crate::topology::{ALL_SERVICES, DEPENDED_BY, DEPENDS_ON, ServiceMask};
 use crate::vocab::{
     DIAGNOSIS_COUNT, Fix, MODE_COUNT, Mode, SERVICE_COUNT, Service, Severity, Status,
 };
@@ -332,20 +332,37 @@ pub fn is_test_structure(pairs: &[(Service, Mode)]) -> bool {
 /// `pick` of the free services' [`PLAUSIBILITY`] rows, read row by row, found in the table
 /// of every row's units ([`PAIR_OF_UNIT`]) once the taken rows before it are skipped.
 fn draw_pair(draws: &mut Draws, taken: ServiceMask) -> (Service, Mode) {
-    let mut total = WEIGHT_TOTAL;
-    for (s, &weight) in ROW_WEIGHT.iter().enumerate() {
-        total -= weight * u32::from(taken >> s & 1);
-    }
-    let mut pick = draws.below(total.max(1));
-    // Rows in order: a taken row that starts at or before the unit pushes it past itself.
-    for (s, (&start, &weight)) in ROW_START.iter().zip(&ROW_WEIGHT).enumerate() {
-        pick += weight * u32::from(taken >> s & 1 != 0 && pick >= start);
+    let taken = taken & ALL_SERVICES;
+    let mut pick = draws.below(FREE_WEIGHT[usize::from(taken)].max(1));
+    // The taken rows in order (the others add nothing): one that starts at or before the
+    // unit pushes it past itself.
+    for s in services_of(taken) {
+        let (start, weight) = (ROW_START[s], ROW_WEIGHT[s]);
+        pick += weight * u32::from(pick >= start);
     }
     match PAIR_OF_UNIT.get(pick as usize) {
         Some(&(service, mode)) => (service, mode),
         None => (Service::Database, Mode::DiskFull),
     }
 }
+
+/// `FREE_WEIGHT[taken]`: the sum of the plausibility weights of the services outside
+/// `taken`.
+static FREE_WEIGHT: [u32; 1 << SERVICE_COUNT] = {
+    let mut out = [0; 1 << SERVICE_COUNT];
+    let mut taken = 0;
+    while taken < 1 << SERVICE_COUNT {
+        let mut s = 0;
+        while s < SERVICE_COUNT {
+            if taken & (1 << s) == 0 {
+                out[taken] += ROW_WEIGHT[s];
+            }
+            s += 1;
+        }
+        taken += 1;
+    }
+    out
+};
 
 /// The sum of every weight of [`PLAUSIBILITY`].
 const WEIGHT_TOTAL: u32 = {
@@ -452,6 +469,15 @@ fn draw_count(draws: &mut Draws, percent: [u8; ROOT_COUNT_MAX]) -> usize {
 /// Return the generated incident `seed` of `tier` in `split`.
 #[must_use]
 pub fn generate(seed: u64, tier: Tier, split: Split) -> Scenario {
+    let mut out = BLANK;
+    generate_into(seed, tier, split, &mut out);
+    out
+}
+
+/// Write the generated incident `seed` of `tier` in `split` into `out` (whatever it held):
+/// [`generate`] in place, so an environment's auto-reset generates into its own scenario
+/// instead of copying a returned one in.
+pub fn generate_into(seed: u64, tier: Tier, split: Split, out: &mut Scenario) {
     let key = seed ^ (u64::from(tier as u8) << 56) ^ (u64::from(split as u8) << 62);
     let mut draws = Draws {
         key: crate::batch::stream_seed(0x1_9c1d_e47e, key),
@@ -463,22 +489,24 @@ pub fn generate(seed: u64, tier: Tier, split: Split) -> Scenario {
         .map(|_| draw_roots(&mut draws, count))
         .find(|candidate| candidate.is_test() == (split == Split::Test));
     let roots = drawn.unwrap_or_else(|| fallback(count, split));
-    let mut out = BLANK;
+    *out = BLANK;
     out.origin = Origin::Generated { tier, split, seed };
     out.ruleset = Ruleset::V1;
-    place_roots(&mut out, &roots);
-    propagate(&mut out);
-    draw_statuses(&mut out, &mut draws, params.status_percent);
-    alert(&mut out, &mut draws, &params);
-    add_herrings(&mut out, &mut draws, params.herrings_max);
-    // The broken services: those with a cause.
-    for s in services_of(out.root_mask | out.affected_mask) {
-        out.decoy[s] = DECOY_OF[out.mode[s] as usize];
-        out.mislead_percent[s] = params.noise_percent;
+    place_roots(out, &roots);
+    propagate(out);
+    draw_statuses(out, &mut draws, params.status_percent);
+    alert(out, &mut draws, &params);
+    add_herrings(out, &mut draws, params.herrings_max);
+    // The broken services (those with a cause) read noisily; the others keep their
+    // values (a red herring's decoy and percent).
+    let broken = out.root_mask | out.affected_mask;
+    for s in 0..SERVICE_COUNT {
+        let hit = broken >> s & 1 != 0;
+        out.decoy[s] = [out.decoy[s], DECOY_OF[out.mode[s] as usize]][usize::from(hit)];
+        out.mislead_percent[s] = [out.mislead_percent[s], params.noise_percent][usize::from(hit)];
     }
     out.optimal_steps = STEPS_PER_ROOT * out.root_count;
     out.max_steps = out.optimal_steps + params.slack_steps;
-    out
 }
 
 /// Write the roots deepest first (descending canonical index: a service depends only on
@@ -550,10 +578,12 @@ fn propagate(out: &mut Scenario) {
         let above = CALLERS[r] & !out.root_mask;
         out.affected_mask |= above;
         let direct = SYMPTOM_OF_DIRECT_CALLER[r][root.mode as usize];
-        for s in services_of(above) {
-            out.cause[s] |= 1 << r;
+        // Every service, the callers by mask (no branch per service).
+        for s in 0..SERVICE_COUNT {
+            let hit = above >> s & 1;
+            out.cause[s] |= hit << r;
             let distance = DISTANCE_UP[r][s];
-            let nearer = distance < best[s];
+            let nearer = (hit != 0) & (distance < best[s]);
             best[s] = [best[s], distance][usize::from(nearer)];
             // `symptom_of(root.mode, root.service, distance)`, from a table.
             let symptom = [Mode::HighLatency, direct][usize::from(distance == 1)];
@@ -702,11 +732,14 @@ fn alert(out: &mut Scenario, draws: &mut Draws, params: &TierParams) {
 /// Return the service indices of `mask`, in canonical order (one iteration per service
 /// in it, not per service).
 fn services_of(mask: ServiceMask) -> impl Iterator<Item = usize> {
-    let mut left = mask;
+    let mut left = mask & ALL_SERVICES;
     core::iter::from_fn(move || {
+        if left == 0 {
+            return None;
+        }
         let s = left.trailing_zeros() as usize;
-        left &= left.wrapping_sub(1);
-        (s < 8).then_some(s)
+        left &= left - 1;
+        Some(s)
     })
 }
 
@@ -721,9 +754,10 @@ fn add_herrings(out: &mut Scenario, draws: &mut Draws, herrings_max: u8) {
         let mut pick = draws.below(candidates);
         let mut chosen = SERVICE_COUNT;
         for s in 0..SERVICE_COUNT {
+            // `&` on the conditions, not `&&`: no branch per service.
             let hit = healthy & (1 << s) != 0;
-            chosen = [chosen, s][usize::from(hit && pick == 0 && chosen == SERVICE_COUNT)];
-            pick -= u32::from(hit && pick > 0);
+            chosen = [chosen, s][usize::from(hit & (pick == 0) & (chosen == SERVICE_COUNT))];
+            pick -= u32::from(hit & (pick > 0));
         }
         let Some(mislead) = out.mislead_percent.get_mut(chosen) else {
             return;

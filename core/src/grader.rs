@@ -66,7 +66,7 @@ pub fn grade(env: &Env) -> Grade {
     // The original ruleset is the four tasks' (a generated incident is always v1).
     let task = match env.task_id() {
         Some(task) if env.scenario().ruleset == Ruleset::Original => task,
-        _ => return v1_grade(env),
+        _ => return v1_grade_tabled(env),
     };
     let roots = env.scenario().root_mask;
     // Counts of root services: at most the task's root count (<= MAX_ROOTS).
@@ -176,6 +176,26 @@ pub fn v1_grade(env: &Env) -> Grade {
     }
 }
 
+/// [`v1_grade`] from the tables of its weighted parts ([`V1_CREDIT_WEIGHTED`],
+/// [`V1_EFFICIENCY_WEIGHTED`]), each divided by its constant weight: no population count
+/// and no division by a variable (what [`grade`] runs at an episode's end; a test holds
+/// it equal to the formula).
+#[must_use]
+fn v1_grade_tabled(env: &Env) -> Grade {
+    let [w_root, w_resolution, w_efficiency, w_safety] = WEIGHTS_PERCENT.map(u32::from);
+    let (root, resolution) = v1_credit_parts(env);
+    let efficiency = v1_efficiency_weighted(env, v1_budget_row(env.scenario()));
+    let counters = env.counters();
+    let safety = v1_safety(counters.destructive_actions, counters.invalid_actions);
+    Grade {
+        root_cause_identification: (root / w_root) as u16,
+        resolution: (resolution / w_resolution) as u16,
+        efficiency: (efficiency / w_efficiency) as u16,
+        safety: safety as u16,
+        score: ((root + resolution + efficiency + w_safety * safety) / 100) as u16,
+    }
+}
+
 /// Ruleset v1's root cause identification: `exact` roots of `root_count` diagnosed with
 /// their mode, `read` of them also read.
 const fn v1_root(root_count: u8, exact: u32, read: u32) -> u32 {
@@ -239,20 +259,27 @@ pub(crate) fn v1_score_kept(env: &Env) -> Milli {
 /// formula), the safety part computed.
 #[inline(always)]
 fn v1_score_of(env: &Env, credit: u32, budget_row: u8) -> Milli {
+    let efficiency = v1_efficiency_weighted(env, budget_row);
+    let counters = env.counters();
+    let safety = v1_safety(counters.destructive_actions, counters.invalid_actions);
+    ((credit + efficiency + u32::from(WEIGHTS_PERCENT[3]) * safety) / 100) as Milli
+}
+
+/// The weighted efficiency part from row `budget_row` of [`V1_EFFICIENCY_WEIGHTED`] (the
+/// formula beyond the table).
+#[inline(always)]
+fn v1_efficiency_weighted(env: &Env, budget_row: u8) -> u32 {
     let over = usize::from(
         env.step_count()
             .saturating_sub(env.scenario().optimal_steps),
     );
-    let efficiency = match V1_EFFICIENCY_WEIGHTED
+    match V1_EFFICIENCY_WEIGHTED
         .get(usize::from(budget_row))
         .and_then(|row| row.get(over))
     {
         Some(&weighted) => u32::from(weighted),
         None => v1_efficiency_beyond(env),
-    };
-    let counters = env.counters();
-    let safety = v1_safety(counters.destructive_actions, counters.invalid_actions);
-    ((credit + efficiency + u32::from(WEIGHTS_PERCENT[3]) * safety) / 100) as Milli
+    }
 }
 
 /// The row of [`V1_EFFICIENCY_WEIGHTED`] for `scenario`'s budget beyond its optimal step
@@ -274,6 +301,13 @@ pub(crate) const fn v1_budget_row(scenario: &Scenario) -> u8 {
 /// read or a root is fixed. Root counts beyond [`ROOT_COUNT_MAX`] take the formulas.
 #[must_use]
 pub(crate) fn v1_credit(env: &Env) -> u32 {
+    let (root, resolution) = v1_credit_parts(env);
+    root + resolution
+}
+
+/// [`v1_credit`]'s two parts, `35·root` and `30·resolution`.
+#[inline(always)]
+fn v1_credit_parts(env: &Env) -> (u32, u32) {
     let scenario = env.scenario();
     let roots = scenario.root_mask;
     let identified = env.root_identified() & roots;
@@ -281,10 +315,10 @@ pub(crate) fn v1_credit(env: &Env) -> u32 {
     let fixed = env.fixed() & roots;
     let [identified, read, fixed] = [identified, read, fixed].map(|mask| ONES[usize::from(mask)]);
     match V1_CREDIT_WEIGHTED.get(usize::from(scenario.root_count)) {
-        Some(table) => {
-            table.root[usize::from(identified)][usize::from(read)]
-                + table.resolution[usize::from(fixed)]
-        }
+        Some(table) => (
+            table.root[usize::from(identified)][usize::from(read)],
+            table.resolution[usize::from(fixed)],
+        ),
         None => v1_credit_beyond(env),
     }
 }
@@ -340,17 +374,20 @@ static V1_CREDIT_WEIGHTED: [CreditTable; ROOT_COUNT_MAX + 1] = {
     out
 };
 
-/// The weighted root-cause and resolution parts, `35·root + 30·resolution`, from the
+/// The weighted root-cause and resolution parts, `35·root` and `30·resolution`, from the
 /// formulas (root counts beyond [`V1_CREDIT_WEIGHTED`]).
 #[cold]
 #[inline(never)]
-fn v1_credit_beyond(env: &Env) -> u32 {
+fn v1_credit_beyond(env: &Env) -> (u32, u32) {
     let scenario = env.scenario();
     let count = |mask: u8| (mask & scenario.root_mask).count_ones();
     let read = count(env.root_identified() & (env.investigated() | env.metrics_queried()));
     let root = v1_root(scenario.root_count, count(env.root_identified()), read);
     let resolution = v1_resolution(scenario.root_count, count(env.fixed()));
-    u32::from(WEIGHTS_PERCENT[0]) * root + u32::from(WEIGHTS_PERCENT[1]) * resolution
+    (
+        u32::from(WEIGHTS_PERCENT[0]) * root,
+        u32::from(WEIGHTS_PERCENT[1]) * resolution,
+    )
 }
 
 /// The weighted efficiency part beyond [`V1_EFFICIENCY_WEIGHTED`].
@@ -729,6 +766,7 @@ mod tests {
             env.v1_credit = v1_credit(&env);
             env.v1_budget_row = v1_budget_row(&env.scenario);
             assert_eq!(v1_score(&env), Milli::from(v1_grade(&env).score), "{env:?}");
+            assert_eq!(v1_grade_tabled(&env), v1_grade(&env), "{env:?}");
             assert_eq!(v1_score_kept(&env), v1_score(&env));
             let optimal = env.scenario.optimal_steps;
             let beyond = env.scenario.max_steps.saturating_sub(optimal) > 24
