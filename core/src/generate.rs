@@ -56,11 +56,11 @@
 //! fallback), so no test structure is ever generated in train and vice versa.
 
 use crate::limits::ROOT_COUNT_MAX;
-use crate::scenario::{BLANK, Origin, Ruleset, Scenario, Split, Tier};
+use crate::scenario::{BLANK, Origin, Ruleset, Scenario, Split, TIER_COUNT, Tier};
 use crate::task::Root;
 use crate::topology::{ALL_SERVICES, DEPENDED_BY, DEPENDS_ON, ServiceMask};
 use crate::vocab::{
-    DIAGNOSIS_COUNT, Fix, MODE_COUNT, Mode, SERVICE_COUNT, Service, Severity, Status,
+    DIAGNOSIS_COUNT, Fix, MODE_COUNT, Mode, SERVICE_COUNT, STATUS_COUNT, Service, Severity, Status,
 };
 
 #[cfg(test)]
@@ -495,7 +495,7 @@ pub fn generate_into(seed: u64, tier: Tier, split: Split, out: &mut Scenario) {
     place_roots(out, &roots);
     propagate(out);
     draw_statuses(out, &mut draws, params.status_percent);
-    alert(out, &mut draws, &params);
+    alert(out, &mut draws, tier);
     add_herrings(out, &mut draws, params.herrings_max);
     // The broken services (those with a cause) read noisily; the others keep their
     // values (a red herring's decoy and percent).
@@ -680,7 +680,7 @@ static DISTANCE_UP: [[u8; SERVICE_COUNT]; SERVICE_COUNT] = {
     out
 };
 
-fn severity_of(status: Status) -> Severity {
+const fn severity_of(status: Status) -> Severity {
     match status {
         Status::Down | Status::Critical => Severity::Critical,
         Status::Degraded => Severity::High,
@@ -716,18 +716,47 @@ fn draw_statuses(out: &mut Scenario, draws: &mut Draws, percent: [u8; 3]) {
 /// below it), and each other broken service with the tier's chance for a service above a
 /// broken dependency or at the bottom of the broken set: a function of the set of broken
 /// services, root or symptom alike, whatever the modes.
-fn alert(out: &mut Scenario, draws: &mut Draws, params: &TierParams) {
+///
+/// The chance and the alert are loads from tables indexed by the condition (as selects,
+/// both compiled to jumps, mispredicted on about one draw in three); every service but
+/// the gateway has no alert before this.
+fn alert(out: &mut Scenario, draws: &mut Draws, tier: Tier) {
     let broken = out.root_mask | out.affected_mask;
     if broken & 1 != 0 {
         out.alert[0] = Some(severity_of(out.status[0]));
     }
-    let percent = [params.alert_bottom_percent, params.alert_above_percent];
+    let percent = &ALERT_PERCENT[tier as usize];
     for s in services_of(broken & !1) {
         let above = DEPENDS_ON[s] & broken != 0;
         let alerted = draws.percent(percent[usize::from(above)]);
-        out.alert[s] = [out.alert[s], Some(severity_of(out.status[s]))][usize::from(alerted)];
+        debug_assert!(out.alert[s].is_none());
+        out.alert[s] = ALERT_IF[usize::from(alerted)][out.status[s] as usize];
     }
 }
+
+/// `ALERT_PERCENT[tier]`: the tier's alert chance at the bottom of the broken set and
+/// above a broken dependency ([`TierParams`]).
+static ALERT_PERCENT: [[u8; 2]; TIER_COUNT] = {
+    let mut out = [[0; 2]; TIER_COUNT];
+    let mut tier = 0;
+    while tier < TIER_COUNT {
+        let p = params(Tier::ALL[tier]);
+        out[tier] = [p.alert_bottom_percent, p.alert_above_percent];
+        tier += 1;
+    }
+    out
+};
+
+/// `ALERT_IF[alerted][status]`: the alert of a broken service in `status`, if drawn.
+static ALERT_IF: [[Option<Severity>; STATUS_COUNT]; 2] = {
+    let mut out = [[None; STATUS_COUNT]; 2];
+    let mut status = 0;
+    while status < STATUS_COUNT {
+        out[1][status] = Some(severity_of(Status::ALL[status]));
+        status += 1;
+    }
+    out
+};
 
 /// Return the service indices of `mask`, in canonical order (one iteration per service
 /// in it, not per service).
