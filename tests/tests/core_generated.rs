@@ -3,7 +3,7 @@
 //! structural split, no leak in the numeric observation, the return/score relation and
 //! known answers of the generator.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use incident_core::baseline::{self, Shown};
 use incident_core::generate::{self, descendants, fix_for, is_test_structure};
@@ -274,7 +274,7 @@ fn the_observation_reveals_nothing_before_evidence() {
     // interface shows (statuses, alert severities, tier, budget): no byte tells roots from
     // symptoms or names a mode. Two incidents whose statuses and alerts agree have equal
     // first observations, whatever their roots and modes.
-    let mut by_visible = std::collections::HashMap::new();
+    let mut by_visible = HashMap::new();
     for tier in Tier::ALL {
         for seed in 0..3000u64 {
             let scenario = Scenario::generated(seed, tier, Split::Train);
@@ -350,7 +350,7 @@ enum Role {
 }
 
 /// Counts of what reset shows of a service (its status byte, its alert byte), per group.
-type Views = std::collections::HashMap<(u8, u8), u32>;
+type Views = HashMap<(u8, u8), u32>;
 
 /// A service, whether one of its dependencies is broken (which the graph view shows, and
 /// the alert chance depends on), and a [`Role`].
@@ -358,8 +358,8 @@ type ViewGroup = (usize, bool, Role);
 
 /// For every tier, service, broken dependency or none, and [`Role`]: how often each reset
 /// view of the service occurs, over `per` incidents of each split.
-fn reset_views_by_role(tier: Tier, per: u64) -> std::collections::HashMap<ViewGroup, Views> {
-    let mut out: std::collections::HashMap<ViewGroup, Views> = Default::default();
+fn reset_views_by_role(tier: Tier, per: u64) -> HashMap<ViewGroup, Views> {
+    let mut out: HashMap<ViewGroup, Views> = Default::default();
     for split in Split::ALL {
         for seed in 0..per {
             let scenario = Scenario::generated(seed, tier, split);
@@ -432,80 +432,99 @@ fn statuses_and_alerts_at_reset_tell_neither_roots_from_symptoms_nor_a_mode() {
     let mut compared = 0;
     for tier in Tier::ALL {
         let views = reset_views_by_role(tier, 20_000);
-        let alerted = |role| -> u32 {
-            views
-                .iter()
-                .filter(|((_, _, r), _)| *r == role)
-                .flat_map(|(_, counts)| counts.iter())
-                .filter(|((_, alert), _)| *alert != 0)
-                .map(|(_, n)| n)
-                .sum()
-        };
-        let (on_symptoms, on_roots) = (alerted(Role::Symptom), alerted(Role::Root));
-        let share = f64::from(on_symptoms) / f64::from(on_symptoms + on_roots);
+        let share = symptom_alert_share(&views);
         println!(
             "{tier:?}: {:.1}% of alerts on broken services are on symptoms",
             100.0 * share
         );
-        // How often a broken service is a symptom, by service and by broken dependency (what
-        // a chance by depth, or by broken dependency, can exploit without a leak).
-        let count = |s, above: Option<bool>, role| -> u32 {
-            [false, true]
-                .into_iter()
-                .filter(|&a| above.is_none_or(|x| x == a))
-                .filter_map(|a| views.get(&(s, a, role)))
-                .map(|v| v.values().sum::<u32>())
-                .sum()
-        };
-        let symptom_share = |above: Option<bool>, services: &[usize]| {
-            let sum = |role| services.iter().map(|&s| count(s, above, role)).sum::<u32>();
-            let (symptoms, roots) = (sum(Role::Symptom), sum(Role::Root));
-            100.0 * f64::from(symptoms) / f64::from(symptoms + roots).max(1.0)
-        };
-        println!(
-            "{tier:?}: a broken service is a symptom in {:.1}% (gateway), {:.1}% (depth 1: \
-             auth, order), {:.1}% (depth 2: user, payment), {:.1}% (database) of cases; \
-             with a broken dependency {:.1}%, without {:.1}%",
-            symptom_share(None, &[0]),
-            symptom_share(None, &[1, 3]),
-            symptom_share(None, &[2, 4]),
-            symptom_share(None, &[5]),
-            symptom_share(Some(true), &[0, 1, 2, 3, 4, 5]),
-            symptom_share(Some(false), &[0, 1, 2, 3, 4, 5]),
-        );
+        print_symptom_shares(tier, &views);
         let floor = SYMPTOM_ALERT_SHARE_MIN[tier as usize];
         assert!(share >= floor, "{tier:?}: {share} < {floor}");
-        for (s, above) in (0..6).flat_map(|s| [(s, false), (s, true)]) {
-            let Some(roots) = views.get(&(s, above, Role::Root)) else {
-                continue;
-            };
-            let group = |role| Some((role, views.get(&(s, above, role))?));
-            let mut others: Vec<(Role, &Views)> = Mode::DIAGNOSES
-                .iter()
-                .filter_map(|&m| group(Role::RootIn(m)))
-                .collect();
-            others.extend(group(Role::Symptom));
-            for (role, other) in others {
-                let (d, n) = distance(roots, other);
-                if n < VIEW_SAMPLES_MIN {
-                    continue;
-                }
-                compared += 1;
-                let what = format!(
-                    "{tier:?} {} roots {} vs {role:?} (n {n}): {d:.3}",
-                    Service::ALL[s].name(),
-                    ["at the bottom", "above a broken dependency"][usize::from(above)]
-                );
-                println!("{what}");
-                if d > worst.0 {
-                    worst = (d, what);
-                }
+        for (d, what) in role_distances(tier, &views) {
+            println!("{what}");
+            compared += 1;
+            if d > worst.0 {
+                worst = (d, what);
             }
         }
     }
     println!("{compared} comparisons, worst {}", worst.1);
     assert!(compared >= 40, "{compared}");
     assert!(worst.0 <= VIEW_DISTANCE_MAX, "{}", worst.1);
+}
+
+/// The share of the alerts on broken services that sit on symptoms, in `views`.
+fn symptom_alert_share(views: &HashMap<ViewGroup, Views>) -> f64 {
+    let alerted = |role| -> u32 {
+        views
+            .iter()
+            .filter(|((_, _, r), _)| *r == role)
+            .flat_map(|(_, counts)| counts.iter())
+            .filter(|((_, alert), _)| *alert != 0)
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let (on_symptoms, on_roots) = (alerted(Role::Symptom), alerted(Role::Root));
+    f64::from(on_symptoms) / f64::from(on_symptoms + on_roots)
+}
+
+/// Print how often a broken service is a symptom, by service and by broken dependency
+/// (what a chance by depth, or by broken dependency, can exploit without a leak).
+fn print_symptom_shares(tier: Tier, views: &HashMap<ViewGroup, Views>) {
+    let count = |s, above: Option<bool>, role| -> u32 {
+        [false, true]
+            .into_iter()
+            .filter(|&a| above.is_none_or(|x| x == a))
+            .filter_map(|a| views.get(&(s, a, role)))
+            .map(|v| v.values().sum::<u32>())
+            .sum()
+    };
+    let symptom_share = |above: Option<bool>, services: &[usize]| {
+        let sum = |role| services.iter().map(|&s| count(s, above, role)).sum::<u32>();
+        let (symptoms, roots) = (sum(Role::Symptom), sum(Role::Root));
+        100.0 * f64::from(symptoms) / f64::from(symptoms + roots).max(1.0)
+    };
+    println!(
+        "{tier:?}: a broken service is a symptom in {:.1}% (gateway), {:.1}% (depth 1: \
+         auth, order), {:.1}% (depth 2: user, payment), {:.1}% (database) of cases; \
+         with a broken dependency {:.1}%, without {:.1}%",
+        symptom_share(None, &[0]),
+        symptom_share(None, &[1, 3]),
+        symptom_share(None, &[2, 4]),
+        symptom_share(None, &[5]),
+        symptom_share(Some(true), &[0, 1, 2, 3, 4, 5]),
+        symptom_share(Some(false), &[0, 1, 2, 3, 4, 5]),
+    );
+}
+
+/// For every service, with and without a broken dependency: the total-variation distance
+/// between its roots' reset views and those of its roots of each mode and of its symptoms,
+/// with a description, for every pair of groups of at least `VIEW_SAMPLES_MIN` samples.
+fn role_distances(tier: Tier, views: &HashMap<ViewGroup, Views>) -> Vec<(f64, String)> {
+    let mut out = Vec::new();
+    for (s, above) in (0..6).flat_map(|s| [(s, false), (s, true)]) {
+        let Some(roots) = views.get(&(s, above, Role::Root)) else {
+            continue;
+        };
+        let group = |role| Some((role, views.get(&(s, above, role))?));
+        let mut others: Vec<(Role, &Views)> = Mode::DIAGNOSES
+            .iter()
+            .filter_map(|&m| group(Role::RootIn(m)))
+            .collect();
+        others.extend(group(Role::Symptom));
+        for (role, other) in others {
+            let (d, n) = distance(roots, other);
+            if n >= VIEW_SAMPLES_MIN {
+                let what = format!(
+                    "{tier:?} {} roots {} vs {role:?} (n {n}): {d:.3}",
+                    Service::ALL[s].name(),
+                    ["at the bottom", "above a broken dependency"][usize::from(above)]
+                );
+                out.push((d, what));
+            }
+        }
+    }
+    out
 }
 
 #[test]
@@ -723,10 +742,7 @@ const LABEL_SHARE_MIN: f64 = 0.10;
 /// Bins of `counts` (value -> count): each value with at least `min` samples its own bin,
 /// the rarer ones pooled into one bin, which joins the smallest kept bin if it is itself
 /// below `min`. Return the bin of each value and the number of bins.
-fn bins(
-    counts: &std::collections::HashMap<u64, u32>,
-    min: f64,
-) -> (std::collections::HashMap<u64, usize>, usize) {
+fn bins(counts: &HashMap<u64, u32>, min: f64) -> (HashMap<u64, usize>, usize) {
     let mut kept: Vec<(u64, u32)> = counts
         .iter()
         .filter(|&(_, &n)| f64::from(n) >= min)
@@ -734,7 +750,7 @@ fn bins(
         .collect();
     kept.sort_unstable();
     let pooled: u32 = counts.values().filter(|&&n| f64::from(n) < min).sum();
-    let mut bin_of: std::collections::HashMap<u64, usize> =
+    let mut bin_of: HashMap<u64, usize> =
         kept.iter().enumerate().map(|(i, &(v, _))| (v, i)).collect();
     let pool_bin = if pooled == 0 || f64::from(pooled) >= min || kept.is_empty() {
         kept.len()
@@ -760,7 +776,7 @@ fn bins(
 /// `None` if the group has fewer than two bins of either.
 fn chi_square(pairs: &[(u64, u64)]) -> Option<(f64, u32)> {
     let n = pairs.len() as f64;
-    let mut hidden_counts = std::collections::HashMap::new();
+    let mut hidden_counts = HashMap::new();
     for &(_, h) in pairs {
         *hidden_counts.entry(h).or_insert(0u32) += 1;
     }
@@ -774,7 +790,7 @@ fn chi_square(pairs: &[(u64, u64)]) -> Option<(f64, u32)> {
     }
     let smallest = f64::from(*hidden_totals.iter().min()?);
     // A view bin of `m` samples has expected counts m * (hidden total) / n >= EXPECTED_MIN.
-    let mut view_counts = std::collections::HashMap::new();
+    let mut view_counts = HashMap::new();
     for &(v, _) in pairs {
         *view_counts.entry(v).or_insert(0u32) += 1;
     }
@@ -811,7 +827,7 @@ fn chi_square_z(x2: f64, df: u32) -> f64 {
 /// of their degrees of freedom under independence), as a normal score, with the
 /// statistic, degrees of freedom and groups compared.
 fn joint_leak_scores(samples: &[ResetSample]) -> Vec<(String, f64, f64, u32, usize)> {
-    let mut groups: std::collections::HashMap<u8, Vec<ResetSample>> = Default::default();
+    let mut groups: HashMap<u8, Vec<ResetSample>> = Default::default();
     for sample in samples {
         groups.entry(sample.broken).or_default().push(*sample);
     }
