@@ -328,6 +328,15 @@ const HEALTHY_BITS: u8 = Mode::Healthy as u8;
 
 const _: () = assert!(HEALTHY_BITS == 7 && Mode::ALL.len() == 8);
 
+// `mode_of_bits` restates the order of `Mode::ALL`: each index maps to the mode at it.
+const _: () = {
+    let mut i = 0;
+    while i < Mode::ALL.len() {
+        assert!(mode_of_bits(i as u8) as usize == Mode::ALL[i] as usize);
+        i += 1;
+    }
+};
+
 /// Return the mode of index `bits & 7` (a match on the index, folded to the identity).
 #[inline(always)]
 const fn mode_of_bits(bits: u8) -> Mode {
