@@ -12,6 +12,11 @@ use serde_json::{Value, json};
 use crate::Command;
 use crate::parse::{self, ApiError, ParsedAction};
 
+/// Deepest nesting of arrays and objects a JSON body may have, the outermost counted:
+/// serde_json's recursion limit (it refuses the 128th level), which every transport's
+/// parse inherits; one level deeper is a decode error (`json_invalid` over HTTP).
+pub const JSON_NESTING_MAX: usize = 127;
+
 /// Decode a `/reset` body (empty: the defaults).
 ///
 /// # Errors
@@ -159,6 +164,19 @@ mod tests {
         assert_eq!(
             error.body.to_string(),
             r#"{"detail":[{"type":"json_invalid","loc":["body",1],"msg":"JSON decode error","input":{},"ctx":{"error":"Expecting property name enclosed in double quotes"}}]}"#
+        );
+    }
+
+    #[test]
+    fn serde_json_nests_exactly_json_nesting_max_levels() {
+        // Goal: the named limit is serde_json's, counted with the outermost level.
+        let nested = |levels: usize| "[".repeat(levels) + &"]".repeat(levels);
+        assert!(parse(nested(JSON_NESTING_MAX).as_bytes()).is_ok());
+        let over = parse(nested(JSON_NESTING_MAX + 1).as_bytes()).unwrap_err();
+        assert_eq!(over.body["detail"][0]["type"], "json_invalid");
+        assert_eq!(
+            over.body["detail"][0]["ctx"]["error"],
+            "Maximum nesting depth exceeded"
         );
     }
 

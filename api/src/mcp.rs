@@ -36,6 +36,9 @@ pub const SERVER_BUSY: i64 = -32000;
 /// Server error: the `Mcp-Session-Id` names no live session (as MCP's SDKs answer).
 pub const SESSION_NOT_FOUND: i64 = -32001;
 
+/// The methods that act on or read a session's episode (an MCP session is needed).
+pub const SESSION_METHODS: [&str; 2] = ["tools/list", "tools/call"];
+
 /// MCP protocol version we answer `initialize` with when the client names none.
 pub const PROTOCOL_VERSION: &str = "2025-03-26";
 
@@ -164,14 +167,12 @@ impl<'a> Entry<'a> {
         Entry::Call { id, method, params }
     }
 
-    /// Whether answering this entry acts on or reads a session (all but `initialize`,
-    /// `ping`, notifications of the protocol, and invalid entries).
+    /// Whether answering this entry acts on or reads a session: the tool methods
+    /// ([`SESSION_METHODS`]); `initialize`, `ping`, notifications, unknown methods (`-32601`)
+    /// and invalid entries are answered without one.
     fn needs_session(&self) -> bool {
         match self {
-            Entry::Call { method, .. } => {
-                !matches!(method.as_str(), "initialize" | "ping")
-                    && !method.starts_with("notifications/")
-            }
+            Entry::Call { method, .. } => SESSION_METHODS.contains(&method.as_str()),
             Entry::Response | Entry::Invalid { .. } => false,
         }
     }

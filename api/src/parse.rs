@@ -306,7 +306,7 @@ impl Incident {
     }
 
     /// Return the scenario a reset with `seed` plays: the task's, or generated incident
-    /// `seed` (as `u64`) of the tier and split.
+    /// `seed` of the tier and split ([`parse_reset`] refuses a negative one for a tier).
     #[must_use]
     pub fn scenario(self, seed: i64) -> Scenario {
         match self {
@@ -374,6 +374,12 @@ fn parse_incident(map: &Map<String, Value>) -> Result<Incident, ApiError> {
     Ok(Incident::Generated(tier, split))
 }
 
+/// The refusal of a negative seed for a generated tier, on every interface (the Python
+/// bindings word theirs the same), followed by `, got <seed>`. An original task keeps
+/// the original's negative seeds.
+pub const NEGATIVE_INCIDENT_SEED: &str =
+    "seed must be a non-negative integer for generated tiers (the incident index)";
+
 /// Longest `episode_id` accepted (OpenEnv's limit).
 pub const EPISODE_ID_CHARS_MAX: usize = 255;
 
@@ -381,7 +387,8 @@ pub const EPISODE_ID_CHARS_MAX: usize = 255;
 ///
 /// # Errors
 /// A body that is not an object or null; a list- or object-valued `task_id`; a seed that
-/// Python's `int()` would not convert, or outside the 64-bit range; a bad `episode_id`.
+/// Python's `int()` would not convert, or outside the 64-bit range, or negative for a
+/// generated tier ([`NEGATIVE_INCIDENT_SEED`]); a bad `episode_id`.
 pub fn parse_reset(body: Option<&Value>) -> Result<ResetRequest, ApiError> {
     let map = match body {
         None | Some(Value::Null) => return Ok(ResetRequest::default()),
@@ -410,6 +417,11 @@ pub fn parse_reset(body: Option<&Value>) -> Result<ResetRequest, ApiError> {
             ))
         })?,
     };
+    if matches!(task, Incident::Generated(..)) && seed < 0 {
+        return Err(ApiError::detail(format!(
+            "{NEGATIVE_INCIDENT_SEED}, got {seed}"
+        )));
+    }
     let episode_id = match map.get("episode_id") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) if text.chars().count() <= EPISODE_ID_CHARS_MAX => {

@@ -394,8 +394,7 @@ pub struct TaskDefinition {
 }
 
 /// What `seed` means for a generated tier (`/tasks`, the reset schema, MCP).
-pub const GENERATED_SEED: &str =
-    "the incident's index within the tier and split (any 64-bit integer), also the episode seed";
+pub const GENERATED_SEED: &str = "the incident's index within the tier and split (a non-negative 64-bit integer), also the episode seed";
 
 /// Which tasks `/tasks` and `/manifest` list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

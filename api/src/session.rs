@@ -40,7 +40,8 @@ pub struct Session {
     raw: Vec<RawNames>,
     /// The outcome, emitted reward and unknown-name echo of the last reset or step.
     last: Last,
-    /// Whether `State` hides the answer fields.
+    /// Whether `State` hides the answer fields, and generated incidents all get their
+    /// tier's largest step budget (which would otherwise tell the root count).
     sealed: bool,
 }
 
@@ -88,7 +89,8 @@ impl Session {
     }
 
     /// Return this session with `State` hiding the answer fields (root causes, required
-    /// fixes, affected services) when `sealed` is true.
+    /// fixes, affected services) when `sealed` is true; a sealed session also starts every
+    /// generated incident with its tier's largest step budget, the same for all of them.
     #[must_use]
     pub fn with_sealed(mut self, sealed: bool) -> Session {
         self.sealed = sealed;
@@ -139,9 +141,15 @@ impl Session {
     fn reset(&mut self, request: ResetRequest) {
         match request.task {
             Incident::Task(task) => self.env.reset(task, request.seed),
-            generated => self
-                .env
-                .reset_scenario(generated.scenario(request.seed), request.seed),
+            Incident::Generated(tier, split) => {
+                let mut scenario = Incident::Generated(tier, split).scenario(request.seed);
+                if self.sealed {
+                    // The budget grows with the root count: sealed, every incident of the
+                    // tier gets the tier's largest, so `max_steps` tells nothing.
+                    scenario.max_steps = incident_core::generate::params(tier).max_steps_max();
+                }
+                self.env.reset_scenario(scenario, request.seed);
+            }
         }
         self.episode_id = request.episode_id.unwrap_or_else(new_episode_id);
         self.raw.clear();

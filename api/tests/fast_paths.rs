@@ -130,8 +130,9 @@ fn responses_written_as_bytes_equal_the_value_rendering() {
         incidents.extend(Split::ALL.map(|split| (tier.name(), split.name())));
     }
     for (index, (task, split)) in incidents.into_iter().enumerate() {
-        // Every seed for the original tasks; three per generated tier and split.
-        let seeds = [0_i64, 1, 7, -3, 86_399, 123_456_789];
+        // Every seed for the original tasks (a negative one too); three non-negative ones
+        // (incident indices) per generated tier and split.
+        let seeds = [0_i64, 1, -3, 7, 86_399, 123_456_789];
         for &seed in &seeds[if index < TaskId::ALL.len() { 0 } else { 3 }..] {
             let mut session = Session::new();
             let reset = json!({"task_id": task, "seed": seed, "split": split});

@@ -337,3 +337,100 @@ async fn idle_connections_are_shed_for_new_clients() {
     );
     server.shutdown().await;
 }
+
+/// The WebSocket reply to one message.
+async fn ws_ask(addr: std::net::SocketAddr, message: &Value) -> Value {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let url = format!("ws://{addr}/ws");
+    let (mut client, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
+    client
+        .send(Message::text(message.to_string()))
+        .await
+        .unwrap();
+    let reply = tokio::time::timeout(support::REPLY_TIMEOUT, client.next()).await;
+    let Ok(Some(Ok(Message::Text(text)))) = reply else {
+        panic!("no reply to {message}: {reply:?}");
+    };
+    serde_json::from_str(text.as_str()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negative_incident_seeds_are_refused_on_every_interface() {
+    // Goal: a generated tier's seed is an incident index: a negative one, written as a
+    // number, a float or a string, is refused with the same sentence over HTTP, the
+    // WebSocket and the MCP reset tool, and the episode is unchanged; an original task
+    // keeps the original's negative seeds.
+    let server = start().await;
+    let addr = server.local_addr();
+    let before = prepared(addr).await;
+    let wording = "seed must be a non-negative integer for generated tiers (the incident index)";
+    for seed in [
+        json!(-1),
+        json!("-1"),
+        json!(" -7 "),
+        json!(-1.5),
+        json!(i64::MIN),
+    ] {
+        let body = json!({"task_id": "gen_hard", "seed": seed, "split": "test"});
+        let http = post_json(addr, "/reset", &body).await;
+        assert_eq!(http.status, 422, "{seed}");
+        let detail = http.json()["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(detail.starts_with(wording), "{seed}: {detail}");
+        let ws = ws_ask(addr, &json!({"type": "reset", "data": body})).await;
+        assert_eq!(ws["data"]["code"], "VALIDATION_ERROR", "{seed}: {ws}");
+        assert_eq!(ws["data"]["message"], detail, "{seed}");
+        let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "reset", "arguments": body}});
+        let mcp = ws_ask(addr, &json!({"type": "mcp", "data": call})).await;
+        let result = &mcp["data"]["result"];
+        assert_eq!(result["isError"], true, "{seed}: {mcp}");
+        assert_eq!(result["structuredContent"]["detail"], detail, "{seed}");
+    }
+    assert_eq!(get(addr, "/state").await.json().to_string(), before);
+    for seed in [json!(-5), json!("-5")] {
+        let body = json!({"task_id": "hard_task", "seed": seed});
+        let reset = post_json(addr, "/reset", &body).await;
+        assert_eq!(reset.status, 200, "{seed}");
+        assert_eq!(get(addr, "/state").await.json()["seed"], -5);
+    }
+    let zero = json!({"task_id": "gen_hard", "seed": "-0"});
+    assert_eq!(post_json(addr, "/reset", &zero).await.status, 200);
+    server.shutdown().await;
+}
+
+/// The JSON nesting limit `host/SERVER.md`'s limits table states.
+fn documented_nesting_levels() -> usize {
+    let doc = include_str!("../../host/SERVER.md");
+    let row = doc
+        .lines()
+        .find(|line| line.starts_with("| JSON nesting |"))
+        .expect("SERVER.md has a JSON nesting row");
+    let figure = row.split('|').nth(2).unwrap_or_default().trim();
+    figure
+        .split_whitespace()
+        .next()
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no number in {row:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_nesting_limit_is_the_enforced_one() {
+    // Goal: a body nested exactly as deep as SERVER.md says is read as JSON (then refused
+    // for its shape), one level deeper is `json_invalid`; counted with the outer object.
+    let server = start().await;
+    let addr = server.local_addr();
+    let levels = documented_nesting_levels();
+    assert_eq!(levels, incident_api::decode::JSON_NESTING_MAX);
+    let kind = |reply: support::Reply| reply.json()["detail"][0]["type"].clone();
+    let at_limit = post_raw(addr, "/step", &nested(levels - 1)).await;
+    assert_eq!(at_limit.status, 422);
+    assert_ne!(kind(at_limit), "json_invalid", "{levels} levels");
+    let over = post_raw(addr, "/step", &nested(levels)).await;
+    assert_eq!(kind(over), "json_invalid", "{} levels", levels + 1);
+    server.shutdown().await;
+}

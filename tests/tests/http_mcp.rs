@@ -205,3 +205,28 @@ async fn batches_and_ids_survive_the_wire() {
     assert_eq!(post(addr, Some(&id), notes).await.status, 202);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_method_without_a_session_is_method_not_found() {
+    // Goal: as SERVER.md says, an unknown method needs no session: HTTP 200 and -32601,
+    // alone or in a batch; a known method that needs a session still gets 400.
+    let server = start().await;
+    let addr = server.local_addr();
+    let unknown = post(addr, None, r#"{"jsonrpc":"2.0","id":3,"method":"nope"}"#).await;
+    assert_eq!(
+        (unknown.status, unknown.json()["error"]["code"].clone()),
+        (200, json!(-32601))
+    );
+    let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"resources/list"}]"#;
+    let both = post(addr, None, batch).await;
+    assert_eq!(both.status, 200);
+    assert_eq!(both.json()[1]["error"]["code"], -32601);
+    let list = post(
+        addr,
+        None,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+    )
+    .await;
+    assert_eq!(list.status, 400);
+    server.shutdown().await;
+}
