@@ -105,6 +105,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
+from gymnasium.vector import AutoresetMode  # noqa: E402
 
 import incident_env as ie  # noqa: E402
 
@@ -275,7 +276,8 @@ class Evaluator:
     def __init__(self, episodes: int) -> None:
         self.seeds = np.arange(episodes, dtype=np.uint64)
         self.envs = {
-            (tier, split): ie.VectorEnv(episodes, task=tier, split=split)
+            (tier, split): ie.VectorEnv(episodes, task=tier, split=split,
+                                        autoreset_mode=AutoresetMode.SAME_STEP)
             for tier in TIERS
             for split in SPLITS
         }
@@ -307,7 +309,7 @@ class Evaluator:
             if new.any():
                 score[new] = infos["score"][new]
                 resolved[new] = term[new]
-                length[new] = infos["episode"]["l"][new]
+                length[new] = infos["episode_stats"]["l"][new]
                 mitigated[new] = infos["final_obs"][new, MITIGATED_BYTE]
             done |= new
         return {"score": score, "resolved": resolved, "steps": length, "mitigated": mitigated}
@@ -478,7 +480,8 @@ class Trainer:
         self.c = config
         per_tier = config.num_envs // len(TIERS)
         self.envs = [ie.VectorEnv(per_tier, task=tier, split="train",
-                                  seed=config.seed * len(TIERS) + k)
+                                  seed=config.seed * len(TIERS) + k,
+                                  autoreset_mode=AutoresetMode.SAME_STEP)
                      for k, tier in enumerate(TIERS)]
         self.obs = np.concatenate([env.reset()[0] for env in self.envs])
         key = jax.random.PRNGKey(config.seed)

@@ -60,8 +60,14 @@ class VecCore:
         """Make environment ``i`` generated incident ``seeds[i]`` of the tier and split."""
     def policy_actions(self, policy: str) -> npt.NDArray[np.uint8]:
         """Return ``"oracle"``'s or ``"baseline"``'s action in every environment."""
-    def step(self, actions: npt.NDArray[np.uint8] | npt.NDArray[np.int64]) -> int:
-        """Step every environment with the GIL released; return how many episodes ended."""
+    def step(
+        self,
+        actions: npt.NDArray[np.uint8] | npt.NDArray[np.int64],
+        held: npt.NDArray[np.bool_] | None = None,
+    ) -> int:
+        """Step every environment with the GIL released; return how many episodes ended.
+        Where ``held`` is true the environment ignores its action and keeps its state,
+        showing reward 0 and neither flag (``NEXT_STEP`` autoreset)."""
 
 class CoreBatch:
     """The core's plain ``step_batch`` over Rust-owned buffers: the Python benchmark's

@@ -1,36 +1,48 @@
 """`VectorEnv`: many incident environments stepped in one native call.
 
 The observations, rewards, flags and episode-end statistics live in numpy arrays owned by
-the environment; the Rust core writes straight into them with the GIL released. What
-``step`` and ``reset`` return are read-only views of those arrays: **they are overwritten
-by the next call**, so copy (``obs.copy()``, ``torch.tensor(obs)``) whatever you keep
-across steps.
+the environment; the Rust core writes straight into them with the GIL released. By default
+(``copy=True``) ``step`` and ``reset`` return new, writable arrays, as Gymnasium's
+``SyncVectorEnv`` does, so wrappers such as ``ClipReward`` may change them in place. With
+``copy=False`` they return **read-only views** of the environment's own arrays, which the
+next call overwrites (zero-copy: copy whatever you keep across steps).
 
-Autoreset is ``AutoresetMode.SAME_STEP``: on the step that ends an episode, ``terminated``
-or ``truncated`` is true, the reward is that step's, the returned observation is already
-the next episode's first one, and ``infos["final_obs"]`` holds the observation that ended
-the episode (a dense ``(num_envs, OBS_LEN)`` array; rows whose ``infos["_final_obs"]`` is
-false are stale). The same step's infos carry the ended episodes' statistics, as
-Gymnasium's dict of arrays with ``_key`` masks, at the top level and under
-``infos["final_info"]``:
+Autoreset follows Gymnasium's ``autoreset_mode`` (https://farama.org/Vector-Autoreset-Mode):
 
-- ``episode``: ``{"r": return (float32), "l": length (int32), "t": wall-clock seconds
-  (float64, rounded to microseconds)}``, as ``RecordEpisodeStatistics`` names them
-  (``"t"`` runs from the reset or step call that began the episode to the end of the
-  step call that ended it);
+- ``AutoresetMode.NEXT_STEP`` (the default, as in Gymnasium): the step that ends an episode
+  returns that episode's last observation; the next step ignores the environment's action
+  and returns the new episode's first observation, reward 0, neither flag.
+- ``AutoresetMode.SAME_STEP``: the step that ends an episode returns the new episode's
+  first observation; ``infos["final_obs"]`` holds the observation that ended the episode (a
+  dense ``(num_envs, OBS_LEN)`` array; rows whose ``infos["_final_obs"]`` is false are
+  stale) and ``infos["final_info"]`` the ended episodes' statistics below.
+- ``AutoresetMode.DISABLED``: as ``NEXT_STEP``, but stepping an environment whose episode
+  ended raises until ``reset(options={"reset_mask": ...})`` restarts it.
+
+The step where episodes ended has their statistics in its infos, as Gymnasium's dict of
+arrays with ``_key`` masks (keys no standard wrapper uses, so ``RecordEpisodeStatistics``
+can add its own ``episode``):
+
+- ``episode_stats``: ``{"r": return (float32), "l": length (int32), "t": wall-clock seconds
+  (float64, rounded to microseconds)}`` (``"t"`` runs from the reset or step call that began
+  the episode to the end of the step call that ended it);
 - ``score``, ``root_cause_identification``, ``resolution``, ``efficiency``, ``safety``:
   the grader's final score and its four parts (float32).
 
-Entries whose mask is false hold values of earlier steps (read them through the masks).
-Steps where no episode ended return ``{}`` as infos. The infos dicts are new on every step
-(their arrays are the views above), so a wrapper may add keys to them.
+Entries whose mask is false hold values of earlier episodes (read them through the masks).
+Steps where no episode ended return ``{}`` as infos. The infos dicts are new on every step,
+so a wrapper may add keys to them.
+
+Refused calls change nothing: ``reset`` checks its seed and every option before it applies
+any, and ``step`` refuses non-integer actions (floats, bools) rather than truncating them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, Optional
 
 import numpy as np
+import numpy.typing as npt
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector import VectorEnv as GymVectorEnv
@@ -42,6 +54,25 @@ from incident_env import _native
 SINGLE_OBSERVATION_SPACE = spaces.Box(0, 255, (_native.OBS_LEN,), np.uint8)
 #: The action space of one environment: the core's discrete action indices.
 SINGLE_ACTION_SPACE = spaces.Discrete(_native.ACTION_COUNT)
+#: Largest seed (batch seeds and incident seeds are unsigned 64-bit numbers).
+SEED_MAX = 2**64 - 1
+#: The ``options`` keys ``VectorEnv.reset`` accepts.
+RESET_OPTIONS = ("task", "split", "reset_mask", "incident_seeds")
+
+
+def _is_int(value: Any) -> bool:
+    """Return whether ``value`` is a Python or numpy integer (not a bool)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_seed(seed: Any, what: str = "seed") -> int:
+    """Return ``seed`` as an ``int`` if it is an integer in ``0..=SEED_MAX``, else raise
+    ``ValueError`` (``TypeError`` for a non-integer)."""
+    if not _is_int(seed):
+        raise TypeError(f"{what} must be an integer, got {type(seed).__name__}")
+    if not 0 <= int(seed) <= SEED_MAX:
+        raise ValueError(f"{what} must be a non-negative integer below 2**64, got {int(seed)}")
+    return int(seed)
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -49,6 +80,20 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     view = array.view()
     view.flags.writeable = False
     return view
+
+
+def _per_env(values: Any, num_envs: int, kind: str, what: str) -> np.ndarray:
+    """Return ``values`` as a 1-D array of ``num_envs`` entries of numpy dtype kind ``kind``
+    (``"b"`` bool, ``"iu"`` integers), or raise ``ValueError``/``TypeError``."""
+    array = np.asarray(values)
+    if array.shape != (num_envs,):
+        raise ValueError(f"{what} must have shape ({num_envs},), got {array.shape}")
+    if array.dtype == object and kind == "iu" and all(_is_int(v) for v in array):
+        raise ValueError(f"{what} must be non-negative integers below 2**64")  # numpy: too big
+    if array.dtype.kind not in kind:
+        expected = "bool" if kind == "b" else "integer"
+        raise TypeError(f"{what} must be {expected}, got dtype {array.dtype}")
+    return array
 
 
 class VectorEnv(GymVectorEnv):
@@ -67,9 +112,11 @@ class VectorEnv(GymVectorEnv):
         num_threads: threads one ``step`` is split across: the calling thread and
             persistent workers started here (batches smaller than ``MIN_ENVS_PER_THREAD``
             per thread use fewer). Results never depend on it.
+        autoreset_mode: ``AutoresetMode.NEXT_STEP`` (default), ``SAME_STEP`` or
+            ``DISABLED`` (or its string value); see the module docs.
+        copy: return new writable arrays (default) or read-only views of the
+            environment's own arrays, overwritten by the next call.
     """
-
-    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP}
 
     def __init__(
         self,
@@ -78,10 +125,17 @@ class VectorEnv(GymVectorEnv):
         split: str = "train",
         seed: int = 0,
         num_threads: int = 1,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        copy: bool = True,
     ) -> None:
-        self._core = _native.VecCore(num_envs, task, split, seed, num_threads)
-        self._split = split
-        self._seed = seed
+        self._seed = check_seed(seed)
+        self.autoreset_mode = AutoresetMode(autoreset_mode)
+        self.metadata = {"autoreset_mode": self.autoreset_mode}
+        self._core: Optional[_native.VecCore] = _native.VecCore(
+            num_envs, task, split, self._seed, num_threads
+        )
+        self._task, self._split = task, split
+        self._copy = copy
         self._started = False
         self.num_envs = num_envs
         self.single_observation_space = SINGLE_OBSERVATION_SPACE
@@ -89,6 +143,11 @@ class VectorEnv(GymVectorEnv):
         self.observation_space = batch_space(SINGLE_OBSERVATION_SPACE, num_envs)
         self.action_space = batch_space(SINGLE_ACTION_SPACE, num_envs)
         core = self._core
+        # Environments whose episode ended on the last step (NEXT_STEP holds them once;
+        # DISABLED refuses to step them until they are reset).
+        self._ended_last = np.zeros(num_envs, np.bool_)
+        # NEXT_STEP and DISABLED show the ended episodes' last observations in these rows.
+        self._shown = np.zeros_like(core.observations)
         self._obs = _read_only(core.observations)
         self._final_obs = _read_only(core.final_observations)
         self._rewards = _read_only(core.rewards)
@@ -102,87 +161,174 @@ class VectorEnv(GymVectorEnv):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start new episodes and return ``(observations, {})``.
 
-        ``seed`` rebuilds environment ``i`` from ``(seed, i)``, so the same seed gives the
-        same episodes; without it, the first call uses the constructor's seed and later
-        ones draw each environment's next episode from its own generator. ``options`` may
-        hold ``"task"`` (and ``"split"``) to change the task of every later episode, and
-        ``"reset_mask"`` (bool, one per environment) to reset only those environments.
-        With a generated tier, ``"incident_seeds"`` (one per environment) makes
-        environment ``i`` generated incident ``incident_seeds[i]`` of the tier and split
-        (numbered as the core's ``tiers`` example numbers them): a fixed evaluation set.
+        ``seed`` (a non-negative integer below ``2**64``) rebuilds environment ``i`` from
+        ``(seed, i)``, so the same seed gives the same episodes; without it, the first call
+        uses the constructor's seed and later ones draw each environment's next episode
+        from its own generator. ``options`` may hold ``"task"`` and/or ``"split"`` to
+        change the task of every later episode, and ``"reset_mask"`` (bool, one per
+        environment) to reset only those environments. With a generated tier,
+        ``"incident_seeds"`` (integers, one per environment; not with ``seed`` or
+        ``"reset_mask"``) makes environment ``i`` generated incident ``incident_seeds[i]``
+        of the tier and split (numbered as the core's ``tiers`` example numbers them): a
+        fixed evaluation set. Anything else is refused (``ValueError``/``TypeError``)
+        before any of it is applied.
         """
+        core = self._live()
+        seed = None if seed is None else check_seed(seed)
+        task, split, mask, incidents = self._reset_options(options or {}, seed)
         super().reset(seed=seed)
-        options = options or {}
-        if "task" in options:
-            self._core.set_task(options["task"], options.get("split", self._split))
+        if (task, split) != (self._task, self._split):
+            core.set_task(task, split)
+            self._task, self._split = task, split
         if seed is None and not self._started:
             seed = self._seed
         self._started = True
-        incident_seeds = options.get("incident_seeds")
-        if incident_seeds is not None:
-            self._core.reset_incidents(np.ascontiguousarray(incident_seeds, dtype=np.uint64))
-            return self._obs, {}
+        if incidents is not None:
+            core.reset_incidents(incidents)
+        elif seed is None and self._ended_last.any():
+            # Environments whose episode just ended already hold their next, unstarted
+            # episode (the core resets in the ending step): an unseeded reset hands it out.
+            chosen = np.ones(self.num_envs, np.bool_) if mask is None else mask
+            redraw = chosen & ~self._ended_last
+            if redraw.any():
+                core.reset(None, redraw)
+        else:
+            core.reset(seed, mask)
+        self._ended_last[mask if mask is not None else slice(None)] = False
+        return self._out(self._obs), {}
+
+    def _reset_options(
+        self, options: Mapping[str, Any], seed: int | None
+    ) -> tuple[str, str, Optional[np.ndarray], Optional[np.ndarray]]:
+        """Check ``options`` and return ``(task, split, reset_mask, incident_seeds)``,
+        or raise before anything changed."""
+        unknown = sorted(set(options) - set(RESET_OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown reset options {unknown}; expected some of {list(RESET_OPTIONS)}")
+        task = options.get("task", self._task)
+        split = options.get("split", self._split)
+        if task not in _native.TASK_CHOICES:
+            raise ValueError(f"unknown task {task!r}; expected one of {_native.TASK_CHOICES}")
+        if split not in _native.SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {_native.SPLITS}")
         mask = options.get("reset_mask")
         if mask is not None:
-            mask = np.ascontiguousarray(mask, dtype=np.bool_)
-        self._core.reset(seed, mask)
-        return self._obs, {}
+            mask = np.ascontiguousarray(_per_env(mask, self.num_envs, "b", "reset_mask"))
+        incidents = options.get("incident_seeds")
+        if incidents is None:
+            return task, split, mask, None
+        if not task.startswith("gen_"):
+            raise ValueError(f"incident_seeds needs a generated tier (gen_easy ...), not {task!r}")
+        if mask is not None or seed is not None:
+            raise ValueError("incident_seeds cannot be combined with seed or reset_mask")
+        array = _per_env(incidents, self.num_envs, "iu", "incident_seeds")
+        if array.size and (int(array.min()) < 0 or int(array.max()) > SEED_MAX):
+            low = int(array.min())
+            raise ValueError(
+                "incident_seeds must be non-negative integers below 2**64 (incident indices), "
+                f"got {low if low < 0 else int(array.max())}"
+            )
+        return task, split, None, np.ascontiguousarray(array, dtype=np.uint64)
 
-    def policy_actions(self, policy: str) -> np.ndarray:
+    def policy_actions(self, policy: str) -> npt.NDArray[np.uint8]:
         """Return the action index (``uint8``, one per environment) that a reference
         policy chooses in each environment's current state: ``"oracle"`` (reads the
         hidden answer; the upper reference) or ``"baseline"`` (the original's rule
         baseline). For evaluation tables, not for training."""
-        return self._core.policy_actions(policy)
+        return self._live().policy_actions(policy)
 
     def step(
         self, actions: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Step every environment with its action index and return
-        ``(observations, rewards, terminated, truncated, infos)`` (views; see the module).
+        ``(observations, rewards, terminated, truncated, infos)`` (see the module docs).
 
-        ``actions`` is one index per environment in ``0..ACTION_COUNT``; ``uint8`` and
-        ``int64`` arrays are read in place, anything else is converted. An out-of-range
-        index is answered like the original's unknown action type.
+        ``actions`` is one integer index per environment in ``0..ACTION_COUNT``; ``uint8``
+        and ``int64`` arrays are read in place, other integer arrays and lists are
+        converted, floats and bools are refused (``TypeError``). An out-of-range index is
+        answered like the original's unknown action type.
         """
+        core = self._live()
+        mode = self.autoreset_mode
+        held = None
+        if mode is not AutoresetMode.SAME_STEP and self._ended_last.any():
+            if mode is AutoresetMode.DISABLED:
+                waiting = np.flatnonzero(self._ended_last).tolist()
+                raise RuntimeError(
+                    f"environments {waiting} ended their episode and autoreset_mode is "
+                    "DISABLED: reset them (options={'reset_mask': ...}) before stepping"
+                )
+            held = self._ended_last
         try:
-            ended = self._core.step(actions)
+            ended = core.step(actions, held)
         except TypeError:
-            ended = self._core.step(self._as_actions(actions))
+            ended = core.step(self._as_actions(actions), held)
+        if mode is AutoresetMode.SAME_STEP:
+            obs = self._out(self._obs)
+        else:
+            np.copyto(self._ended_last, self._ended)
+            obs = self._shown_obs(ended)
         infos = self._end_infos() if ended else {}
-        return self._obs, self._rewards, self._terminated, self._truncated, infos
+        rewards, terminated, truncated = (
+            self._out(a) for a in (self._rewards, self._terminated, self._truncated)
+        )
+        return obs, rewards, terminated, truncated, infos
+
+    def close_extras(self, **kwargs: Any) -> None:
+        """Release the environments and their worker threads; later calls raise."""
+        self._core = None
+
+    def _live(self) -> _native.VecCore:
+        """Return the native environments, or raise if the environment is closed."""
+        if self._core is None:
+            raise RuntimeError("the VectorEnv is closed: create a new one")
+        return self._core
+
+    def _out(self, array: np.ndarray) -> np.ndarray:
+        """Return ``array`` as the caller gets it: a copy, or the read-only view itself."""
+        return array.copy() if self._copy else array
+
+    def _shown_obs(self, ended: int) -> np.ndarray:
+        """Return the observations with the ended episodes' last ones in their rows
+        (NEXT_STEP and DISABLED)."""
+        if not ended:
+            return self._out(self._obs)
+        shown = self._shown
+        np.copyto(shown, self._obs)
+        np.copyto(shown, self._final_obs, where=self._ended[:, None])
+        return shown.copy() if self._copy else _read_only(shown)
 
     def _as_actions(self, actions: Any) -> np.ndarray:
-        """Convert ``actions`` to a contiguous 1-D ``int64`` array, or raise ``ValueError``."""
-        array = np.ascontiguousarray(actions)
-        if array.shape != (self.num_envs,):
-            raise ValueError(
-                f"actions must have shape ({self.num_envs},), got {array.shape}"
-            )
-        return array.astype(np.int64, copy=False)
+        """Convert ``actions`` to a contiguous 1-D ``int64`` array, or raise ``ValueError``
+        (wrong shape) or ``TypeError`` (not integers)."""
+        array = _per_env(actions, self.num_envs, "iu", "actions")
+        if array.dtype.kind == "u" and array.dtype.itemsize == 8:
+            array = np.minimum(array, np.iinfo(np.int64).max)
+        return np.ascontiguousarray(array, dtype=np.int64)
 
     def _info_views(self) -> None:
         """Lay out, once, the views every episode-end infos dict is copied from."""
-        core, mask = self._core, self._ended
+        core, mask = self._live(), self._ended
         rows = dict(zip(_native.EPISODE_FIELDS, map(_read_only, core.episode)))
         self._episode = {
             "r": rows.pop("r"),
             "l": _read_only(core.lengths),
             "t": _read_only(core.times),
         }
-        self._stats: dict[str, Any] = {"_episode": mask}
+        self._stats: dict[str, Any] = {"_episode_stats": mask}
         for name, row in rows.items():
             self._stats[name] = row
             self._stats["_" + name] = mask
-        self._final = {"final_obs": self._final_obs, "_final_obs": mask, "_final_info": mask}
 
     def _end_infos(self) -> dict[str, Any]:
         """Return the infos of a step where episodes ended (see the module docs)."""
-        stats = dict(self._stats)
-        stats["episode"] = dict(self._episode)
+        stats = {key: self._out(value) for key, value in self._stats.items()}
+        stats["episode_stats"] = {key: self._out(v) for key, v in self._episode.items()}
         infos = dict(stats)
-        infos.update(self._final)
-        infos["final_info"] = stats
+        if self.autoreset_mode is AutoresetMode.SAME_STEP:
+            mask = stats["_episode_stats"]
+            infos.update(final_obs=self._out(self._final_obs), _final_obs=mask, _final_info=mask)
+            infos["final_info"] = stats
         return infos
 
     def __repr__(self) -> str:

@@ -74,6 +74,22 @@ impl<'a> Lanes<'a> {
         self.rewards.is_empty()
     }
 
+    /// Borrow the same slices again, for a step that leaves them usable afterwards.
+    fn reborrow(&mut self) -> Lanes<'_> {
+        let [e0, e1, e2, e3, e4, e5] = &mut self.episode;
+        Lanes {
+            observations: self.observations,
+            final_observations: self.final_observations,
+            rewards: self.rewards,
+            terminated: self.terminated,
+            truncated: self.truncated,
+            ended: self.ended,
+            episode: [e0, e1, e2, e3, e4, e5],
+            lengths: self.lengths,
+            times: self.times,
+        }
+    }
+
     /// Return whether every slice covers `n` environments.
     fn covers(&self, n: usize) -> bool {
         let rows = [
@@ -182,6 +198,14 @@ impl OwnedLanes {
     }
 }
 
+/// An environment saved by [`Batch::hold`]: its position, state and episode start time.
+#[derive(Debug)]
+pub struct Held {
+    index: usize,
+    env: Env,
+    start: f64,
+}
+
 /// A batch of environments with what the binding keeps between steps: the core's integer
 /// rewards, each episode's start time, the environments each chunk ended last step, and
 /// the persistent worker threads.
@@ -264,6 +288,61 @@ impl Batch {
                 *start = now;
             }
         }
+    }
+
+    /// Step as [`Batch::step`], except that the environments where `held` is true (one
+    /// entry per environment) keep their state and show reward 0 and neither flag: the
+    /// step after their episode ended, under Gymnasium's `NEXT_STEP` autoreset.
+    ///
+    /// # Errors
+    /// As [`Batch::step`], and also for a `held` of the wrong length (nothing changes).
+    pub fn step_holding(
+        &mut self,
+        actions: &[u8],
+        held: &[bool],
+        mut lanes: Lanes<'_>,
+    ) -> Result<usize, LengthMismatch> {
+        if held.len() != self.envs.len() {
+            return Err(LengthMismatch {
+                envs: self.envs.len(),
+                actions: held.len(),
+            });
+        }
+        let saved = self.hold(held);
+        let ended = self.step(actions, lanes.reborrow())?;
+        Ok(ended - self.restore(saved, &mut lanes))
+    }
+
+    /// Save the environments where `held` is true (and their episode clocks), for
+    /// [`Batch::restore`] after a step: Gymnasium's `NEXT_STEP` autoreset, where an
+    /// environment whose episode ended last step ignores this step's action.
+    fn hold(&self, held: &[bool]) -> Vec<Held> {
+        held.iter()
+            .zip(self.envs.iter().zip(&self.starts))
+            .enumerate()
+            .filter(|&(_, (&held, _))| held)
+            .map(|(index, (_, (env, &start)))| Held {
+                index,
+                env: env.clone(),
+                start,
+            })
+            .collect()
+    }
+
+    /// Put the saved environments back and make their row of `lanes` what an unstepped,
+    /// just-reset environment shows: its observation, reward 0, neither flag. Return how
+    /// many of them had ended an episode in the step (to subtract from its count).
+    fn restore(&mut self, saved: Vec<Held>, lanes: &mut Lanes<'_>) -> usize {
+        let mut ended = 0;
+        for Held { index, env, start } in saved {
+            let i = index;
+            ended += usize::from(lanes.ended[i]);
+            obs::encode(&env, row(lanes.observations, i));
+            (lanes.rewards[i], self.rewards_milli[i]) = (0.0, 0);
+            (lanes.terminated[i], lanes.truncated[i], lanes.ended[i]) = (false, false, false);
+            (self.envs[i], self.starts[i]) = (env, start);
+        }
+        ended
     }
 
     /// Step `envs[i]` with `actions[i]` and write every output of `lanes`; return how many
@@ -569,5 +648,39 @@ mod tests {
         assert!(batch.step(&[0; 3], right.lanes()).is_err());
         assert_eq!(batch.envs, envs);
         assert_eq!(right.times, [-1.0; 4]);
+    }
+
+    #[test]
+    fn held_environments_ignore_their_action_and_keep_their_state() {
+        // Goal: a step holding environments 1 and 3 steps 0 and 2 as a plain step does,
+        // leaves 1 and 3 exactly as they were (state, observation row), shows them reward 0
+        // and neither flag, and refuses a held mask of the wrong length.
+        let tasks = TaskChoice::Uniform;
+        let envs: Vec<Env> = (0..4).map(|i| Env::for_batch(5, i, tasks)).collect();
+        let mut plain = Batch::new(envs.clone(), tasks, NonZeroUsize::MIN).unwrap();
+        let mut held = Batch::new(envs.clone(), tasks, NonZeroUsize::MIN).unwrap();
+        let (mut a, mut b) = (OwnedLanes::new(4), OwnedLanes::new(4));
+        let mask = [false, true, false, true];
+        assert!(held.step_holding(&[1; 4], &mask[..3], b.lanes()).is_err());
+        plain.step(&[1; 4], a.lanes()).unwrap();
+        held.step_holding(&[1; 4], &mask, b.lanes()).unwrap();
+        let mut before = vec![0; 4 * OBS_LEN];
+        batch::observe_batch(&envs, &mut before).unwrap();
+        for i in 0..4 {
+            let rows = i * OBS_LEN..(i + 1) * OBS_LEN;
+            if mask[i] {
+                assert_eq!(held.envs[i], envs[i], "held env {i}");
+                assert_eq!(b.obs[rows.clone()], before[rows]);
+                assert_eq!(
+                    (b.rewards[i], b.flags[i], b.flags[4 + i]),
+                    (0.0, false, false)
+                );
+            } else {
+                assert_eq!(held.envs[i], plain.envs[i], "stepped env {i}");
+                assert_eq!(b.obs[rows.clone()], a.obs[rows]);
+                assert_eq!(b.rewards[i], a.rewards[i]);
+            }
+        }
+        assert_ne!(plain.envs[1], envs[1], "the plain step changed env 1");
     }
 }

@@ -200,8 +200,17 @@ impl VecCore {
     }
 
     /// Step environment `i` with `actions[i]` (uint8 or int64, one per environment) with
-    /// the GIL released, write every array, and return how many episodes ended.
-    fn step(&mut self, py: Python<'_>, actions: Actions<'_>) -> PyResult<usize> {
+    /// the GIL released, write every array, and return how many episodes ended. Where
+    /// `held` (bool, one per environment) is true, the environment ignores its action and
+    /// keeps its state, showing its observation, reward 0 and neither flag (the step after
+    /// an episode end under `NEXT_STEP` autoreset).
+    #[pyo3(signature = (actions, held = None))]
+    fn step(
+        &mut self,
+        py: Python<'_>,
+        actions: Actions<'_>,
+        held: Option<PyReadonlyArray1<'_, bool>>,
+    ) -> PyResult<usize> {
         let n = self.batch.envs.len();
         let actions: &[u8] = match &actions {
             Actions::Bytes(actions) => checked(n, actions.as_slice()?, "actions")?,
@@ -239,9 +248,16 @@ impl VecCore {
             lengths: lengths.as_slice_mut()?,
             times: times.as_slice_mut()?,
         };
+        let held = match &held {
+            Some(held) => Some(checked(n, held.as_slice()?, "held")?),
+            None => None,
+        };
         let batch = &mut self.batch;
-        py.detach(move || batch.step(actions, out))
-            .map_err(|err| PyRuntimeError::new_err(err.to_string()))
+        py.detach(move || match held {
+            Some(held) => batch.step_holding(actions, held, out),
+            None => batch.step(actions, out),
+        })
+        .map_err(|err| PyRuntimeError::new_err(err.to_string()))
     }
 }
 

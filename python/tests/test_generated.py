@@ -13,17 +13,18 @@ MITIGATED_BYTE = 70  # core/src/obs.rs field::MITIGATED_AT
 
 
 def play_once(env: VectorEnv, policy: str) -> dict[str, np.ndarray]:
-    """Play every environment's current episode to its end with a reference policy."""
+    """Play every environment's current episode to its end with a reference policy (the
+    NEXT_STEP autoreset shows each episode's last observation on its ending step)."""
     n = env.num_envs
     done = np.zeros(n, bool)
     score, resolved, mitigated = np.zeros(n), np.zeros(n, bool), np.zeros(n)
     for _ in range(64):
-        _, _, term, trunc, infos = env.step(env.policy_actions(policy))
+        obs, _, term, trunc, infos = env.step(env.policy_actions(policy))
         new = (term | trunc) & ~done
         if new.any():
             score[new] = infos["score"][new]
             resolved[new] = term[new]
-            mitigated[new] = infos["final_obs"][new, MITIGATED_BYTE]
+            mitigated[new] = obs[new, MITIGATED_BYTE]
         done |= new
         if done.all():
             break

@@ -1,4 +1,5 @@
-"""The registered single environment and Gymnasium's own tooling over it."""
+"""The registered single environment, and Gymnasium's own tooling and wrappers over the
+single and the vector environment."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from gymnasium.wrappers import vector as vector_wrappers
 
 import incident_env
 
@@ -47,7 +49,7 @@ def test_single_env_requires_reset_after_the_end():
     while not done:
         _, _, term, trunc, info = env.step(0)
         done = term or trunc
-    assert set(info) >= {"episode", "score", "safety"}
+    assert set(info) >= {"episode_stats", "score", "safety"} and "episode" not in info
     with pytest.raises(RuntimeError):
         env.step(0)
 
@@ -69,4 +71,64 @@ def test_sync_vector_env_over_the_single_env_agrees():
         if (term | trunc).any():
             keys = set(infos["final_info"])
             break
-    assert keys is not None and {"episode", "score", "_score"} <= keys
+    assert keys is not None and {"episode_stats", "score", "_score"} <= keys
+
+
+def test_single_env_record_episode_statistics():
+    # Goal: Gymnasium's single-env RecordEpisodeStatistics runs through episode ends (our
+    # info has no "episode" of its own) and its return and length equal ours.
+    env = gym.wrappers.RecordEpisodeStatistics(gym.make(incident_env.ENV_ID, task="uniform"))
+    env.reset(seed=3)
+    env.action_space.seed(3)
+    ends = 0
+    while ends < 5:
+        _, _, term, trunc, info = env.step(env.action_space.sample())
+        if term or trunc:
+            ends += 1
+            ours, theirs = info["episode_stats"], info["episode"]
+            assert theirs["l"] == ours["l"] and theirs["r"] == pytest.approx(ours["r"], abs=1e-4)
+            env.reset()
+    assert len(env.return_queue) == 5
+
+
+def test_cleanrl_style_loop_with_gymnasiums_vector_wrappers():
+    # Goal: the wrapper stack of CleanRL's PPO over gymnasium.make_vec (NEXT_STEP, the
+    # default) runs: RecordEpisodeStatistics (its episode returns and lengths equal our
+    # episode_stats), ClipReward (writes into the returned rewards), NormalizeObservation
+    # (refuses SAME_STEP) and NormalizeReward; obs arrive as float arrays, rewards clipped.
+    num_envs, steps = 8, 256
+    envs = gym.make_vec(incident_env.ENV_ID, num_envs=num_envs, task="gen_medium")
+    assert envs.metadata["autoreset_mode"] is gym.vector.AutoresetMode.NEXT_STEP
+    envs = stats = vector_wrappers.RecordEpisodeStatistics(envs)
+    envs = vector_wrappers.ClipReward(envs, min_reward=-0.5, max_reward=0.1)
+    envs = vector_wrappers.NormalizeObservation(envs)
+    envs = vector_wrappers.NormalizeReward(envs, gamma=0.99)
+    obs, _ = envs.reset(seed=1)
+    envs.action_space.seed(1)
+    episodes = 0
+    for _ in range(steps):
+        obs, reward, term, trunc, infos = envs.step(envs.action_space.sample())
+        assert obs.dtype.kind == "f" and np.isfinite(obs).all() and np.isfinite(reward).all()
+        if "episode" in infos:
+            done = infos["_episode"]
+            np.testing.assert_array_equal(done, term | trunc)
+            ours = infos["episode_stats"]
+            np.testing.assert_array_equal(infos["episode"]["l"][done], ours["l"][done])
+            episodes += int(done.sum())
+    assert episodes > num_envs
+    assert stats.episode_count == episodes
+
+
+def test_same_step_is_refused_by_normalize_observation_but_not_by_the_rest():
+    # Goal: SAME_STEP stays available for code that wants it: RecordEpisodeStatistics and
+    # ClipReward accept it; NormalizeObservation refuses it as Gymnasium documents.
+    envs = incident_env.VectorEnv(4, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    stats = vector_wrappers.RecordEpisodeStatistics(envs)
+    wrapped = vector_wrappers.ClipReward(stats, 0, 0.06)
+    wrapped.reset(seed=0)
+    for _ in range(50):
+        _, reward, *_ = wrapped.step(wrapped.action_space.sample())
+        assert np.all((reward >= 0) & (reward <= 0.06))
+    assert stats.episode_count > 0
+    with pytest.raises(ValueError, match="NEXT_STEP"):
+        vector_wrappers.NormalizeObservation(envs)
