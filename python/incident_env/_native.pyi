@@ -14,6 +14,9 @@ ACTIONS: Final[list[dict[str, str]]]
 #: Valid ``task`` arguments: each original task's id, each generated tier, then
 #: ``"uniform"`` and ``"cycle"``.
 TASK_CHOICES: Final[list[str]]
+#: Task ids a reset request names (the server's ``task_id``): each original task's id,
+#: then each generated tier.
+TASK_IDS: Final[list[str]]
 #: Valid ``split`` arguments.
 SPLITS: Final[list[str]]
 #: Rows of ``VecCore.episode``: ``"r"`` (return), ``"score"`` and the grade's four parts.

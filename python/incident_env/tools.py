@@ -1,8 +1,9 @@
 """`IncidentToolEnv`: the incident episode as tools, for TRL's
 ``GRPOTrainer(environment_factory=IncidentToolEnv)`` and any tool-calling agent loop.
 
-``reset(**kwargs)`` starts an episode (``task_id`` and ``seed`` from the dataset row, if
-present) and returns the incident briefing as text; each action type is a public method
+``reset(**kwargs)`` starts an episode (``task_id``, ``seed``, ``split`` and ``episode_id``
+from the dataset row, if present; unknown task ids and splits refused) and returns the
+incident briefing as text; each action type is a public method
 whose docstring names the valid services, diagnoses and fixes (TRL turns the signatures
 and docstrings into tool schemas); each returns the step's observation as JSON text;
 ``get_reward()`` returns the episode's graded score. The state never shows the hidden
@@ -30,6 +31,8 @@ def _names(field: str) -> list[str]:
 SERVICES = _names("service")
 DIAGNOSES = _names("diagnosis")
 FIXES = _names("fix")
+#: The reset fields of the server's ``POST /reset`` that a dataset row may carry.
+RESET_FIELDS = ("task_id", "seed", "split", "episode_id")
 #: Keys of a step observation shown to the agent.
 _SHOWN = ("action_result", "success", "message", "logs", "metrics", "service_summaries",
           "active_alerts", "dependency_graph", "steps_remaining")
@@ -52,10 +55,21 @@ class IncidentToolEnv:
     def reset(self, **kwargs: Any) -> str:
         """Start an episode and return the incident briefing.
 
-        ``task_id`` and ``seed`` are taken from ``kwargs`` when present (other keys, such
-        as a dataset row's prompt, are ignored).
+        TRL passes the dataset row as ``kwargs``: its ``task_id`` (an original task or a
+        generated tier, ``incident_env.TASK_IDS``), ``seed``, ``split`` (``"train"`` or
+        ``"test"``: a generated tier's held-out incidents) and ``episode_id`` are the
+        server's reset fields (absent or ``None``: the server's defaults); other columns,
+        such as the prompt, are ignored. An unknown ``task_id`` or ``split``, or a seed
+        the server refuses, raises ``ValueError`` (the server itself answers an unknown
+        original task id with ``easy_task``, as the original does; a dataset row should
+        not silently train on another task).
         """
-        request = {key: kwargs[key] for key in ("task_id", "seed") if key in kwargs}
+        request = {key: kwargs[key] for key in RESET_FIELDS if kwargs.get(key) is not None}
+        task, split = request.get("task_id"), request.get("split")
+        if task is not None and task not in _native.TASK_IDS:
+            raise ValueError(f"unknown task_id {task!r}; expected one of {_native.TASK_IDS}")
+        if split is not None and split not in _native.SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {_native.SPLITS}")
         response = self._session.reset(**request)
         self._done = False
         return self._briefing(response["observation"])

@@ -41,14 +41,23 @@ pub fn split_names() -> Vec<&'static str> {
     Split::ALL.iter().map(|split| split.name()).collect()
 }
 
+/// Return the task ids a reset request names: each original task's wire id, then each
+/// generated tier (`gen_easy` ...), as the server's `task_id` accepts them.
+#[must_use]
+pub fn task_id_names() -> Vec<&'static str> {
+    let tasks = TaskId::ALL.iter().map(|task| task.name());
+    tasks
+        .chain(Tier::ALL.iter().map(|tier| tier.name()))
+        .collect()
+}
+
 /// Return every task choice's name: each original task's wire id, each generated tier
 /// (`gen_easy` ...), then the mixtures of the original tasks.
 #[must_use]
 pub fn task_choice_names() -> Vec<&'static str> {
-    let tasks = TaskId::ALL.iter().map(|task| task.name());
-    let tiers = Tier::ALL.iter().map(|tier| tier.name());
-    let mixed = MIXED_CHOICES.iter().map(|(name, _)| *name);
-    tasks.chain(tiers).chain(mixed).collect()
+    let mut names = task_id_names();
+    names.extend(MIXED_CHOICES.iter().map(|(name, _)| *name));
+    names
 }
 
 /// Parse a task choice and split (the split selects the generated incidents of a tier:
@@ -112,6 +121,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("ACTION_COUNT", ACTION_COUNT)?;
     module.add("ACTIONS", action_table(module.py())?)?;
     module.add("TASK_CHOICES", task_choice_names())?;
+    module.add("TASK_IDS", task_id_names())?;
     module.add("SPLITS", split_names())?;
     module.add("EPISODE_FIELDS", lanes::EPISODE_FIELDS.to_vec())?;
     module.add("NUM_ENVS_MAX", NUM_ENVS_MAX)?;

@@ -70,3 +70,46 @@ def test_episode_through_the_tools_and_the_reward():
     fresh = IncidentToolEnv()
     fresh.reset()
     assert fresh.diagnose("api_gateway", "x" * 200).startswith("Invalid action")
+
+
+def test_reset_honours_every_server_field_of_a_dataset_row():
+    # Goal: a dataset row's task_id, seed, split and episode_id reach the server's reset
+    # (a held-out test incident differs from the train incident of the same seed, as the
+    # server's own reset gives them), other columns are ignored, and None means absent.
+    from incident_env import Session
+
+    env = IncidentToolEnv()
+    rows = [{"prompt": [{"role": "user", "content": "fix it"}], "task_id": "gen_hard",
+             "seed": seed, "split": split, "episode_id": f"row-{seed}-{split}"}
+            for seed in range(6) for split in ("train", "test")]
+    briefings = {}
+    for row in rows:
+        briefings[(row["seed"], row["split"])] = env.reset(**row)
+        state = env._session.state()
+        assert state["task_id"] == "gen_hard" and state["episode_id"] == row["episode_id"]
+        unsealed = Session()
+        expected = unsealed.reset(task_id="gen_hard", seed=row["seed"], split=row["split"])
+        assert briefings[(row["seed"], row["split"])] == env._briefing(expected["observation"])
+    assert any(briefings[(s, "train")] != briefings[(s, "test")] for s in range(6))
+    env.reset(task_id=None, seed=None, split=None, episode_id=None)
+    assert env._session.state()["task_id"] == "easy_task"
+
+
+@pytest.mark.parametrize("row, match", [
+    ({"task_id": "hard"}, "unknown task_id 'hard'"),
+    ({"task_id": "uniform"}, "unknown task_id"),
+    ({"task_id": "gen_hard", "split": "validation"}, "unknown split 'validation'"),
+    ({"task_id": "gen_hard", "seed": -1}, "non-negative"),
+    ({"task_id": "easy_task", "seed": "abc"}, "seed must be"),
+    ({"episode_id": "x" * 300}, "episode_id"),
+])
+def test_reset_refuses_unknown_task_ids_and_bad_fields_clearly(row, match):
+    # Goal: a row naming an unknown task or split, or a seed or episode_id the server
+    # refuses, raises ValueError saying what is wrong, and the episode is unchanged.
+    env = IncidentToolEnv()
+    env.reset(task_id="medium_task", seed=5)
+    env.read_logs("database")
+    with pytest.raises(ValueError, match=match):
+        env.reset(**row)
+    state = env._session.state()
+    assert state["task_id"] == "medium_task" and state["step_count"] == 1
