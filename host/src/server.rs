@@ -16,9 +16,12 @@
 //! happens at it): request bodies are capped at [`BODY_LIMIT_BYTES_DEFAULT`] (413 beyond),
 //! headers must arrive within [`HEADER_READ_TIMEOUT_SECS_DEFAULT`] and bodies within
 //! [`BODY_READ_TIMEOUT_SECS_DEFAULT`] (408); at most [`CONNECTIONS_MAX_DEFAULT`] HTTP
-//! connections are open at once, and at the bound the one idle longest is shed
-//! ([`conns`]); the listen backlog is [`LISTEN_BACKLOG`]. At most [`MAX_SESSIONS_DEFAULT`]
-//! WebSocket sessions run at once (`CAPACITY_REACHED` beyond); WebSocket messages are
+//! connections are open at once, and at the bound the one waiting longest for its client
+//! (idle, or not taking its response) is shed ([`conns`]); an HTTP write blocked for
+//! [`WRITE_TIMEOUT_SECS_DEFAULT`] drops its connection; the listen backlog is
+//! [`LISTEN_BACKLOG`]. At most [`MAX_SESSIONS_DEFAULT`]
+//! WebSocket sessions run at once (`CAPACITY_REACHED` beyond, with at most
+//! [`WS_REFUSALS_MAX`] refusals in progress: HTTP 503 past them); WebSocket messages are
 //! capped at [`FRAME_BYTES_MAX`] and what waits to be written at
 //! [`WS_WRITE_BUFFER_BYTES_MAX`]; a peer that does not take a reply or pong within
 //! [`WRITE_TIMEOUT_SECS_DEFAULT`] is dropped, and a session without a data message for
@@ -71,7 +74,8 @@ pub const MAX_SESSIONS_DEFAULT: usize = 16_384;
 /// Most bytes waiting to be written on one WebSocket (a reply up to [`FRAME_BYTES_MAX`],
 /// plus room for a pong and a close frame); the buffer grows only as needed.
 pub const WS_WRITE_BUFFER_BYTES_MAX: usize = FRAME_BYTES_MAX + 4096;
-/// Default time a peer has to take a WebSocket reply or pong before it is dropped.
+/// Default time a write may stay blocked (an HTTP client not taking its response, a
+/// WebSocket peer not taking a reply or pong) before the connection is dropped.
 pub const WRITE_TIMEOUT_SECS_DEFAULT: u64 = 10;
 /// Largest request head (start line and headers); 431 beyond.
 pub const HEAD_BYTES_MAX: usize = 64 * 1024;
@@ -81,13 +85,18 @@ pub const CONNECTIONS_MAX_DEFAULT: usize = 16_384;
 /// Listen backlog asked of the kernel (Linux caps it at `net.core.somaxconn`, 4096 by
 /// default): connections that arrived but were not accepted yet.
 pub const LISTEN_BACKLOG: u32 = 16_384;
+/// Most WebSocket refusals in progress at once (at `--max-sessions`: the
+/// `CAPACITY_REACHED` frame and its close handshake, a few seconds at most); past it an
+/// upgrade is answered HTTP 503 without upgrading.
+pub const WS_REFUSALS_MAX: usize = 64;
 /// File descriptors kept for everything but connections and sessions (the listener,
-/// stdio, the runtime's epoll and wakers, WebSocket refusals in progress).
+/// stdio, the runtime's epoll and wakers, the [`WS_REFUSALS_MAX`] refusals in progress).
 pub const FDS_RESERVED: usize = 256;
 /// Time open connections get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE_SECS: u64 = 10;
 
 const _: () = assert!(BODY_LIMIT_BYTES_DEFAULT <= FRAME_BYTES_MAX);
+const _: () = assert!(WS_REFUSALS_MAX < FDS_RESERVED);
 
 /// Options of `incident-env serve`.
 #[derive(Debug, clap::Args)]
@@ -120,7 +129,8 @@ pub struct ServeArgs {
     /// Most HTTP connections open at once; at the bound the longest-idle one is shed.
     #[arg(long, default_value_t = CONNECTIONS_MAX_DEFAULT)]
     pub max_connections: usize,
-    /// Seconds a WebSocket peer has to take a reply or a pong before it is dropped.
+    /// Seconds a write may stay blocked (an HTTP response, a WebSocket reply or pong) before
+    /// the peer is dropped.
     #[arg(long, default_value_t = WRITE_TIMEOUT_SECS_DEFAULT)]
     pub write_timeout_secs: u64,
     /// A browser origin (such as `https://notebook.example`) allowed to reset, step, use
@@ -156,7 +166,7 @@ pub struct Config {
     pub body_read_timeout: Duration,
     /// Most HTTP connections open at once.
     pub connections_max: usize,
-    /// Time a WebSocket peer has to take a reply or a pong.
+    /// Time a write may stay blocked before the peer is dropped (HTTP and WebSocket).
     pub write_timeout: Duration,
     /// Browser origins allowed besides the server's own (`*`: any).
     pub allowed_origins: Vec<String>,
@@ -213,6 +223,8 @@ pub struct Shared {
     session: Mutex<Session>,
     /// One permit per WebSocket session slot.
     pub ws_slots: Arc<Semaphore>,
+    /// One permit per WebSocket refusal in progress ([`WS_REFUSALS_MAX`]).
+    pub ws_refusals: Arc<Semaphore>,
     /// The MCP sessions of `POST /mcp` (one episode each).
     pub mcp: mcp::McpSessions,
     /// Becomes `true` when the server shuts down.
@@ -225,6 +237,7 @@ impl Shared {
     pub fn new(config: Config, shutdown: watch::Receiver<bool>) -> Shared {
         Shared {
             ws_slots: Arc::new(Semaphore::new(config.max_sessions)),
+            ws_refusals: Arc::new(Semaphore::new(WS_REFUSALS_MAX)),
             session: Mutex::new(Session::new().with_sealed(config.sealed)),
             mcp: mcp::McpSessions::new(config.max_sessions, config.session_idle_timeout),
             config,
@@ -407,6 +420,8 @@ async fn serve_connection(stream: TcpStream, slot: Slot, shared: Arc<Shared>) {
             // The connection first: a request that arrived is read before a shed is heeded.
             biased;
             _ = connection.as_mut() => return,
+            // The client has not taken a byte of its response for the write timeout.
+            () = slot.write_stalled(shared.config.write_timeout) => return,
             // Chosen to make room for a new client: dropping the connection closes it,
             // unless reading found its request (the server was behind, not the client).
             () = slot.shed() => {

@@ -342,3 +342,110 @@ async fn over_a_thousand_sessions_each_step_under_the_default_bound() {
     println!("1,100 sessions after a step: {per_session:.1} KiB RSS each");
     assert!(per_session < 256.0, "{per_session} KiB per session");
 }
+
+/// Open `count` connections that each pipeline `requests` GETs of the Swagger UI bundle
+/// (1.7 MB each, uncompressed) and never read: every one leaves a write the server cannot
+/// finish.
+async fn never_reading_downloaders(
+    addr: SocketAddr,
+    count: usize,
+    requests: usize,
+) -> Vec<TcpStream> {
+    let one = format!("GET /docs/swagger-ui-bundle.js HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let pipelined = one.repeat(requests);
+    let mut streams = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(pipelined.as_bytes()).await.unwrap();
+        streams.push(stream);
+    }
+    streams
+}
+
+/// Time a WebSocket upgrade to its 101 (or fail after 5 s).
+async fn upgrade_ms(addr: SocketAddr) -> f64 {
+    let started = Instant::now();
+    let stream = tokio::time::timeout(Duration::from_secs(5), raw_ws(addr))
+        .await
+        .expect("the upgrade answered");
+    drop(stream);
+    started.elapsed().as_secs_f64() * 1e3
+}
+
+/// Time `/health` on a new connection, failing after 5 s (`health_ms` waits 10 s).
+async fn health_within_5s_ms(addr: SocketAddr) -> f64 {
+    tokio::time::timeout(Duration::from_secs(5), health_ms(addr))
+        .await
+        .expect("/health answered within 5 s")
+}
+
+/// The bound the issue sets on a new client's wait during the attack.
+const ATTACK_ANSWER_MS_MAX: f64 = 250.0;
+
+/// Most the server may grow per blocked downloader (hyper's buffers; the bodies are
+/// static and not copied).
+const ATTACK_RSS_PER_CONNECTION_KIB_MAX: u64 = 64;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_that_never_drain_do_not_stall_new_clients() {
+    // Goal: with --max-connections 200 taken by 200 clients that each pipeline three bundle
+    // downloads and never read (writes the server cannot finish), every new /health and
+    // /ws upgrade is answered within ATTACK_ANSWER_MS_MAX: a blocked writer is shed at
+    // the bound like an idle reader. Memory stays bounded per connection (the bodies are
+    // not copied).
+    let _serial = SERIAL.lock().await;
+    raise_file_limit(1_000);
+    let server = Server::start(&["--max-connections", "200"]);
+    let before = server.rss_kib();
+    let mut attackers = never_reading_downloaders(server.addr, 200, 3).await;
+    // Let every write block (the socket buffers fill at once on loopback).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut waits = Vec::new();
+    for probe in 0..10 {
+        // The slot the last probe freed goes to a new attacker first, so that every
+        // probe finds the table full of blocked writers; the pause lets it block and
+        // puts the last connection that ended by itself SHED_IDLE_MIN behind (a newcomer
+        // right after one waits for that long first: the burst rule, `server/conns.rs`).
+        attackers.extend(never_reading_downloaders(server.addr, 1, 3).await);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        waits.push(if probe % 2 == 0 {
+            health_within_5s_ms(server.addr).await
+        } else {
+            upgrade_ms(server.addr).await
+        });
+    }
+    let growth = server.rss_kib().saturating_sub(before);
+    println!("during the attack: /health and /ws answered in {waits:.1?} ms; RSS +{growth} KiB");
+    let slowest = waits.iter().copied().fold(0.0, f64::max);
+    assert!(
+        slowest < ATTACK_ANSWER_MS_MAX,
+        "a new client waited {slowest:.1} ms"
+    );
+    let per_connection = growth / 200;
+    assert!(
+        per_connection < ATTACK_RSS_PER_CONNECTION_KIB_MAX,
+        "{per_connection} KiB per blocked connection"
+    );
+    drop(attackers);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_client_that_never_reads_is_dropped_after_the_write_timeout() {
+    // Goal: HTTP writes have a timeout: a client that takes none of its response for
+    // --write-timeout-secs (1 here) is disconnected, well below the bound, without ever
+    // receiving all it asked for.
+    let _serial = SERIAL.lock().await;
+    let server = Server::start(&["--write-timeout-secs", "1"]);
+    let mut streams = never_reading_downloaders(server.addr, 1, 3).await;
+    let mut stream = streams.pop().unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut received = Vec::new();
+    let read =
+        tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut received)).await;
+    let asked = 3 * 1_732_839;
+    assert!(
+        matches!(read, Ok(Ok(_) | Err(_))),
+        "the connection was still open after the write timeout"
+    );
+    assert!(received.len() < asked, "got all {} bytes", received.len());
+}

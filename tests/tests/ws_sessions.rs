@@ -366,3 +366,57 @@ async fn a_client_that_never_reads_loses_its_slot() {
     drop(greedy);
     server.shutdown().await;
 }
+
+/// Send a WebSocket upgrade by hand and return the status of the answer (the socket is
+/// kept, unread past the head, so a refusal in progress stays in progress).
+async fn raw_upgrade(addr: SocketAddr) -> (u16, TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut byte)).await;
+        assert_eq!(read.expect("an answer in time").unwrap(), 1, "answer cut");
+        head.push(byte[0]);
+    }
+    let status = String::from_utf8_lossy(&head[9..12]).parse().unwrap();
+    (status, stream)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_at_capacity_are_bounded() {
+    // Goal: at --max-sessions, refusals in progress (the CAPACITY_REACHED frame and its
+    // close handshake, up to a few seconds with a peer that does not answer) are bounded
+    // by WS_REFUSALS_MAX; past it an upgrade gets HTTP 503 and no socket is kept.
+    let mut config = Config::local();
+    config.max_sessions = 1;
+    let server = start_with(config).await;
+    let addr = server.local_addr();
+    let mut held = connect(addr).await;
+    ask(&mut held, json!({"type": "state"})).await;
+    let attempts = incident_host::server::WS_REFUSALS_MAX + 40;
+    let mut statuses = Vec::new();
+    let mut sockets = Vec::new();
+    for _ in 0..attempts {
+        let (status, socket) = raw_upgrade(addr).await;
+        statuses.push(status);
+        sockets.push(socket);
+    }
+    assert!(
+        statuses.iter().all(|s| matches!(s, 101 | 503)),
+        "{statuses:?}"
+    );
+    let upgraded = statuses.iter().filter(|s| **s == 101).count();
+    assert!(upgraded >= 1, "no refusal frame at all");
+    assert!(
+        upgraded < attempts,
+        "all {attempts} refusals were upgraded at once"
+    );
+    ask(&mut held, json!({"type": "state"})).await;
+    server.shutdown().await;
+}

@@ -3,8 +3,10 @@
 //!
 //! The sources are committed under `host/ui/` (the page's own HTML/CSS/JS, and the release
 //! files of `swagger-ui-dist` with its licence under `host/ui/vendor/`); nothing is built or
-//! fetched. A client that accepts gzip gets each asset compressed once, on first request;
-//! every asset carries an `ETag`, so a browser's revalidation (`no-cache`) costs a 304.
+//! fetched. A client that accepts gzip gets each asset compressed once, on first request,
+//! on a blocking thread (the bundle takes a few hundred milliseconds: on an I/O thread it
+//! would hold every connection scheduled there); every asset carries an `ETag`, so a
+//! browser's revalidation (`no-cache`) costs a 304.
 
 use std::sync::OnceLock;
 
@@ -15,6 +17,7 @@ use hyper::header::{
     IF_NONE_MATCH, VARY,
 };
 use hyper::{Request, Response, StatusCode};
+use tokio::sync::OnceCell;
 
 use super::router::HttpResponse;
 
@@ -80,8 +83,20 @@ pub static ASSETS: [Asset; ASSET_COUNT] = [
 /// Assets smaller than this are sent as they are (gzip would gain little).
 const GZIP_MIN_BYTES: usize = 1024;
 
-/// The gzip form of each asset, made on first request.
-static GZIPPED: [OnceLock<Bytes>; ASSET_COUNT] = [const { OnceLock::new() }; ASSET_COUNT];
+/// The gzip form of each asset, made on first request (requests that arrive meanwhile
+/// wait for that one compression without holding a thread).
+static GZIPPED: [OnceCell<Bytes>; ASSET_COUNT] = [const { OnceCell::const_new() }; ASSET_COUNT];
+
+/// The gzip form of the asset at `index`, compressed on a blocking thread the first
+/// time; `None` if that compression failed (the asset is then sent as it is).
+async fn gzipped(index: usize) -> Option<Bytes> {
+    let compress = || async move {
+        tokio::task::spawn_blocking(move || gzip(ASSETS[index].body))
+            .await
+            .map_err(|_| ())
+    };
+    GZIPPED[index].get_or_try_init(compress).await.ok().cloned()
+}
 
 /// Return the index of the asset served at `path`.
 #[must_use]
@@ -154,18 +169,17 @@ fn fresh<B>(request: &Request<B>, tag: &HeaderValue) -> bool {
 
 /// Answer a GET of the asset at `index` (see [`find`]): 304 when the client's copy is
 /// current, else the bytes, gzip-compressed when the client accepts it.
-#[must_use]
-pub fn serve<B>(index: usize, request: &Request<B>) -> HttpResponse {
+pub async fn serve<B>(index: usize, request: &Request<B>) -> HttpResponse {
     let asset = &ASSETS[index];
     let tag = etag(index);
-    let compress = asset.body.len() >= GZIP_MIN_BYTES && accepts_gzip(request);
     let unchanged = fresh(request, tag);
-    let body = if unchanged {
-        Bytes::new()
-    } else if compress {
-        GZIPPED[index].get_or_init(|| gzip(asset.body)).clone()
-    } else {
-        Bytes::from_static(asset.body)
+    let wanted = !unchanged && asset.body.len() >= GZIP_MIN_BYTES && accepts_gzip(request);
+    let compressed = if wanted { gzipped(index).await } else { None };
+    let compress = compressed.is_some();
+    let body = match compressed {
+        _ if unchanged => Bytes::new(),
+        Some(bytes) => bytes,
+        None => Bytes::from_static(asset.body),
     };
     let mut response = Response::new(Full::new(body));
     if unchanged {
@@ -178,7 +192,7 @@ pub fn serve<B>(index: usize, request: &Request<B>) -> HttpResponse {
     if !unchanged {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
     }
-    if compress && !unchanged {
+    if compress {
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     response

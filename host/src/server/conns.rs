@@ -16,6 +16,11 @@
 //! arrived but the (busy) server had not read it yet, it is spared ([`Slot::spare`]) and
 //! the accept loop chooses again; only a client that has sent no complete request for
 //! [`SHED_IDLE_MIN`] is closed.
+//!
+//! A connection whose response write would block (the client does not read) counts as
+//! idle too, from the moment the write blocked until a write goes through: at the bound
+//! it is shed like a silent reader, and [`Slot::write_stalled`] ends it once a write has
+//! been blocked for the write timeout, bound or not.
 
 use std::collections::HashMap;
 use std::io;
@@ -63,6 +68,11 @@ pub struct Entry {
     idle_since: AtomicU64,
     /// The table's epoch (for [`Watched`]).
     epoch: Instant,
+    /// Nanoseconds from the table's epoch to when a write started to block, or
+    /// [`NOT_WAITING`] while writes go through.
+    write_blocked_since: AtomicU64,
+    /// Signalled when a write starts to block.
+    write_blocked: Notify,
     /// Set once the connection was chosen to be shed.
     shedding: AtomicBool,
     /// Wakes the connection's task to close it.
@@ -138,6 +148,8 @@ impl Connections {
                 busy: AtomicBool::new(false),
                 idle_since: AtomicU64::new(NOT_WAITING),
                 epoch: self.epoch,
+                write_blocked_since: AtomicU64::new(NOT_WAITING),
+                write_blocked: Notify::new(),
                 shedding: AtomicBool::new(false),
                 shed: Notify::new(),
             });
@@ -158,15 +170,12 @@ impl Connections {
         let oldest = table
             .open
             .values()
-            .filter(|entry| {
-                !entry.busy.load(Ordering::Relaxed)
-                    && !entry.shedding.load(Ordering::Relaxed)
-                    && entry.idle_since.load(Ordering::Relaxed) != NOT_WAITING
-            })
-            .min_by_key(|entry| entry.idle_since.load(Ordering::Relaxed));
+            .filter(|entry| !entry.shedding.load(Ordering::Relaxed))
+            .filter_map(|entry| Some((entry.waiting_since()?, entry)))
+            .min_by_key(|(since, _)| *since);
         match oldest {
-            Some(entry) => {
-                let idle = now.saturating_sub(entry.idle_since.load(Ordering::Relaxed));
+            Some((since, entry)) => {
+                let idle = now.saturating_sub(since);
                 if idle >= min_nanos {
                     entry.shedding.store(true, Ordering::Relaxed);
                     entry.shed.notify_one();
@@ -182,15 +191,48 @@ impl Connections {
 }
 
 impl Entry {
+    fn now_nanos(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(NOT_WAITING - 1)
+    }
+
     /// The server would block reading: from now on the connection is idle (unless it
     /// already was, or is running a request).
     fn waiting(&self) {
         if self.idle_since.load(Ordering::Relaxed) == NOT_WAITING
             && !self.busy.load(Ordering::Relaxed)
         {
-            let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(NOT_WAITING - 1);
-            self.idle_since.store(now, Ordering::Relaxed);
+            self.idle_since.store(self.now_nanos(), Ordering::Relaxed);
         }
+    }
+
+    /// A write would block: the client is not taking its response.
+    fn write_blocked(&self) {
+        if self.write_blocked_since.load(Ordering::Relaxed) == NOT_WAITING {
+            self.write_blocked_since
+                .store(self.now_nanos(), Ordering::Relaxed);
+            self.write_blocked.notify_one();
+        }
+    }
+
+    /// A write went through.
+    fn wrote(&self) {
+        if self.write_blocked_since.load(Ordering::Relaxed) != NOT_WAITING {
+            self.write_blocked_since
+                .store(NOT_WAITING, Ordering::Relaxed);
+        }
+    }
+
+    /// When the connection started waiting for its client (to send a request, or to take
+    /// a response), the earlier of the two; `None` while it runs a request or neither.
+    fn waiting_since(&self) -> Option<u64> {
+        if self.busy.load(Ordering::Relaxed) {
+            return None;
+        }
+        let since = self
+            .idle_since
+            .load(Ordering::Relaxed)
+            .min(self.write_blocked_since.load(Ordering::Relaxed));
+        (since != NOT_WAITING).then_some(since)
     }
 }
 
@@ -221,12 +263,32 @@ impl Slot {
         self.entry.shed.notified().await;
     }
 
-    /// Return `true` while the connection is idle: the server found nothing to read and
-    /// has no complete request from it.
+    /// Return `true` while the connection waits for its client: the server found nothing
+    /// to read and has no complete request from it, or a response write is blocked.
     #[must_use]
     pub fn is_idle(&self) -> bool {
-        !self.entry.busy.load(Ordering::Relaxed)
-            && self.entry.idle_since.load(Ordering::Relaxed) != NOT_WAITING
+        self.entry.waiting_since().is_some()
+    }
+
+    /// Resolve once a write has been blocked for `limit` without a byte going through
+    /// (the client does not read): the connection should then be dropped.
+    pub async fn write_stalled(&self, limit: Duration) {
+        let entry = &self.entry;
+        loop {
+            let blocked = entry.write_blocked.notified();
+            tokio::pin!(blocked);
+            blocked.as_mut().enable();
+            let since = entry.write_blocked_since.load(Ordering::Relaxed);
+            if since == NOT_WAITING {
+                blocked.await;
+                continue;
+            }
+            let deadline = entry.epoch + Duration::from_nanos(since) + limit;
+            tokio::time::sleep_until(deadline).await;
+            if entry.write_blocked_since.load(Ordering::Relaxed) == since {
+                return;
+            }
+        }
     }
 
     /// Withdraw the connection from shedding (it was chosen, but its request had arrived
@@ -258,13 +320,26 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     }
 }
 
+impl<S> Watched<S> {
+    /// Note whether a write went through or would block (see the module docs).
+    fn noted<T>(&self, polled: Poll<T>) -> Poll<T> {
+        if polled.is_pending() {
+            self.entry.write_blocked();
+        } else {
+            self.entry.wrote();
+        }
+        polled
+    }
+}
+
 impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         context: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(context, buf)
+        let polled = Pin::new(&mut self.stream).poll_write(context, buf);
+        self.noted(polled)
     }
 
     fn poll_write_vectored(
@@ -272,7 +347,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         context: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(context, bufs)
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(context, bufs);
+        self.noted(polled)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -384,6 +460,37 @@ mod tests {
         let slot = waiting.await.unwrap();
         assert_eq!(table.len(), 2, "the spared connection and the newcomer");
         drop(slot);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_blocked_writer_is_shed_and_times_out() {
+        // Goal: a connection whose response write blocks counts as waiting for its client
+        // (shed at the bound, before a younger idle reader); write_stalled resolves once a
+        // write has been blocked for the limit, and a write going through restarts it.
+        let table = Connections::new(2);
+        let writer = table.open().await;
+        writer.entry.write_blocked();
+        tokio::time::advance(SHED_IDLE_MIN).await;
+        let reader = table.open().await;
+        reader.entry.waiting();
+        tokio::time::advance(SHED_IDLE_MIN).await;
+        assert!(writer.is_idle());
+        let newcomer = table.clone();
+        let waiting = tokio::spawn(async move { newcomer.open().await });
+        tokio::select! {
+            () = writer.shed() => {}
+            () = reader.shed() => panic!("the younger idle reader was shed first"),
+        }
+        let limit = Duration::from_secs(1);
+        let stalled = tokio::time::timeout(limit / 2, writer.write_stalled(limit)).await;
+        assert!(stalled.is_err(), "stalled before the limit");
+        writer.entry.wrote();
+        writer.entry.write_blocked();
+        let started = Instant::now();
+        writer.write_stalled(limit).await;
+        assert!(started.elapsed() >= limit, "the timer did not restart");
+        drop(writer);
+        drop(waiting.await.unwrap());
     }
 
     #[tokio::test(start_paused = true)]

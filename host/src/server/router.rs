@@ -53,7 +53,7 @@ where
         (&Method::GET, "/openapi.json") => json_value(StatusCode::OK, &schema::openapi()),
         (&Method::GET, "/ui" | "/docs/") => redirect(if path == "/ui" { "/ui/" } else { "/docs" }),
         (&Method::GET, path) if let Some(index) = assets::find(path) => {
-            assets::serve(index, &request)
+            assets::serve(index, &request).await
         }
         (&Method::GET, "/ws") => ws::upgrade(request, shared),
         (&Method::POST, "/reset") => match read_body(request, shared).await {

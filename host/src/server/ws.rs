@@ -53,7 +53,9 @@ fn header_has<B>(request: &Request<B>, name: hyper::header::HeaderName, token: &
     })
 }
 
-/// Answer `GET /ws`: 101 and a spawned session task, or 400 for a non-WebSocket request.
+/// Answer `GET /ws`: 101 and a spawned session task (or, at `--max-sessions`, a spawned
+/// refusal), 400 for a non-WebSocket request, 503 when [`super::WS_REFUSALS_MAX`]
+/// refusals are already in progress.
 pub fn upgrade<B>(mut request: Request<B>, shared: &Arc<Shared>) -> HttpResponse
 where
     B: Send + 'static,
@@ -71,9 +73,15 @@ where
             "expected a WebSocket upgrade (OpenEnv session protocol)",
         );
     };
+    let permit = match shared.ws_slots.clone().try_acquire_owned() {
+        Ok(permit) => Ok(permit),
+        Err(_) => match shared.ws_refusals.clone().try_acquire_owned() {
+            Ok(refusal) => Err(refusal),
+            Err(_) => return detail(StatusCode::SERVICE_UNAVAILABLE, &at_capacity(shared)),
+        },
+    };
     let accept = derive_accept_key(key.as_bytes());
     let on_upgrade = hyper::upgrade::on(&mut request);
-    let permit = shared.ws_slots.clone().try_acquire_owned().ok();
     let shared = shared.clone();
     tokio::spawn(async move {
         let Ok(upgraded) = on_upgrade.await else {
@@ -86,8 +94,8 @@ where
         )
         .await;
         match permit {
-            Some(permit) => run(socket, permit, &shared).await,
-            None => refuse(socket, &shared).await,
+            Ok(permit) => run(socket, permit, &shared).await,
+            Err(_refusal) => refuse(socket, &shared).await,
         }
     });
     let mut response = Response::new(http_body_util::Full::new(bytes::Bytes::new()));
@@ -116,14 +124,16 @@ fn socket_config() -> WebSocketConfig {
         .max_frame_size(Some(FRAME_BYTES_MAX))
 }
 
+/// Why a session is refused at `--max-sessions`.
+fn at_capacity(shared: &Shared) -> String {
+    format!(
+        "Server at capacity: {} WebSocket sessions are open",
+        shared.config.max_sessions
+    )
+}
+
 async fn refuse(mut socket: Socket, shared: &Shared) {
-    let mut frame = error_frame(
-        "CAPACITY_REACHED",
-        &format!(
-            "Server at capacity: {} WebSocket sessions are open",
-            shared.config.max_sessions
-        ),
-    );
+    let mut frame = error_frame("CAPACITY_REACHED", &at_capacity(shared));
     frame["data"]["active_sessions"] = Value::from(shared.active_sessions());
     frame["data"]["max_sessions"] = Value::from(shared.config.max_sessions);
     if send(&mut socket, &frame, CLOSE_WAIT).await {
