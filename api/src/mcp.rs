@@ -9,6 +9,11 @@
 //! 30-digit integer or `-0` comes back as written). Every bad entry gets its own error
 //! (id `null` when its id could not be read).
 //!
+//! Bounds: a batch runs at most [`BATCH_ENTRIES_MAX`] entries, and no entry is started
+//! once the reply holds [`REPLY_BYTES_MAX`] bytes; the entries not run get one Invalid
+//! Request error (id `null`) saying how many, so one message can neither build an
+//! unbounded reply nor run unbounded work.
+//!
 //! Tools: `reset`, `step` (any action), one tool per action type (`list_services`,
 //! `read_logs`, ...), `state`, `grader` and `baseline` (the rule agent's next action, which
 //! the `/ui/` page asks for over its own WebSocket session). A tool whose arguments are
@@ -31,10 +36,18 @@ pub const INVALID_REQUEST: i64 = -32600;
 pub const METHOD_NOT_FOUND: i64 = -32601;
 /// JSON-RPC: bad parameters.
 pub const INVALID_PARAMS: i64 = -32602;
+/// JSON-RPC: the server failed answering (a bug; never expected).
+pub const INTERNAL_ERROR: i64 = -32603;
 /// Server error (implementation-defined range): no MCP session slot is free.
 pub const SERVER_BUSY: i64 = -32000;
 /// Server error: the `Mcp-Session-Id` names no live session (as MCP's SDKs answer).
 pub const SESSION_NOT_FOUND: i64 = -32001;
+
+/// Most entries of one batch that are run; the rest get one error together.
+pub const BATCH_ENTRIES_MAX: usize = 128;
+/// Reply bytes after which no further batch entry is started (a reply may exceed it by
+/// its last answer, a few KiB; over WebSocket it then still fits one 1 MiB frame).
+pub const REPLY_BYTES_MAX: usize = 512 * 1024;
 
 /// The methods that act on or read a session's episode (an MCP session is needed).
 pub const SESSION_METHODS: [&str; 2] = ["tools/list", "tools/call"];
@@ -77,7 +90,8 @@ enum Shape<'a> {
     /// Not JSON, or an empty batch: this one error answers the message.
     Refused(i64, &'static str),
     Single(Entry<'a>),
-    Batch(Vec<Entry<'a>>),
+    /// The first [`BATCH_ENTRIES_MAX`] entries, and how many followed them (not parsed).
+    Batch(Vec<Entry<'a>>, usize),
 }
 
 /// One entry of a message.
@@ -216,7 +230,11 @@ impl<'a> Message<'a> {
                     Ok(entries) if entries.is_empty() => {
                         Shape::Refused(INVALID_REQUEST, "Invalid Request: empty batch")
                     }
-                    Ok(entries) => Shape::Batch(entries.into_iter().map(Entry::parse).collect()),
+                    Ok(entries) => {
+                        let beyond = entries.len().saturating_sub(BATCH_ENTRIES_MAX);
+                        let parsed = entries.into_iter().take(BATCH_ENTRIES_MAX);
+                        Shape::Batch(parsed.map(Entry::parse).collect(), beyond)
+                    }
                     Err(_) => Shape::Refused(PARSE_ERROR, "Parse error"),
                 }
             }
@@ -229,7 +247,7 @@ impl<'a> Message<'a> {
         match &self.shape {
             Shape::Refused(..) => &[],
             Shape::Single(entry) => std::slice::from_ref(entry),
-            Shape::Batch(entries) => entries,
+            Shape::Batch(entries, _) => entries,
         }
     }
 
@@ -260,10 +278,15 @@ impl<'a> Message<'a> {
                     return None;
                 }
             }
-            Shape::Batch(entries) => {
+            Shape::Batch(entries, beyond) => {
                 out.push(b'[');
                 let mut answered = 0;
+                let mut run = 0;
                 for entry in entries {
+                    if out.len() >= REPLY_BYTES_MAX {
+                        break;
+                    }
+                    run += 1;
                     let mark = out.len();
                     if answered > 0 {
                         out.push(b',');
@@ -274,6 +297,14 @@ impl<'a> Message<'a> {
                         out.truncate(mark);
                     }
                 }
+                let not_run = entries.len() - run + beyond;
+                if not_run > 0 {
+                    if answered > 0 {
+                        out.push(b',');
+                    }
+                    write_error(&mut out, "null", INVALID_REQUEST, &over_bound(run, not_run));
+                    answered += 1;
+                }
                 if answered == 0 {
                     return None;
                 }
@@ -282,6 +313,15 @@ impl<'a> Message<'a> {
         }
         Some(out)
     }
+}
+
+/// The error for the entries of a batch past its bounds.
+fn over_bound(run: usize, not_run: usize) -> String {
+    format!(
+        "Invalid Request: a batch runs at most {BATCH_ENTRIES_MAX} entries and replies up to \
+         {REPLY_BYTES_MAX} bytes: the first {run} were run, the other {not_run} not run \
+         (send them again in smaller batches)"
+    )
 }
 
 /// Answer one request's method.

@@ -50,19 +50,40 @@ struct PlainStep<'a> {
 
 /// Answer one text message of a session.
 pub fn answer(session: &mut Session, text: &str) -> Answer {
-    match decode_message(text) {
+    match answer_unless_mcp(session, text) {
+        Unless::Answered(answer) => answer,
+        Unless::Mcp(request) => answer_mcp(session, &request),
+    }
+}
+
+/// What [`answer_unless_mcp`] did with a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unless {
+    /// Any message but `mcp`: answered.
+    Answered(Answer),
+    /// An `mcp` message: its JSON-RPC text, to answer with [`answer_mcp`] (a batch is up
+    /// to [`mcp::BATCH_ENTRIES_MAX`] calls: a server runs it off its I/O threads).
+    Mcp(String),
+}
+
+/// Answer one text message of a session, except an `mcp` message, which is handed back.
+pub fn answer_unless_mcp(session: &mut Session, text: &str) -> Unless {
+    Unless::Answered(match decode_message(text) {
         Message::Command(command) => Answer::Frame(session.apply(command).to_ws_frame()),
-        Message::Mcp(request) => {
-            // The JSON-RPC response goes in as written (its ids as the client wrote them).
-            let reply = mcp::Message::parse(request.as_bytes()).answer(Some(session));
-            let mut frame = br#"{"type":"mcp","data":"#.to_vec();
-            frame.extend_from_slice(reply.as_deref().unwrap_or(b"{}"));
-            frame.push(b'}');
-            Answer::Frame(String::from_utf8(frame).unwrap_or_default())
-        }
+        Message::Mcp(request) => return Unless::Mcp(request),
         Message::Refused(frame) => Answer::Frame(frame.to_string()),
         Message::Close => Answer::Close,
-    }
+    })
+}
+
+/// Answer the JSON-RPC text of an `mcp` message with an `mcp` frame.
+pub fn answer_mcp(session: &mut Session, request: &str) -> Answer {
+    // The JSON-RPC response goes in as written (its ids as the client wrote them).
+    let reply = mcp::Message::parse(request.as_bytes()).answer(Some(session));
+    let mut frame = br#"{"type":"mcp","data":"#.to_vec();
+    frame.extend_from_slice(reply.as_deref().unwrap_or(b"{}"));
+    frame.push(b'}');
+    Answer::Frame(String::from_utf8(frame).unwrap_or_default())
 }
 
 /// One decoded message.

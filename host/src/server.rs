@@ -92,6 +92,9 @@ pub const WS_REFUSALS_MAX: usize = 64;
 /// File descriptors kept for everything but connections and sessions (the listener,
 /// stdio, the runtime's epoll and wakers, the [`WS_REFUSALS_MAX`] refusals in progress).
 pub const FDS_RESERVED: usize = 256;
+/// Most MCP messages answered at once (each on a blocking thread, off the I/O threads:
+/// a batch is up to `incident_api::mcp::BATCH_ENTRIES_MAX` calls); others wait their turn.
+pub const MCP_WORKERS_MAX: usize = 4;
 /// Time open connections get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE_SECS: u64 = 10;
 
@@ -227,6 +230,8 @@ pub struct Shared {
     pub ws_refusals: Arc<Semaphore>,
     /// The MCP sessions of `POST /mcp` (one episode each).
     pub mcp: mcp::McpSessions,
+    /// One permit per MCP message being answered ([`MCP_WORKERS_MAX`]).
+    pub mcp_workers: Semaphore,
     /// Becomes `true` when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -240,6 +245,7 @@ impl Shared {
             ws_refusals: Arc::new(Semaphore::new(WS_REFUSALS_MAX)),
             session: Mutex::new(Session::new().with_sealed(config.sealed)),
             mcp: mcp::McpSessions::new(config.max_sessions, config.session_idle_timeout),
+            mcp_workers: Semaphore::new(MCP_WORKERS_MAX),
             config,
             shutdown,
         }

@@ -230,3 +230,107 @@ async fn an_unknown_method_without_a_session_is_method_not_found() {
     assert_eq!(list.status, 400);
     server.shutdown().await;
 }
+
+/// A batch of `count` `tools/list` calls (ids 0..count).
+fn tools_list_batch(count: usize) -> String {
+    let calls: Vec<String> = (0..count)
+        .map(|id| format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#))
+        .collect();
+    format!("[{}]", calls.join(","))
+}
+
+/// Check a bounded batch reply: at most BATCH_ENTRIES_MAX answers in order, then one
+/// error (id null) for the entries not run; return how many were answered.
+fn check_bounded_batch(reply: &Value, sent: usize) -> usize {
+    let entries = reply.as_array().expect("a batch reply");
+    let (last, answered) = entries.split_last().expect("not empty");
+    assert!(answered.len() <= incident_api::mcp::BATCH_ENTRIES_MAX);
+    for (index, entry) in answered.iter().enumerate() {
+        assert_eq!(entry["id"], index, "answers in order");
+        assert!(entry["result"]["tools"].is_array());
+    }
+    assert_eq!(last["id"], Value::Null);
+    assert_eq!(last["error"]["code"], -32600);
+    let message = last["error"]["message"].as_str().unwrap();
+    let rest = sent - answered.len();
+    assert!(message.contains(&format!("{rest} not run")), "{message}");
+    answered.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_bounded_in_calls_and_reply_bytes_over_http() {
+    // Goal: a 64 KiB POST /mcp of ~1,300 tools/list calls (5.7 MB of answers unbounded)
+    // gets at most BATCH_ENTRIES_MAX answers within REPLY_BYTES_MAX (plus one answer),
+    // then one JSON-RPC error for the rest; the session still works after.
+    use incident_api::mcp::{BATCH_ENTRIES_MAX, REPLY_BYTES_MAX};
+    let server = start().await;
+    let addr = server.local_addr();
+    let id = initialize(addr).await;
+    let mut count = 0;
+    while tools_list_batch(count + 1).len() < 64 * 1024 - 64 {
+        count += 1;
+    }
+    assert!(count > BATCH_ENTRIES_MAX);
+    let reply = post(addr, Some(&id), &tools_list_batch(count)).await;
+    assert_eq!(reply.status, 200);
+    let one_answer = post(
+        addr,
+        Some(&id),
+        r#"{"jsonrpc":"2.0","id":0,"method":"tools/list"}"#,
+    )
+    .await
+    .body
+    .len();
+    println!(
+        "{count} calls: {} reply bytes ({one_answer} per answer)",
+        reply.body.len()
+    );
+    assert!(reply.body.len() <= REPLY_BYTES_MAX + 2 * one_answer);
+    check_bounded_batch(&reply.json(), count);
+    let small = post(addr, Some(&id), &tools_list_batch(3)).await.json();
+    assert_eq!(
+        small.as_array().map(Vec::len),
+        Some(3),
+        "a small batch is whole"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_in_a_websocket_mcp_message_is_bounded() {
+    // Goal: one ~1 MiB WebSocket `mcp` message of ~22,000 tools/list calls gets one
+    // bounded `mcp` frame (under the 1 MiB frame limit: the connection is not dropped),
+    // ending with the error for the calls not run, and the session answers on.
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let server = start().await;
+    let addr = server.local_addr();
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut client, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), stream)
+        .await
+        .unwrap();
+    let mut count = 20_000;
+    while tools_list_batch(count + 1).len() < (1 << 20) - 64 {
+        count += 1;
+    }
+    let message = format!(r#"{{"type":"mcp","data":{}}}"#, tools_list_batch(count));
+    client.send(Message::text(message)).await.unwrap();
+    let reply = tokio::time::timeout(support::REPLY_TIMEOUT, client.next()).await;
+    let Ok(Some(Ok(Message::Text(text)))) = reply else {
+        panic!("no mcp frame: {reply:?}");
+    };
+    assert!(text.len() < 1 << 20, "{} bytes", text.len());
+    let frame: Value = serde_json::from_str(text.as_str()).unwrap();
+    assert_eq!(frame["type"], "mcp");
+    check_bounded_batch(&frame["data"], count);
+    client
+        .send(Message::text(r#"{"type":"state"}"#))
+        .await
+        .unwrap();
+    let state = tokio::time::timeout(support::REPLY_TIMEOUT, client.next()).await;
+    assert!(
+        matches!(&state, Ok(Some(Ok(Message::Text(text)))) if text.as_str().starts_with(r#"{"type":"state""#)),
+        "{state:?}"
+    );
+    server.shutdown().await;
+}

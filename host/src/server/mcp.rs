@@ -8,7 +8,8 @@
 //! (`--max-sessions`, the same figure as WebSocket sessions, counted apart: 503 beyond)
 //! and reaped after the session idle timeout. Messages that need no session (a parse
 //! error, invalid entries, `ping`) are answered without one, always with HTTP 200, as
-//! OpenEnv's validator expects of `POST /mcp` with `{}`.
+//! OpenEnv's validator expects of `POST /mcp` with `{}`. Every message is answered on a
+//! blocking thread ([`off_thread`]), as are WebSocket `mcp` messages.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -134,8 +135,19 @@ fn unknown_session() -> HttpResponse {
     refuse(StatusCode::NOT_FOUND, mcp::SESSION_NOT_FOUND, message)
 }
 
+/// Run `work` (answering an MCP message) on the blocking pool, at most
+/// [`super::MCP_WORKERS_MAX`] at once; `None` if it panicked.
+pub async fn off_thread<T, F>(shared: &Shared, work: F) -> Option<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let _permit = shared.mcp_workers.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
 /// Answer `POST /mcp`.
-pub async fn post<B>(request: Request<B>, shared: &Shared) -> HttpResponse
+pub async fn post<B>(request: Request<B>, shared: &Arc<Shared>) -> HttpResponse
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -148,7 +160,22 @@ where
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
-    let message = Message::parse(&bytes);
+    let worker = shared.clone();
+    off_thread(shared, move || respond(&worker, id, &bytes))
+        .await
+        .unwrap_or_else(|| {
+            let message = "Internal error: the message could not be answered";
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                mcp::INTERNAL_ERROR,
+                message,
+            )
+        })
+}
+
+/// Answer a `POST /mcp` body for the session `id` names (or the one it opens).
+fn respond(shared: &Shared, id: Option<String>, bytes: &[u8]) -> HttpResponse {
+    let message = Message::parse(bytes);
     let (session, new_id) = match id {
         Some(id) => match shared.mcp.get(&id) {
             Some(session) => (Some(session), None),

@@ -21,6 +21,7 @@ use hyper::header::{
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -32,7 +33,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::router::{HttpResponse, detail};
 use super::{FRAME_BYTES_MAX, Shared, WS_WRITE_BUFFER_BYTES_MAX};
 use incident_api::Session;
-use incident_api::openenv::{self, Answer, error_frame};
+use incident_api::openenv::{self, Answer, Unless, error_frame};
 
 /// Bytes tungstenite reads per call, and the read buffer each session keeps. Its default
 /// (128 KiB) is zero-filled before every read, which cost more than the rest of a step;
@@ -147,8 +148,16 @@ async fn send(socket: &mut Socket, frame: &Value, within: Duration) -> bool {
     send_text(socket, frame.to_string(), within).await
 }
 
-/// Send one text frame (see [`send`]).
-async fn send_text(socket: &mut Socket, text: String, within: Duration) -> bool {
+/// Send one text frame (see [`send`]); a reply over [`FRAME_BYTES_MAX`] is not sent:
+/// the session is closed with 1009 (message too big) instead.
+async fn send_text<S>(socket: &mut WebSocketStream<S>, text: String, within: Duration) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    if text.len() > FRAME_BYTES_MAX {
+        close(socket, CloseCode::Size, "reply larger than 1 MiB").await;
+        return false;
+    }
     matches!(
         bounded(within, socket.send(Message::text(text))).await,
         Some(Ok(()))
@@ -167,7 +176,10 @@ async fn bounded<F: Future>(limit: Duration, work: F) -> Option<F::Output> {
     }
 }
 
-async fn close(socket: &mut Socket, code: CloseCode, reason: &str) {
+async fn close<S>(socket: &mut WebSocketStream<S>, code: CloseCode, reason: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let frame = CloseFrame {
         code,
         reason: reason.into(),
@@ -242,7 +254,17 @@ async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared)
             _ => continue,
         };
         active_at = Instant::now();
-        match openenv::answer(&mut session, text) {
+        let answer = match openenv::answer_unless_mcp(&mut session, text) {
+            Unless::Answered(answer) => answer,
+            Unless::Mcp(request) => match answer_mcp(session, request, shared).await {
+                Some((back, answer)) => {
+                    session = back;
+                    answer
+                }
+                None => return,
+            },
+        };
+        match answer {
             Answer::Frame(frame) => {
                 if !send_text(&mut socket, frame, stall).await {
                     return;
@@ -254,6 +276,20 @@ async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared)
             }
         }
     }
+}
+
+/// Answer an `mcp` message off the I/O threads ([`super::mcp::off_thread`]), the session
+/// moved there and back; `None` if that failed (the session is then ended).
+async fn answer_mcp(
+    mut session: Session,
+    request: String,
+    shared: &Shared,
+) -> Option<(Session, Answer)> {
+    super::mcp::off_thread(shared, move || {
+        let answer = openenv::answer_mcp(&mut session, &request);
+        (session, answer)
+    })
+    .await
 }
 
 /// Write what is queued (a pong); `false` when the peer did not take it in time.
@@ -286,4 +322,29 @@ fn truncated(reason: &str) -> &str {
         end -= 1;
     }
     &reason[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_reply_over_the_frame_limit_closes_with_1009() {
+        // Goal: a text frame over FRAME_BYTES_MAX is never sent: the peer gets close 1009
+        // (as SERVER.md promises) rather than a dropped connection.
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let mut server =
+            WebSocketStream::from_raw_socket(ours, Role::Server, Some(socket_config())).await;
+        let mut client = WebSocketStream::from_raw_socket(theirs, Role::Client, None).await;
+        let reply = "x".repeat(FRAME_BYTES_MAX + 1);
+        let sending = tokio::spawn(async move { send_text(&mut server, reply, CLOSE_WAIT).await });
+        let first = client.next().await;
+        let Some(Ok(Message::Close(Some(frame)))) = first else {
+            let length = first.map(|message| message.map(|m| m.len()));
+            panic!("expected a close frame, got a message of length {length:?}");
+        };
+        assert_eq!(frame.code, CloseCode::Size);
+        while client.next().await.is_some() {}
+        assert!(!sending.await.unwrap(), "the reply counted as sent");
+    }
 }
