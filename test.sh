@@ -14,9 +14,12 @@ cargo test --workspace
 section "Python: incident_env (venv target/py-venv, pip install ./python, pytest)"
 # The venv lives under target/ (gitignored) and is reused; PYTHON picks the interpreter.
 # --train: jax, optax, matplotlib, tqdm for the train_ppo.py section below.
+# The server binary: the original's HTTP tests (test_original_suite.py) and the browser tests.
+cargo build -p incident-host --bin incident-env
 bash python/venv.sh --tests --train
 venv=target/py-venv
-INCIDENT_ENV_TOOL_SCHEMA=required "$venv/bin/pytest" -q python/tests
+INCIDENT_ENV_TOOL_SCHEMA=required INCIDENT_ENV_BIN="$PWD/target/debug/incident-env" \
+  "$venv/bin/pytest" -q python/tests
 
 section "Python: train_ppo.py smoke and reproduce.py's comparison (same venv)"
 # A few thousand steps: the script starts, learns, evaluates, writes its outputs; the
@@ -33,7 +36,6 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-cargo build -p incident-host --bin incident-env
 (
   cd tests/browser
   [ -f node_modules/playwright-core/package.json ] || npm ci --no-audit --no-fund

@@ -1,16 +1,19 @@
 """The DevOps incident-response environment in-process, from Python.
 
 - :class:`VectorEnv`: a ``gymnasium.vector.VectorEnv`` over the Rust core's batch step
-  (zero-copy numpy buffers, GIL released, optional threads).
+  (GIL released, optional threads; Gymnasium's three autoreset modes; writable copies or
+  zero-copy views).
 - :class:`IncidentResponseEnv`: one environment as a ``gymnasium.Env``, registered as
   ``"IncidentResponse-v0"`` (``gymnasium.make_vec`` of it builds a :class:`VectorEnv`).
 - :class:`Session`: one text-level episode answering with the HTTP routes' documents;
-  :mod:`incident_env.compat` has the original's ``IncidentEnvironment`` class and
+  :mod:`incident_env.compat` has the original's ``IncidentEnvironment`` class and its
+  pydantic models (extra ``compat``), and
   :mod:`incident_env.tools` the TRL ``environment_factory`` class ``IncidentToolEnv``.
 
 The sizes come from the core: ``OBS_LEN`` observation bytes, ``ACTION_COUNT`` discrete
 actions (``ACTIONS[i]`` is index ``i`` as the original's JSON action fields),
-``TASK_CHOICES`` valid ``task`` arguments, ``SPLITS`` valid ``split`` arguments.
+``TASK_CHOICES`` valid ``task`` arguments, ``TASK_IDS`` the server's reset task ids,
+``SPLITS`` valid ``split`` arguments.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from incident_env._native import (
     OBS_LEN,
     SPLITS,
     TASK_CHOICES,
+    TASK_IDS,
 )
 from incident_env.env import IncidentResponseEnv
 from incident_env.session import ApiError, Session
@@ -56,5 +60,6 @@ __all__ = [
     "SPLITS",
     "Session",
     "TASK_CHOICES",
+    "TASK_IDS",
     "VectorEnv",
 ]

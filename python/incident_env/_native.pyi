@@ -27,6 +27,19 @@ NUM_ENVS_MAX: Final[int]
 NUM_THREADS_MAX: Final[int]
 #: Fewest environments one thread of a step is given.
 MIN_ENVS_PER_THREAD: Final[int]
+#: Longest ``service``, ``diagnosis`` or ``fix`` an action may carry (characters).
+FIELD_CHARS_MAX: Final[int]
+#: Longest ``reasoning`` an action may carry (characters).
+REASONING_CHARS_MAX: Final[int]
+#: Lowest score and step reward the original tasks show (the original's ``SCORE_FLOOR``).
+SCORE_FLOOR: Final[float]
+#: Highest score and step reward the original tasks show (the original's ``SCORE_CEILING``).
+SCORE_CEILING: Final[float]
+
+def tasks_json(generated: bool = False) -> bytes:
+    """``GET /tasks`` (``?include=generated`` with ``generated``) as JSON bytes."""
+def manifest_json(generated: bool = False) -> bytes:
+    """``GET /manifest`` (``?include=generated`` with ``generated``) as JSON bytes."""
 
 class VecCore:
     """A batch of environments stepping in place into the numpy arrays it owns."""

@@ -16,12 +16,13 @@ mod vector;
 use incident_core::batch::TaskChoice;
 use incident_core::task::TaskId;
 use incident_core::{ACTION_COUNT, Action, OBS_LEN, Split, Tier};
+use incident_core::{grader, limits};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 pub use reference::CoreBatch;
-pub use session::ApiSession;
+pub use session::{ApiSession, manifest_json, tasks_json};
 pub use vector::VecCore;
 
 /// Largest `num_envs` a [`VecCore`] accepts (about 1.7 GB of environments and buffers).
@@ -127,6 +128,12 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("NUM_ENVS_MAX", NUM_ENVS_MAX)?;
     module.add("NUM_THREADS_MAX", NUM_THREADS_MAX)?;
     module.add("MIN_ENVS_PER_THREAD", lanes::MIN_ENVS_PER_THREAD)?;
+    module.add("FIELD_CHARS_MAX", limits::FIELD_CHARS_MAX)?;
+    module.add("REASONING_CHARS_MAX", limits::REASONING_CHARS_MAX)?;
+    module.add("SCORE_FLOOR", grader::milli_to_f64(grader::strict(0.0)))?;
+    module.add("SCORE_CEILING", grader::milli_to_f64(grader::strict(1.0)))?;
+    module.add_function(wrap_pyfunction!(tasks_json, module)?)?;
+    module.add_function(wrap_pyfunction!(manifest_json, module)?)?;
     module.add_class::<VecCore>()?;
     module.add_class::<ApiSession>()?;
     module.add_class::<CoreBatch>()?;

@@ -1,6 +1,7 @@
 //! [`ApiSession`]: one text-level episode through `incident-api`, the same
 //! decode -> `Session::apply` -> render path as the HTTP routes.
 
+use incident_api::render::{self, Listing};
 use incident_api::{ApiError, Command, Session, decode};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -53,6 +54,35 @@ impl ApiSession {
     /// `GET /baseline`.
     fn baseline<'py>(&mut self, py: Python<'py>) -> Answer<'py> {
         self.answer(py, Ok(Command::Baseline))
+    }
+}
+
+/// `GET /tasks` (`?include=generated` with `generated`): the task definitions, as JSON.
+#[pyfunction]
+#[pyo3(signature = (generated = false))]
+pub fn tasks_json(py: Python<'_>, generated: bool) -> Bound<'_, PyBytes> {
+    PyBytes::new(
+        py,
+        &incident_api::to_bytes(&render::tasks(listing(generated))),
+    )
+}
+
+/// `GET /manifest` (`?include=generated` with `generated`), as JSON.
+#[pyfunction]
+#[pyo3(signature = (generated = false))]
+pub fn manifest_json(py: Python<'_>, generated: bool) -> Bound<'_, PyBytes> {
+    PyBytes::new(
+        py,
+        &incident_api::to_bytes(&render::manifest(listing(generated))),
+    )
+}
+
+/// The listing of `/tasks` and `/manifest`: the original tasks, or also the tiers.
+fn listing(generated: bool) -> Listing {
+    if generated {
+        Listing::WithGenerated
+    } else {
+        Listing::Original
     }
 }
 

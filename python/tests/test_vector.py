@@ -309,6 +309,7 @@ def test_worker_threads_persist_across_steps():
     before = worker_threads()
     env = VectorEnv(2 * incident_env.MIN_ENVS_PER_THREAD, num_threads=2)
     env.reset(seed=0)
+    wait_until(lambda: len(worker_threads() - before) == 1)
     ours = worker_threads() - before
     assert len(ours) == 1, (ours, before)
     for row in random_actions(env.num_envs, 5):
