@@ -56,7 +56,7 @@ pub fn float(milli: Milli) -> f64 {
 pub fn shown(scenario: &Scenario, milli: Milli) -> f64 {
     match scenario.ruleset {
         Ruleset::Original => float(milli.clamp(REWARD_MIN_MILLI, REWARD_MAX_MILLI)),
-        Ruleset::V1 => float(milli),
+        Ruleset::V1 | Ruleset::V2 => float(milli),
     }
 }
 

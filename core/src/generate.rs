@@ -65,6 +65,7 @@ use crate::vocab::{
 
 #[cfg(test)]
 mod reference;
+pub mod v2;
 
 /// Draws of root structures before the deterministic fallback.
 pub const ATTEMPTS_MAX: usize = 64;
@@ -117,10 +118,10 @@ impl TierParams {
 /// Percent of reads of a red herring that show its misleading mode.
 pub const HERRING_MISLEAD_PERCENT: u8 = 50;
 
-/// Return the parameters of `tier`.
+/// Return the v1 parameters of `tier`'s level (a graph tier's own are [`v2::params`]).
 #[must_use]
 pub const fn params(tier: Tier) -> TierParams {
-    match tier {
+    match Tier::ALL[tier.level()] {
         Tier::Easy => TierParams {
             root_count_percent: [100, 0, 0],
             noise_percent: 0,
@@ -148,7 +149,7 @@ pub const fn params(tier: Tier) -> TierParams {
             status_percent: [50, 30, 20],
             slack_steps: 8,
         },
-        Tier::Expert => TierParams {
+        _ => TierParams {
             root_count_percent: [0, 50, 50],
             noise_percent: 25,
             herrings_max: 2,
@@ -478,6 +479,9 @@ pub fn generate(seed: u64, tier: Tier, split: Split) -> Scenario {
 /// [`generate`] in place, so an environment's auto-reset generates into its own scenario
 /// instead of copying a returned one in.
 pub fn generate_into(seed: u64, tier: Tier, split: Split, out: &mut Scenario) {
+    if tier.ruleset() == Ruleset::V2 {
+        return v2::generate_into(seed, tier, split, out);
+    }
     let key = seed ^ (u64::from(tier as u8) << 56) ^ (u64::from(split as u8) << 62);
     let mut draws = Draws {
         key: crate::batch::stream_seed(0x1_9c1d_e47e, key),
@@ -725,7 +729,7 @@ fn alert(out: &mut Scenario, draws: &mut Draws, tier: Tier) {
     if broken & 1 != 0 {
         out.alert[0] = Some(severity_of(out.status[0]));
     }
-    let percent = &ALERT_PERCENT[tier as usize];
+    let percent = &ALERT_PERCENT[tier.level()];
     for s in services_of(broken & !1) {
         let above = DEPENDS_ON[s] & broken != 0;
         let alerted = draws.percent(percent[usize::from(above)]);

@@ -27,9 +27,17 @@ pub enum Ruleset {
     /// Ruleset v1 for generated incidents: potential-based rewards whose sum is the
     /// graded score, ordering enforced, no rewards for touching symptoms (`README.md`).
     V1,
+    /// Ruleset v2 for the generated-graph tiers (`docs/tiers-v2.md`): v1's rewards and
+    /// order on a per-incident dependency graph shown only once inspected, with failures
+    /// that spread upstream over time, fixes that land after a delay, masked roots,
+    /// no-fault controls and an error budget in the grade.
+    V2,
 }
 
-/// A difficulty tier of generated incidents (`gen_easy` ... `gen_expert` on the wire).
+/// A difficulty tier of generated incidents: the v1 family (`gen_easy` ... `gen_expert`
+/// on the wire, ruleset v1) and the generated-graph family (`gen_graph_easy` ...
+/// `gen_graph_expert`, ruleset v2). New tiers are appended, so a snapshot's tier index keeps
+/// its meaning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[repr(u8)]
@@ -42,16 +50,48 @@ pub enum Tier {
     Hard,
     /// Two or three roots, more noise, red herrings, roots mostly silent.
     Expert,
+    /// Generated graph, one root, exact evidence, fixes land at once.
+    GraphEasy,
+    /// Generated graph, one or two roots, light noise, upstream spread, fix delay.
+    GraphMedium,
+    /// Generated graph shown only once inspected, compound and masked roots, no-fault
+    /// controls, noise.
+    GraphHard,
+    /// Everything of `GraphHard`, more of it: evidence a single read gets wrong often.
+    GraphExpert,
 }
 
-/// Number of generated tiers.
+/// Number of tiers of the v1 family ([`Tier::ALL`]).
 pub const TIER_COUNT: usize = 4;
 
+/// Number of tiers of the generated-graph family ([`Tier::GRAPH`]).
+pub const GRAPH_TIER_COUNT: usize = 4;
+
 impl Tier {
-    /// Every tier, easiest first.
+    /// The v1 family's tiers (`gen_*`), easiest first.
     pub const ALL: [Tier; TIER_COUNT] = [Tier::Easy, Tier::Medium, Tier::Hard, Tier::Expert];
 
-    /// Return the wire name (`gen_easy` ...).
+    /// The generated-graph family's tiers (`gen_graph_*`, ruleset v2), easiest first.
+    pub const GRAPH: [Tier; GRAPH_TIER_COUNT] = [
+        Tier::GraphEasy,
+        Tier::GraphMedium,
+        Tier::GraphHard,
+        Tier::GraphExpert,
+    ];
+
+    /// Every tier of both families, in declaration order.
+    pub const EVERY: [Tier; TIER_COUNT + GRAPH_TIER_COUNT] = [
+        Tier::Easy,
+        Tier::Medium,
+        Tier::Hard,
+        Tier::Expert,
+        Tier::GraphEasy,
+        Tier::GraphMedium,
+        Tier::GraphHard,
+        Tier::GraphExpert,
+    ];
+
+    /// Return the wire name (`gen_easy` ... `gen_graph_expert`).
     #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
@@ -59,13 +99,34 @@ impl Tier {
             Tier::Medium => "gen_medium",
             Tier::Hard => "gen_hard",
             Tier::Expert => "gen_expert",
+            Tier::GraphEasy => "gen_graph_easy",
+            Tier::GraphMedium => "gen_graph_medium",
+            Tier::GraphHard => "gen_graph_hard",
+            Tier::GraphExpert => "gen_graph_expert",
         }
     }
 
-    /// Parse an exact wire name.
+    /// Return the ruleset of the tier's incidents (its family).
+    #[must_use]
+    pub const fn ruleset(self) -> Ruleset {
+        match self {
+            Tier::Easy | Tier::Medium | Tier::Hard | Tier::Expert => Ruleset::V1,
+            Tier::GraphEasy | Tier::GraphMedium | Tier::GraphHard | Tier::GraphExpert => {
+                Ruleset::V2
+            }
+        }
+    }
+
+    /// Return the tier's level within its family: 0 easy .. 3 expert.
+    #[must_use]
+    pub const fn level(self) -> usize {
+        self as usize % TIER_COUNT
+    }
+
+    /// Parse an exact wire name of either family.
     #[must_use]
     pub fn from_name(text: &str) -> Option<Tier> {
-        Tier::ALL.into_iter().find(|tier| tier.name() == text)
+        Tier::EVERY.into_iter().find(|tier| tier.name() == text)
     }
 }
 
@@ -202,6 +263,22 @@ pub struct Scenario {
     pub decoy: [Mode; SERVICE_COUNT],
     /// Per service: percent of reads (logs or metrics) that show `decoy` instead.
     pub mislead_percent: [u8; SERVICE_COUNT],
+    /// Per service: the services it calls. The incident's own graph under ruleset v2,
+    /// [`crate::topology::DEPENDS_ON`] otherwise.
+    pub depends_on: [ServiceMask; SERVICE_COUNT],
+    /// Per service: the first step at which it shows broken (ruleset v2: a failure
+    /// spreads upstream from its onset); 0 otherwise.
+    pub onset: [u8; SERVICE_COUNT],
+    /// Per service: the roots whose being unfixed hides its failure (ruleset v2: a root
+    /// masked by the root above it, which takes every call); 0 otherwise.
+    pub masked_by: [ServiceMask; SERVICE_COUNT],
+    /// Ruleset v2: the steps a fix takes to land (1: at the next step); 0 otherwise.
+    pub fix_delay: u8,
+    /// Ruleset v2, no-fault controls: the services whose alert flaps (shown `status`
+    /// until `heal_at`, then healthy; healthy all along), 0 otherwise.
+    pub flap_mask: ServiceMask,
+    /// Ruleset v2: the step at which the flapping services of a control self-heal.
+    pub heal_at: u8,
 }
 
 impl Scenario {
@@ -269,13 +346,49 @@ impl Scenario {
         }
     }
 
-    /// Return the mode `service` shows now, given the set of fixed services.
+    /// Return the mode `service` shows now, given the set of fixed services (every
+    /// failure's onset passed).
     #[inline]
     #[must_use]
     pub const fn mode_now(&self, service: Service, fixed: ServiceMask) -> Mode {
         let s = service as usize;
-        let broken = self.cause[s] & !fixed != 0;
+        // `&`, not `&&`: no branch.
+        let broken = (self.cause[s] & !fixed != 0) & (self.masked_by[s] & !fixed == 0);
         mode_if(self.mode[s], broken)
+    }
+
+    /// Return the mode every service shows at `step`, given the set of services whose
+    /// fix is in effect: broken while a cause is unfixed, no masking root is unfixed and
+    /// the failure's onset has passed.
+    #[must_use]
+    pub const fn modes_at(&self, fixed: ServiceMask, step: u8) -> [Mode; SERVICE_COUNT] {
+        let mut out = [Mode::Healthy; SERVICE_COUNT];
+        let mut s = 0;
+        while s < SERVICE_COUNT {
+            let reached = step >= self.onset[s];
+            out[s] = mode_if(self.mode_now(Service::ALL[s], fixed), reached);
+            s += 1;
+        }
+        out
+    }
+
+    /// Return the status `service` shows at `step` in `mode` (not counting
+    /// `recovering`): a broken service's status, a control's flapping status until it
+    /// heals, else healthy.
+    #[inline]
+    #[must_use]
+    pub const fn status_at(&self, service: Service, mode: Mode, step: u8) -> Status {
+        let s = service as usize;
+        let flapping = (self.flap_mask & (1 << s) != 0) & (step < self.heal_at);
+        let broken = !matches!(mode, Mode::Healthy) || flapping;
+        [Status::Healthy, self.status[s]][broken as usize]
+    }
+
+    /// Return the services `service` calls in this incident's graph.
+    #[inline]
+    #[must_use]
+    pub const fn depends_on(&self, service: Service) -> ServiceMask {
+        self.depends_on[service as usize]
     }
 
     /// Return the mode every service shows now, given the set of fixed services.
@@ -304,7 +417,8 @@ impl Scenario {
         let mut out = 0;
         let mut s = 0;
         while s < SERVICE_COUNT {
-            out |= ((self.cause[s] & !fixed != 0) as u8) << s;
+            let broken = (self.cause[s] & !fixed != 0) & (self.masked_by[s] & !fixed == 0);
+            out |= (broken as u8) << s;
             s += 1;
         }
         out
@@ -419,6 +533,12 @@ pub(crate) const BLANK: Scenario = Scenario {
     blocked_by: [0; SERVICE_COUNT],
     decoy: [Mode::Healthy; SERVICE_COUNT],
     mislead_percent: [0; SERVICE_COUNT],
+    depends_on: crate::topology::DEPENDS_ON,
+    onset: [0; SERVICE_COUNT],
+    masked_by: [0; SERVICE_COUNT],
+    fix_delay: 0,
+    flap_mask: 0,
+    heal_at: 0,
 };
 
 /// The scenario of an original task, from its static data: a symptom is broken while
