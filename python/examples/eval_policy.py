@@ -4,7 +4,8 @@
     python python/examples/eval_policy.py runs/ppo/model.npz --split both --episodes 1000 \
         --references --by-root --behaviour
 
-Plays incidents ``0 .. episodes-1`` of every tier of the split(s) greedily, one episode each
+Plays incidents ``0 .. episodes-1`` of every tier the model was trained on (its
+``--tiers``), of the split(s), greedily, one episode each
 (the evaluation set of ``train_ppo.py``), and prints the table (mean score, success rate,
 mean steps, time to mitigation); ``--references`` adds the random policy, the rule
 baseline and the oracle on the same incidents; ``--by-root`` adds the policy's mean score
@@ -68,18 +69,22 @@ def record(tp, evaluator, tier: str, split: str, policy) -> dict:
             "fixes": root_pairs(tp, evaluator, tier, split, "apply_fix")}
 
 
-def _below(tp) -> np.ndarray:
-    """``below[i, j]``: service ``j`` is a direct or indirect dependency of service ``i``."""
-    reach = tp.DEPENDS_ON.astype(bool)
+def _below(tp, obs: np.ndarray) -> np.ndarray:
+    """``below[i, j]``: service ``j`` is a direct or indirect dependency of service ``i`` in
+    the graph the observation shows (ruleset v2: the inspected edges only)."""
+    x = obs[None].astype(np.int32)
+    blocks = x[:, : tp.SERVICES * tp.BLOCK].reshape(1, tp.SERVICES, tp.BLOCK)
+    reach = tp.shown_graph(x, blocks, np)[0][0].astype(bool)
     for _ in range(tp.SERVICES):
         reach = reach | ((reach.astype(int) @ reach.astype(int)) > 0)
     return reach
 
 
-def where(tp, obs: np.ndarray, service: int, below: np.ndarray) -> str:
+def where(tp, obs: np.ndarray, service: int) -> str:
     """Say which service of the observation ``service`` is, from what the agent sees: the
-    deepest affected one (status not healthy, no affected service below it), another
-    affected one, or a healthy one."""
+    deepest affected one (status not healthy, no affected service below it in the graph
+    shown), another affected one, or a healthy one."""
+    below = _below(tp, obs)
     affected = obs[: tp.SERVICES * tp.BLOCK : tp.BLOCK] != 0
     if not affected[service]:
         return "a healthy service"
@@ -88,7 +93,7 @@ def where(tp, obs: np.ndarray, service: int, below: np.ndarray) -> str:
     return "an affected service above another"
 
 
-def describe(tp, action_index: int, obs: np.ndarray, below: np.ndarray) -> tuple[str, str]:
+def describe(tp, action_index: int, obs: np.ndarray) -> tuple[str, str]:
     """Return ``(what, service name or "")`` of an action, ``what`` naming its type (for a
     diagnosis, whether the service's logs or metrics had shown a mode) and, for a service
     action, :func:`where` its service is."""
@@ -101,7 +106,7 @@ def describe(tp, action_index: int, obs: np.ndarray, below: np.ndarray) -> tuple
         block = obs[s * tp.BLOCK : (s + 1) * tp.BLOCK]
         read = block[tp.CATEGORICAL[2][0]] or block[tp.CATEGORICAL[3][0]]
         kind += " (after its logs/metrics)" if read else " (unread)"
-    return f"{kind} on {where(tp, obs, s, below)}", action["service"]
+    return f"{kind} on {where(tp, obs, s)}", action["service"]
 
 
 def _next(tp, r: dict, t: int, i: int, service: str) -> str:
@@ -120,14 +125,13 @@ def behaviour(tp, evaluator, policy, splits, first: int = 3) -> str:
     common kinds with their shares, and how often the service acted on is a root) and its
     mistakes (wrong diagnoses and the action after one, fixes the oracle does not make) as
     Markdown."""
-    below = _below(tp)
     steps = ["| tier | split | step | most common actions (share of incidents) "
              "| acts on a root |", "|---|---|---:|---|---:|"]
     wrong = ["| tier | split | mean score | extra steps over the oracle | incidents with a "
              "wrong diagnosis | most common wrong diagnoses (true mode -> diagnosed) "
              "| incidents with a wrong fix (of which on a non-root) "
              "| next action after a wrong diagnosis |", "|---|---|---:|---:|---:|---|---:|---|"]
-    for tier in tp.TIERS:
+    for tier in evaluator.tiers:
         for split in splits:
             r = record(tp, evaluator, tier, split, policy)
             oracle = evaluator.play(tier, split, lambda env, obs: env.policy_actions("oracle"))
@@ -136,7 +140,7 @@ def behaviour(tp, evaluator, policy, splits, first: int = 3) -> str:
                 kinds: Counter = Counter()
                 on_root = acted = 0
                 for i in (t < r["steps"]).nonzero()[0]:
-                    what, service = describe(tp, r["actions"][t, i], r["obs"][t, i], below)
+                    what, service = describe(tp, r["actions"][t, i], r["obs"][t, i])
                     kinds[what] += 1
                     if service:
                         acted += 1
@@ -180,7 +184,7 @@ def behaviour(tp, evaluator, policy, splits, first: int = 3) -> str:
 def by_root(tp, evaluator, policy, splits) -> str:
     """Render the policy's mean score and success per root pair and split as Markdown."""
     stats: dict = defaultdict(list)
-    for tier in tp.TIERS:
+    for tier in evaluator.tiers:
         for split in splits:
             played = evaluator.play(tier, split, policy)
             for i, pairs in enumerate(root_pairs(tp, evaluator, tier, split)):
@@ -214,12 +218,12 @@ def main() -> None:
     import train_ppo as tp  # pins --threads before it imports jax
 
     params, config = tp.load_model(args.model)
-    evaluator = tp.Evaluator(args.episodes)
+    evaluator = tp.Evaluator(args.episodes, tp.tier_names(config.tiers))
     policy = tp.greedy_policy(params, config)
     references = tp.reference_policies(config.seed) if args.references else {}
     splits = tp.SPLITS if args.split == "both" else (args.split,)
     rows = {}
-    for tier in tp.TIERS:
+    for tier in evaluator.tiers:
         for split in splits:
             for name in ("random", "baseline"):
                 if name in references:

@@ -106,6 +106,42 @@ def test_policy_head_does_not_know_which_service_it_scores():
     assert not np.array_equal(logits[0, db], logits[0, pay])
 
 
+def test_graph_encoder_sees_only_the_shown_dependencies():
+    # Goal: with the graph features, a ruleset-v2 service sees a broken dependency only
+    # once the observation shows that edge (byte +4: the shown bit and the mask), and the
+    # dependency sees its broken caller the same way; a ruleset-v1 observation keeps the
+    # fixed graph. Byte layout of core/src/obs.rs and the 07:24 board line of lane tiers.
+    sys.path.insert(0, str(HERE))
+    import train_ppo as tp
+
+    gateway, database = tp.SERVICE_NAMES.index("api_gateway"), tp.SERVICE_NAMES.index(
+        "database")
+    obs = np.zeros((4, tp.ie.OBS_LEN), np.uint8)
+    obs[:, database * tp.BLOCK] = 2  # the database critical, every other service healthy
+    obs[[0, 1, 3], tp.RULESET_BYTE] = tp.RULESET_V2
+    obs[[1, 3], gateway * tp.BLOCK + 4] = (1 << tp.SHOWN_BIT) | (1 << database)  # shown
+    obs[2, tp.RULESET_BYTE] = 1
+    obs[3, gateway * tp.BLOCK] = 1  # and the gateway degraded
+    tokens, glob = (np.asarray(a) for a in tp.encode(obs, False, graph=True))
+    # The token ends with the shown flag, then the dependencies' and the callers' status,
+    # logs and metrics one-hots without their first class.
+    seen = sum(n - 1 for i, n in tp.CATEGORICAL if i in (0, 2, 3))
+    own = tokens.shape[-1] - 1 - 2 * seen
+    shown, deps, callers = (tokens[..., own], tokens[..., own + 1 : own + 1 + seen],
+                            tokens[..., own + 1 + seen :])
+    critical = 1  # status one-hot without "healthy": degraded, critical, ...
+    assert deps[0, gateway, critical] == 0 and shown[0, gateway] == 0
+    assert deps[1, gateway, critical] == 1 and shown[1, gateway] == 1
+    assert callers[1, database].sum() == 0  # the gateway is healthy
+    assert callers[3, database, 0] == 1 and callers[0, database].sum() == 0
+    # Ruleset v1: the fixed graph (the gateway calls auth and the order service, not the
+    # database directly), every edge known.
+    assert deps[2, gateway].sum() == 0 and shown[2].min() == 1
+    assert deps[2, tp.SERVICE_NAMES.index("payment_service"), critical] == 1
+    gen_tokens, gen_glob = tp.encode(obs, False)
+    assert glob.shape[-1] > gen_glob.shape[-1] and tokens.shape[-1] > gen_tokens.shape[-1]
+
+
 def test_reproduce_passes_the_committed_table_and_fails_a_moved_one(tmp_path):
     # Goal: reproduce.py's comparison (what the fresh-clone reproduction reports) passes the
     # committed seed-1 table against itself, and fails, with exit 1 and the row marked, a
@@ -138,13 +174,19 @@ def test_reproduce_passes_the_committed_table_and_fails_a_moved_one(tmp_path):
         assert len(failed) == 1 and failed[0].startswith(marked), (name, failed)
 
 
-def test_reproduce_runs_the_readme_command():
-    # Goal: the command reproduce.py runs is the one the README documents (same arguments),
-    # so the reproduction cannot drift from the docs.
+def test_reproduce_runs_the_documented_command():
+    # Goal: the command reproduce.py runs is the one the docs show (README.md or the
+    # training page docs/training.md; same arguments), so the reproduction cannot drift
+    # from the docs.
     sys.path.insert(0, str(HERE))
     import reproduce
 
-    readme = (HERE.parent.parent / "README.md").read_text()
-    m = re.search(r"python/examples/train_ppo\.py ((?:[^\n]|\\\n)*?)--seed 1 --out", readme)
-    assert m, "the README's training command was not found"
-    assert m[1].replace("\\\n", " ").split() == list(reproduce.DOCUMENTED)
+    repo = HERE.parent.parent
+    docs = [repo / "README.md", *sorted((repo / "docs").glob("*.md"))]
+    found = []
+    for page in docs:
+        found += re.findall(r"python/examples/train_ppo\.py ((?:[^\n]|\\\n)*?)--seed 1 --out",
+                            page.read_text())
+    commands = [m.replace("\\\n", " ").split() for m in found]
+    assert commands, "the documented training command was not found"
+    assert list(reproduce.DOCUMENTED) in commands

@@ -1,16 +1,19 @@
 """PPO on generated incidents, CleanRL style in one file (JAX + optax on CPU).
 
-Trains one policy on the *train* split of all four generated tiers (``gen_easy`` ...
-``gen_expert``, a quarter of the environments each), evaluates it greedily on a fixed set of
-held-out *test* incidents (and the same number of train incidents) every ``--eval-every``
-steps and at the end, and writes to ``--out``:
+Trains one policy on the *train* split of a family of generated tiers (``--tiers gen``, the
+default: ``gen_easy`` ... ``gen_expert``; ``--tiers graph``: ``gen_graph_easy`` ...
+``gen_graph_expert``; or a comma-separated list of tiers), an equal share of the
+environments each, evaluates it greedily on a fixed set of held-out *test* incidents (and
+the same number of train incidents) every ``--eval-every`` steps and at the end, and
+writes to ``--out``:
 
 - ``curve.csv``: one row per (evaluation, tier, split): env steps, wall time, mean score,
   success rate, mean steps, time to mitigation;
 - ``curve.png``: train and test mean score per tier against env steps, with the rule
   baseline and the oracle on the test incidents as horizontal lines;
-- ``table.md``: the final table per tier and split: random policy, rule baseline, trained
-  policy and the oracle;
+- ``table.md``: the final table per tier and split (random policy, rule baseline, trained
+  policy and the oracle), then per tier the trained policy's test score as a fraction of
+  the oracle's and its train-test gap;
 - ``model.npz`` + ``model.json``: the trained parameters and the config to rebuild the
   network (``python python/examples/eval_policy.py OUT/model.npz --split test`` scores it).
 
@@ -21,9 +24,10 @@ only ever plays the train split (incident seeds drawn by each environment's gene
 test split is disjoint from it by incident structure (core/src/generate.rs).
 
 Deterministic given ``--seed`` and ``--threads`` (the environment never depends on threads;
-XLA's CPU reductions are fixed by the thread count).
+XLA's CPU reductions are fixed by the thread count), unless ``--time-limit-s`` stops it.
 
     python python/examples/train_ppo.py --total-steps 3000000 --out runs/ppo
+    python python/examples/train_ppo.py --tiers graph --out runs/graph
 """
 
 from __future__ import annotations
@@ -42,6 +46,13 @@ class Config:
     """Everything a run depends on (saved beside the model)."""
 
     total_steps: int = 3_000_000
+    # A family ("gen": the four gen_* tiers; "graph": the four gen_graph_* tiers) or a
+    # comma-separated list of tier names; the training envs are split evenly between them.
+    tiers: str = "gen"
+    # Stop training after this many seconds of wall time (0: no limit), a guard for a time
+    # budget: a stopped run trains fewer steps than --total-steps (table.md says so) and
+    # is no longer a function of the seed alone.
+    time_limit_s: float = 0.0
     num_envs: int = 256
     seed: int = 1
     threads: int = 1
@@ -109,8 +120,28 @@ from gymnasium.vector import AutoresetMode  # noqa: E402
 
 import incident_env as ie  # noqa: E402
 
-TIERS = ("gen_easy", "gen_medium", "gen_hard", "gen_expert")
+FAMILIES = {
+    "gen": ("gen_easy", "gen_medium", "gen_hard", "gen_expert"),
+    "graph": ("gen_graph_easy", "gen_graph_medium", "gen_graph_hard", "gen_graph_expert"),
+}
 SPLITS = ("train", "test")
+
+
+def tier_names(tiers: str) -> tuple[str, ...]:
+    """Return the tiers a ``--tiers`` value names (a family or a comma-separated list)."""
+    names = FAMILIES.get(tiers) or tuple(t.strip() for t in tiers.split(",") if t.strip())
+    unknown = [t for t in names if t not in ie.TASK_CHOICES or not t.startswith("gen_")]
+    if unknown or not names:
+        raise ValueError(f"--tiers {tiers!r}: unknown tiers {unknown}; expected a family "
+                         f"({', '.join(FAMILIES)}) or generated tiers from {ie.TASK_CHOICES}")
+    return names
+
+
+def graph_features(config: Config) -> bool:
+    """Whether the encoder adds the graph family's features (ruleset v2's visible graph,
+    pending fixes, error budget): only when a graph tier is trained, so a ``gen`` run's
+    network and results stay what they were."""
+    return any(t.startswith(GRAPH_PREFIX) for t in tier_names(config.tiers))
 
 # ---------------------------------------------------------------------------------------
 # The observation (layout version 2, core/src/obs.rs) and the action table.
@@ -120,7 +151,15 @@ SERVICES = 6
 BLOCK = 8
 TIER_BYTE, STEP_BYTE, REMAINING_BYTE, MAX_STEPS_BYTE = 48, 49, 50, 51
 FLAGS_BYTE, ERROR_BYTE, DESTRUCTIVE_BYTE, INVALID_BYTE = 52, 53, 54, 55
-LOGS_RUN, METRICS_RUN, VERSION_BYTE, MITIGATED_BYTE = 56, 62, 68, 70
+LOGS_RUN, METRICS_RUN, VERSION_BYTE, RULESET_BYTE, MITIGATED_BYTE = 56, 62, 68, 69, 70
+BUDGET_BYTE = 71  # ruleset v2: error-budget steps burned (steps with users affected)
+RULESET_V2 = 2
+GRAPH_PREFIX = "gen_graph_"
+# Ruleset v2's dependency byte (+4 of a service block): 0 until shown, then this bit with
+# the shown dependency mask in the low six bits (bit j = service j).
+SHOWN_BIT = 6
+TIER_CODES = 12  # 0..3 the original tasks, 4 + tier (8 tiers)
+RULESETS = 3
 STEP_SCALE = 24.0  # STEP_COUNT_MAX (core/src/limits.rs)
 ERROR_CODES = 15  # 0 none, else 1 + index in ErrorCode::ALL (14)
 RUN_CAP = 4  # agreement runs 0, 1, 2, 3, >=4
@@ -129,6 +168,9 @@ RUN_CAP = 4  # agreement runs 0, 1, 2, 3, >=4
 CATEGORICAL = ((0, 5), (1, 5), (2, 9), (3, 9), (5, 9))
 # (byte in the service block, bits) of the bit fields: inspected, verdicts, remediation.
 BITS = ((4, 1), (6, 4), (7, 2))
+# With the graph features: verdicts and remediation with its pending-fix bit (byte +4, the
+# shown dependencies, is read by shown_graph).
+GRAPH_BITS = ((6, 4), (7, 3))
 # DEPENDS_ON of core/src/topology.rs: service i calls the services in row i.
 DEPENDS_ON = np.zeros((SERVICES, SERVICES), np.float32)
 for _caller, _callees in {0: (1, 3), 1: (2,), 2: (5,), 3: (4, 5), 4: (5,)}.items():
@@ -164,7 +206,8 @@ def _action_order() -> np.ndarray:
 ACTION_ORDER = _action_order()
 
 
-def encode(obs: jnp.ndarray, service_ids: bool) -> tuple[jnp.ndarray, jnp.ndarray]:
+def encode(obs: jnp.ndarray, service_ids: bool,
+           graph: bool = False) -> tuple[jnp.ndarray, jnp.ndarray]:
     """Encode uint8 observations ``(B, 72)`` as per-service tokens ``(B, 6, F)`` and global
     features ``(B, G)``: one-hot categorical bytes, bit fields as bits, counters scaled.
 
@@ -173,34 +216,65 @@ def encode(obs: jnp.ndarray, service_ids: bool) -> tuple[jnp.ndarray, jnp.ndarra
     one-hots *without the "healthy" / "never read" class*, so a service without
     dependencies (the database) looks exactly like one whose dependencies are healthy and
     unread. Nothing in a token names the service (unless ``service_ids``, an ablation).
+
+    With ``graph`` (:func:`graph_features`), the dependencies are the ones the observation
+    shows (ruleset v2: only inspected edges; older rulesets: the fixed graph), a token also
+    gets the same max over its callers and whether its edges were shown, the remediation
+    byte's pending-fix bit, and the globals the twelve tier codes, the ruleset and the
+    error budget burned.
     """
     x = obs.astype(jnp.int32)
     blocks = x[:, : SERVICES * BLOCK].reshape(-1, SERVICES, BLOCK)
     cats = [jax.nn.one_hot(jnp.clip(blocks[..., i], 0, n - 1), n) for i, n in CATEGORICAL]
     bits = [((blocks[..., i : i + 1] >> jnp.arange(n)) & 1).astype(jnp.float32)
-            for i, n in BITS]
+            for i, n in (GRAPH_BITS if graph else BITS)]
     runs = [jax.nn.one_hot(jnp.minimum(x[:, start : start + SERVICES], RUN_CAP), RUN_CAP + 1)
             for start in (LOGS_RUN, METRICS_RUN)]
     own = jnp.concatenate(cats + bits + runs, axis=-1)
     seen = jnp.concatenate([c[..., 1:] for c in cats[:1] + cats[2:4]], axis=-1)
-    deps = jnp.max(seen[:, None, :, :] * DEPENDS_ON[None, :, :, None], axis=2)
-    parts = [own, deps]
+    if graph:
+        edges, shown = shown_graph(x, blocks)
+        deps = jnp.max(seen[:, None, :, :] * edges[..., None], axis=2)
+        callers = jnp.max(seen[:, :, None, :] * edges[..., None], axis=1)
+        parts = [own, shown[..., None], deps, callers]
+    else:
+        parts = [own, jnp.max(seen[:, None, :, :] * DEPENDS_ON[None, :, :, None], axis=2)]
     if service_ids:
         parts.append(jnp.broadcast_to(jnp.eye(SERVICES), (x.shape[0], SERVICES, SERVICES)))
     tokens = jnp.concatenate(parts, axis=-1)
+    return tokens, global_features(x, graph)
+
+
+def shown_graph(x, blocks, xp=jnp) -> tuple:
+    """Return the dependency edges observations show, ``edges[b, i, j]`` = service ``i``
+    calls ``j`` (ruleset v2: the mask in byte +4 once shown, else none; older rulesets: the
+    fixed graph), and per service whether its edges are known ``(B, 6)``. ``x`` is the
+    int32 ``(B, 72)`` observations, ``blocks`` their ``(B, 6, 8)`` service blocks, ``xp``
+    the array module (``numpy`` works too)."""
+    dep_byte = blocks[..., 4]
+    v2 = (x[:, RULESET_BYTE] == RULESET_V2)[:, None]
+    mask_bits = ((dep_byte[..., None] >> xp.arange(SERVICES)) & 1).astype(np.float32)
+    edges = xp.where(v2[..., None], mask_bits, DEPENDS_ON[None])
+    shown = xp.where(v2, (dep_byte >> SHOWN_BIT) & 1, 1).astype(np.float32)
+    return edges, shown
+
+
+def global_features(x: jnp.ndarray, graph: bool) -> jnp.ndarray:
+    """The global features of observations ``x`` (int32 ``(B, 72)``)."""
     flags = (x[:, FLAGS_BYTE : FLAGS_BYTE + 1] >> jnp.arange(5)) & 1
-    glob = jnp.concatenate(
-        [
-            jax.nn.one_hot(jnp.clip(x[:, TIER_BYTE], 0, 7), 8),
-            x[:, STEP_BYTE : MAX_STEPS_BYTE + 1] / STEP_SCALE,
-            flags.astype(jnp.float32),
-            jax.nn.one_hot(jnp.clip(x[:, ERROR_BYTE], 0, ERROR_CODES - 1), ERROR_CODES),
-            jnp.minimum(x[:, DESTRUCTIVE_BYTE : INVALID_BYTE + 1], 8) / 8.0,
-            (x[:, MITIGATED_BYTE : MITIGATED_BYTE + 1] > 0).astype(jnp.float32),
-        ],
-        axis=-1,
-    )
-    return tokens, glob
+    codes = TIER_CODES if graph else 8
+    parts = [
+        jax.nn.one_hot(jnp.clip(x[:, TIER_BYTE], 0, codes - 1), codes),
+        x[:, STEP_BYTE : MAX_STEPS_BYTE + 1] / STEP_SCALE,
+        flags.astype(jnp.float32),
+        jax.nn.one_hot(jnp.clip(x[:, ERROR_BYTE], 0, ERROR_CODES - 1), ERROR_CODES),
+        jnp.minimum(x[:, DESTRUCTIVE_BYTE : INVALID_BYTE + 1], 8) / 8.0,
+        (x[:, MITIGATED_BYTE : MITIGATED_BYTE + 1] > 0).astype(jnp.float32),
+    ]
+    if graph:
+        parts += [jax.nn.one_hot(jnp.clip(x[:, RULESET_BYTE], 0, RULESETS - 1), RULESETS),
+                  x[:, BUDGET_BYTE : BUDGET_BYTE + 1] / STEP_SCALE]
+    return jnp.concatenate(parts, axis=-1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -219,9 +293,10 @@ def _dense(key: jax.Array, fan_in: int, fan_out: int, scale: float) -> dict:
     return {"w": w, "b": jnp.zeros((fan_out,), jnp.float32)}
 
 
-def init_params(key: jax.Array, hidden: int, service_ids: bool, pooled_context: bool) -> dict:
+def init_params(key: jax.Array, hidden: int, service_ids: bool, pooled_context: bool,
+                graph: bool = False) -> dict:
     """Return fresh parameters for the given widths."""
-    tokens, glob = encode(jnp.zeros((1, ie.OBS_LEN), jnp.uint8), service_ids)
+    tokens, glob = encode(jnp.zeros((1, ie.OBS_LEN), jnp.uint8), service_ids, graph)
     tok, pooled = tokens.shape[-1], 2 * hidden + glob.shape[-1]
     context = pooled if pooled_context else glob.shape[-1]
     k = jax.random.split(key, 9)
@@ -252,7 +327,7 @@ def _pool(layer: dict, tokens: jnp.ndarray, glob: jnp.ndarray):
 
 def forward(params: dict, obs: jnp.ndarray, config: Config):
     """Return (logits in core action order ``(B, ACTION_COUNT)``, values ``(B,)``)."""
-    tokens, glob = encode(obs, config.service_ids)
+    tokens, glob = encode(obs, config.service_ids, graph_features(config))
     e, pooled = _pool(params["enc"], tokens, glob)
     ctx = jnp.tanh(_apply(params["ctx"], pooled if config.pooled_context else glob))
     per = jnp.concatenate([e, jnp.broadcast_to(ctx[:, None, :], e.shape)], axis=-1)
@@ -273,12 +348,13 @@ def forward(params: dict, obs: jnp.ndarray, config: Config):
 class Evaluator:
     """Plays incidents ``0 .. episodes-1`` of each tier and split, one episode each."""
 
-    def __init__(self, episodes: int) -> None:
+    def __init__(self, episodes: int, tiers: tuple[str, ...]) -> None:
         self.seeds = np.arange(episodes, dtype=np.uint64)
+        self.tiers = tiers
         self.envs = {
             (tier, split): ie.VectorEnv(episodes, task=tier, split=split,
                                         autoreset_mode=AutoresetMode.SAME_STEP)
-            for tier in TIERS
+            for tier in tiers
             for split in SPLITS
         }
 
@@ -377,7 +453,8 @@ def load_model(path: Path) -> tuple[dict, Config]:
 # ---------------------------------------------------------------------------------------
 
 
-def write_curve(out: Path, curve: list[dict], references: dict) -> None:
+def write_curve(out: Path, curve: list[dict], references: dict,
+                tiers: tuple[str, ...]) -> None:
     """Write ``curve.csv`` and ``curve.png`` (train and test mean score per tier)."""
     import csv
 
@@ -390,8 +467,10 @@ def write_curve(out: Path, curve: list[dict], references: dict) -> None:
         writer = csv.DictWriter(f, fieldnames=list(curve[0]))
         writer.writeheader()
         writer.writerows(curve)
-    fig, axes = plt.subplots(1, len(TIERS), figsize=(4 * len(TIERS), 3.4), sharey=True)
-    for ax, tier in zip(axes, TIERS):
+    fig, axes = plt.subplots(1, len(tiers), figsize=(4 * len(tiers), 3.4), sharey=True,
+                             squeeze=False)
+    axes = axes[0]
+    for ax, tier in zip(axes, tiers):
         for split, style in (("train", "--"), ("test", "-")):
             pts = [(r["env_steps"], r["score"]) for r in curve
                    if r["tier"] == tier and r["split"] == split]
@@ -476,18 +555,20 @@ class Trainer:
     """The training loop's state: envs, buffers, parameters, timers."""
 
     def __init__(self, config: Config) -> None:
-        assert config.num_envs % len(TIERS) == 0, "--num-envs must be a multiple of 4"
+        self.tiers = tier_names(config.tiers)
+        count = len(self.tiers)
+        assert config.num_envs % count == 0, f"--num-envs must be a multiple of {count}"
         self.c = config
-        per_tier = config.num_envs // len(TIERS)
+        per_tier = config.num_envs // count
         self.envs = [ie.VectorEnv(per_tier, task=tier, split="train",
-                                  seed=config.seed * len(TIERS) + k,
+                                  seed=config.seed * count + k,
                                   autoreset_mode=AutoresetMode.SAME_STEP)
-                     for k, tier in enumerate(TIERS)]
+                     for k, tier in enumerate(self.tiers)]
         self.obs = np.concatenate([env.reset()[0] for env in self.envs])
         key = jax.random.PRNGKey(config.seed)
         self.key, init_key = jax.random.split(key)
         self.params = init_params(init_key, config.hidden, config.service_ids,
-                                  config.pooled_context)
+                                  config.pooled_context, graph_features(config))
         self.batch = config.num_envs * config.num_steps
         self.updates = max(1, config.total_steps // self.batch)
         schedule = (optax.linear_schedule(config.learning_rate, 0.0, self.updates
@@ -499,13 +580,13 @@ class Trainer:
         self.act = make_act(config)
         self.update = make_update(config, self.optimizer)
         self.env_time = 0.0
-        self.recent = {tier: [] for tier in TIERS}
+        self.recent: dict[str, list] = {tier: [] for tier in self.tiers}
 
     def step_envs(self, actions: np.ndarray):
         """Step each tier's envs with its slice of ``actions``; return concatenated
         (obs, rewards, dones) and record ended episodes' scores."""
         start = time.perf_counter()
-        per = self.c.num_envs // len(TIERS)
+        per = self.c.num_envs // len(self.tiers)
         obs, rew, done = [], [], []
         for k, env in enumerate(self.envs):
             o, r, term, trunc, infos = env.step(actions[k * per : (k + 1) * per])
@@ -514,7 +595,7 @@ class Trainer:
             done.append(term | trunc)
             if infos:
                 scores = infos["score"][infos["_score"]]
-                recent = self.recent[TIERS[k]]
+                recent = self.recent[self.tiers[k]]
                 recent.extend(scores.tolist())
                 del recent[: max(0, len(recent) - 1000)]
         out = np.concatenate(obs), np.concatenate(rew), np.concatenate(done)
@@ -563,90 +644,131 @@ class Trainer:
         return float(np.mean(means)) if means else float("nan")
 
 
-def train(config: Config) -> dict:
-    """Train, evaluate, write every output; return the final evaluation rows."""
-    from tqdm import tqdm
+class Run:
+    """One training run's evaluator, learning curve and clocks."""
 
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(config)
-    evaluator = Evaluator(config.eval_episodes)
-    curve: list[dict] = []
-    start = time.perf_counter()
-    eval_time = 0.0
+    def __init__(self, config: Config) -> None:
+        self.c = config
+        self.trainer = Trainer(config)
+        self.tiers = self.trainer.tiers
+        self.evaluator = Evaluator(config.eval_episodes, self.tiers)
+        self.curve: list[dict] = []
+        self.start = time.perf_counter()
+        self.eval_time = 0.0
 
-    def evaluate(steps: int) -> dict:
-        nonlocal eval_time
+    def evaluate(self, steps: int) -> dict:
+        """Score the greedy policy on every tier and split; add the rows to the curve."""
         t0 = time.perf_counter()
-        policy = greedy_policy(trainer.params, config)
+        policy = greedy_policy(self.trainer.params, self.c)
         rows = {}
-        for tier in TIERS:
+        for tier in self.tiers:
             for split in SPLITS:
-                r = evaluator.run(tier, split, policy)
+                r = self.evaluator.run(tier, split, policy)
                 rows[(tier, split)] = r
-                curve.append({"env_steps": steps,
-                              "wall_s": round(time.perf_counter() - start, 2),
-                              "tier": tier, "split": split,
-                              **{k: round(v, 4) for k, v in r.items()}})
-        eval_time += time.perf_counter() - t0
+                self.curve.append({"env_steps": steps,
+                                   "wall_s": round(time.perf_counter() - self.start, 2),
+                                   "tier": tier, "split": split,
+                                   **{k: round(v, 4) for k, v in r.items()}})
+        self.eval_time += time.perf_counter() - t0
         return rows
 
-    evaluate(0)
-    bar = tqdm(total=trainer.updates * trainer.batch, unit="step", unit_scale=True,
-               disable=not config.progress, mininterval=1.0, file=sys.stdout)
-    next_eval = config.eval_every
-    next_log = time.perf_counter() + 30
-    steps = 0
-    for update in range(trainer.updates):
-        data = trainer.rollout()
-        pg, v_loss, entropy = trainer.learn(data)
-        steps += trainer.batch
-        bar.update(trainer.batch)
-        bar.set_postfix(score=f"{trainer.mean_recent():.3f}", ent=f"{float(entropy):.2f}",
-                        refresh=False)
-        if not config.progress and time.perf_counter() > next_log:
-            next_log += 30
-            print(f"step {steps}: train score "
-                  + " ".join(f"{t}={np.mean(v):.3f}" for t, v in trainer.recent.items())
-                  + f" entropy {float(entropy):.2f}", flush=True)
-        if steps >= next_eval and update + 1 < trainer.updates:
-            rows = evaluate(steps)
-            test = np.mean([rows[(t, "test")]["score"] for t in TIERS])
-            bar.write(f"step {steps}: greedy test score {test:.3f} "
-                      + " ".join(f"{t}={rows[(t, 'test')]['score']:.3f}" for t in TIERS))
-            next_eval += config.eval_every
-    bar.close()
-    train_wall = time.perf_counter() - start - eval_time
-    final = evaluate(steps)
-    total_wall = time.perf_counter() - start
-    references = {}
-    refs = reference_policies(config.seed)
-    rows = {}
-    for tier in TIERS:
-        for split in SPLITS:
-            for name in ("random", "baseline"):
-                rows[(tier, split, name)] = evaluator.run(tier, split, refs[name])
-            rows[(tier, split, "PPO")] = final[(tier, split)]
-            rows[(tier, split, "oracle")] = evaluator.run(tier, split, refs["oracle"])
-            for name in ("baseline", "oracle"):
-                references[(tier, split, name)] = rows[(tier, split, name)]
-    write_curve(out, curve, references)
+    def elapsed(self) -> float:
+        """Wall time spent training so far (evaluations excluded)."""
+        return time.perf_counter() - self.start - self.eval_time
+
+    def learn(self) -> int:
+        """Run the PPO updates (until ``--time-limit-s`` if set); return the env steps."""
+        from tqdm import tqdm
+
+        trainer, config = self.trainer, self.c
+        bar = tqdm(total=trainer.updates * trainer.batch, unit="step", unit_scale=True,
+                   disable=not config.progress, mininterval=1.0, file=sys.stdout)
+        next_eval, next_log, steps = config.eval_every, time.perf_counter() + 30, 0
+        for update in range(trainer.updates):
+            if config.time_limit_s and self.elapsed() >= config.time_limit_s:
+                break
+            _, _, entropy = trainer.learn(trainer.rollout())
+            steps += trainer.batch
+            bar.update(trainer.batch)
+            bar.set_postfix(score=f"{trainer.mean_recent():.3f}", ent=f"{float(entropy):.2f}",
+                            refresh=False)
+            if not config.progress and time.perf_counter() > next_log:
+                next_log += 30
+                print(f"step {steps}: train score "
+                      + " ".join(f"{t}={np.mean(v):.3f}" for t, v in trainer.recent.items())
+                      + f" entropy {float(entropy):.2f}", flush=True)
+            if steps >= next_eval and update + 1 < trainer.updates:
+                rows = self.evaluate(steps)
+                test = np.mean([rows[(t, "test")]["score"] for t in self.tiers])
+                bar.write(f"step {steps}: greedy test score {test:.3f} " + " ".join(
+                    f"{t}={rows[(t, 'test')]['score']:.3f}" for t in self.tiers))
+                next_eval += config.eval_every
+        bar.close()
+        return steps
+
+    def final_rows(self, final: dict) -> dict:
+        """The final table's rows: random, baseline, the trained policy and the oracle."""
+        refs = reference_policies(self.c.seed)
+        rows = {}
+        for tier in self.tiers:
+            for split in SPLITS:
+                for name in ("random", "baseline"):
+                    rows[(tier, split, name)] = self.evaluator.run(tier, split, refs[name])
+                rows[(tier, split, "PPO")] = final[(tier, split)]
+                rows[(tier, split, "oracle")] = self.evaluator.run(tier, split, refs["oracle"])
+        return rows
+
+
+def ladder(rows: dict, tiers: tuple[str, ...]) -> str:
+    """Render the per-tier summary of the final rows as Markdown: on the test incidents the
+    oracle, the trained policy and its fraction of the oracle, the rule baseline and random;
+    the trained policy on train and its train-test gap (train minus test)."""
+    out = ["| tier | oracle (test) | PPO (test) | PPO / oracle | rule baseline (test) "
+           "| random (test) | PPO (train) | train-test gap |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for tier in tiers:
+        score = {(split, policy): rows[(tier, split, policy)]["score"] for split in SPLITS
+                 for policy in ("random", "baseline", "PPO", "oracle")}
+        oracle, ppo = score[("test", "oracle")], score[("test", "PPO")]
+        fraction = f"{ppo / oracle:.2f}" if oracle > 0 else "-"
+        out.append(f"| {tier} | {oracle:.3f} | {ppo:.3f} | {fraction} "
+                   f"| {score[('test', 'baseline')]:.3f} | {score[('test', 'random')]:.3f} "
+                   f"| {score[('train', 'PPO')]:.3f} | {score[('train', 'PPO')] - ppo:+.3f} |")
+    return "\n".join(out)
+
+
+def train(config: Config) -> dict:
+    """Train, evaluate, write every output; return the final evaluation rows."""
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    run = Run(config)
+    run.evaluate(0)
+    steps = run.learn()
+    train_wall = run.elapsed()
+    final = run.evaluate(steps)
+    total_wall = time.perf_counter() - run.start
+    rows = run.final_rows(final)
+    write_curve(out, run.curve, {k: v for k, v in rows.items() if k[2] != "PPO"}, run.tiers)
+    trainer = run.trainer
     timing = {
         "env_steps": steps,
         "train_wall_s": round(train_wall, 1),
-        "eval_wall_s": round(eval_time, 1),
+        "eval_wall_s": round(run.eval_time, 1),
         "total_wall_s": round(total_wall, 1),
         "steps_per_s": round(steps / train_wall, 1),
         "env_time_s": round(trainer.env_time, 2),
         "env_share": round(trainer.env_time / train_wall, 4),
     }
     save_model(out / "model.npz", trainer.params, config, {"timing": timing})
-    report = table(rows)
+    planned = trainer.updates * trainer.batch
+    stopped = (f" (stopped by --time-limit-s {config.time_limit_s:g} at {steps:,} of "
+               f"{planned:,} planned)" if steps < planned else "")
     summary = (
-        f"{report}\n\nenv steps {steps:,}; training {train_wall:.0f} s "
-        f"({timing['steps_per_s']:,.0f} env steps/s including the network), evaluation "
-        f"{eval_time:.0f} s, total {total_wall:.0f} s; time inside env.step "
-        f"{trainer.env_time:.1f} s = {100 * timing['env_share']:.1f}% of training\n"
+        f"{table(rows)}\n\n{ladder(rows, run.tiers)}\n\nenv steps {steps:,}{stopped}; "
+        f"training {train_wall:.0f} s ({timing['steps_per_s']:,.0f} env steps/s including "
+        f"the network), evaluation {run.eval_time:.0f} s, total {total_wall:.0f} s; time "
+        f"inside env.step {trainer.env_time:.1f} s = {100 * timing['env_share']:.1f}% of "
+        "training\n"
     )
     (out / "table.md").write_text(summary)
     print(summary)
