@@ -69,8 +69,12 @@ pub const BODY_READ_TIMEOUT_SECS_DEFAULT: u64 = 10;
 /// Default idle time after which a WebSocket session is closed (10 minutes).
 pub const SESSION_IDLE_TIMEOUT_SECS_DEFAULT: u64 = 600;
 /// Default number of WebSocket sessions that may run at once (a GRPO-style trainer opens
-/// one per generation; memory per session is measured in `BENCHMARKS.md`).
+/// one per generation; memory per session is measured in `BENCHMARKS.md`), and of MCP
+/// sessions.
 pub const MAX_SESSIONS_DEFAULT: usize = 16_384;
+/// Default number of MCP sessions one address may hold (a trainer on one host opens
+/// hundreds, one per generation; a quarter of the table, so one address cannot fill it).
+pub const MAX_SESSIONS_PER_PEER_DEFAULT: usize = 4_096;
 /// Most bytes waiting to be written on one WebSocket (a reply up to [`FRAME_BYTES_MAX`],
 /// plus room for a pong and a close frame); the buffer grows only as needed.
 pub const WS_WRITE_BUFFER_BYTES_MAX: usize = FRAME_BYTES_MAX + 4096;
@@ -114,9 +118,13 @@ pub struct ServeArgs {
     /// `/state` and WebSocket state.
     #[arg(long)]
     pub sealed: bool,
-    /// Most WebSocket sessions at once; further connections get `CAPACITY_REACHED`.
+    /// Most WebSocket sessions at once (further connections get `CAPACITY_REACHED`), and
+    /// most MCP sessions.
     #[arg(long, default_value_t = MAX_SESSIONS_DEFAULT)]
     pub max_sessions: usize,
+    /// Most MCP sessions one client address holds (IPv6: per /64).
+    #[arg(long, default_value_t = MAX_SESSIONS_PER_PEER_DEFAULT)]
+    pub max_sessions_per_peer: usize,
     /// Close a WebSocket session after this many seconds without a message.
     #[arg(long, default_value_t = SESSION_IDLE_TIMEOUT_SECS_DEFAULT)]
     pub session_idle_timeout_secs: u64,
@@ -150,6 +158,10 @@ fn parse_port(text: &str) -> Result<u16, String> {
     })
 }
 
+/// The client address of a request (an extension the server adds to every request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer(pub std::net::IpAddr);
+
 /// Everything the server needs to run.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -157,8 +169,10 @@ pub struct Config {
     pub addr: SocketAddr,
     /// Hide the answer fields from `/state` and WebSocket state.
     pub sealed: bool,
-    /// Most WebSocket sessions at once.
+    /// Most WebSocket sessions at once, and most MCP sessions.
     pub max_sessions: usize,
+    /// Most MCP sessions one address holds.
+    pub max_sessions_per_peer: usize,
     /// Idle time after which a WebSocket session is closed.
     pub session_idle_timeout: Duration,
     /// Largest request body in bytes.
@@ -183,6 +197,7 @@ impl Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             sealed: false,
             max_sessions: MAX_SESSIONS_DEFAULT,
+            max_sessions_per_peer: MAX_SESSIONS_PER_PEER_DEFAULT,
             session_idle_timeout: Duration::from_secs(SESSION_IDLE_TIMEOUT_SECS_DEFAULT),
             body_limit_bytes: BODY_LIMIT_BYTES_DEFAULT,
             header_read_timeout: Duration::from_secs(HEADER_READ_TIMEOUT_SECS_DEFAULT),
@@ -206,6 +221,7 @@ impl Config {
             addr,
             sealed: args.sealed,
             max_sessions: args.max_sessions,
+            max_sessions_per_peer: args.max_sessions_per_peer.max(1),
             session_idle_timeout: Duration::from_secs(args.session_idle_timeout_secs.max(1)),
             body_limit_bytes: args.body_limit_bytes,
             header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
@@ -244,7 +260,11 @@ impl Shared {
             ws_slots: Arc::new(Semaphore::new(config.max_sessions)),
             ws_refusals: Arc::new(Semaphore::new(WS_REFUSALS_MAX)),
             session: Mutex::new(Session::new().with_sealed(config.sealed)),
-            mcp: mcp::McpSessions::new(config.max_sessions, config.session_idle_timeout),
+            mcp: mcp::McpSessions::new(
+                config.max_sessions,
+                config.max_sessions_per_peer,
+                config.session_idle_timeout,
+            ),
             mcp_workers: Semaphore::new(MCP_WORKERS_MAX),
             config,
             shutdown,
@@ -338,8 +358,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         };
         while connections.try_join_next().is_some() {}
         match accepted {
-            Ok((stream, slot)) => {
-                connections.spawn(serve_connection(stream, slot, shared.clone()));
+            Ok((stream, peer, slot)) => {
+                connections.spawn(serve_connection(stream, peer, slot, shared.clone()));
             }
             // Out of file descriptors and the like: back off instead of spinning.
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -354,10 +374,13 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 /// Accept a connection, then find it a slot (shedding an idle one at the bound).
-async fn accept(listener: &TcpListener, table: &Arc<Connections>) -> io::Result<(TcpStream, Slot)> {
-    let (stream, _peer) = listener.accept().await?;
+async fn accept(
+    listener: &TcpListener,
+    table: &Arc<Connections>,
+) -> io::Result<(TcpStream, Peer, Slot)> {
+    let (stream, peer) = listener.accept().await?;
     let slot = table.open().await;
-    Ok((stream, slot))
+    Ok((stream, Peer(peer.ip()), slot))
 }
 
 /// A request body that marks its connection busy once it has fully arrived.
@@ -390,7 +413,7 @@ impl hyper::body::Body for Tracked {
     }
 }
 
-async fn serve_connection(stream: TcpStream, slot: Slot, shared: Arc<Shared>) {
+async fn serve_connection(stream: TcpStream, peer: Peer, slot: Slot, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
     let slot = Arc::new(slot);
     let mut shutdown = shared.shutdown.clone();
@@ -401,9 +424,10 @@ async fn serve_connection(stream: TcpStream, slot: Slot, shared: Arc<Shared>) {
         .max_header_size(HEAD_BYTES_MAX);
     let service_shared = shared.clone();
     let service_slot = slot.clone();
-    let service = service_fn(move |request: Request<Incoming>| {
+    let service = service_fn(move |mut request: Request<Incoming>| {
         let shared = service_shared.clone();
         let slot = service_slot.clone();
+        request.extensions_mut().insert(peer);
         async move {
             if request.body().is_end_stream() {
                 slot.busy();

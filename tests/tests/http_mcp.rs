@@ -334,3 +334,81 @@ async fn a_batch_in_a_websocket_mcp_message_is_bounded() {
     );
     server.shutdown().await;
 }
+
+/// Send a bare `initialize` (never followed up) and return the HTTP status.
+async fn bare_initialize(addr: SocketAddr) -> (u16, Value) {
+    let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}"#;
+    let reply = post(addr, None, init).await;
+    (reply.status, reply.json())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bare_initializes_cannot_lock_out_mcp() {
+    // Goal: a flood of initialize requests never followed up (sessions opened and not
+    // used) does not fill the table: at the bound the oldest unused session makes room,
+    // so every newcomer is served and the sessions in use are untouched.
+    let mut config = Config::local();
+    config.max_sessions = 8;
+    let server = start_with(config).await;
+    let addr = server.local_addr();
+    let used = [initialize(addr).await, initialize(addr).await];
+    for attempt in 0..40 {
+        let (status, body) = bare_initialize(addr).await;
+        assert_eq!(status, 200, "bare initialize {attempt}: {body}");
+    }
+    let newcomer = initialize(addr).await;
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    for id in used.iter().chain([&newcomer]) {
+        assert_eq!(post(addr, Some(id), list).await.status, 200, "{id}");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_per_peer_are_bounded() {
+    // Goal: one address holds at most --max-sessions-per-peer sessions: past it its own
+    // oldest unused session makes room, and with all of them in use it gets 503 (while
+    // the table itself has room).
+    let mut config = Config::local();
+    config.max_sessions = 16;
+    config.max_sessions_per_peer = 4;
+    let server = start_with(config).await;
+    let addr = server.local_addr();
+    let mut used = Vec::new();
+    for _ in 0..3 {
+        used.push(initialize(addr).await);
+    }
+    for _ in 0..5 {
+        assert_eq!(bare_initialize(addr).await.0, 200);
+    }
+    used.push(initialize(addr).await);
+    let (status, body) = bare_initialize(addr).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (503, json!(-32000))
+    );
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("this address"), "{message}");
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    for id in &used {
+        assert_eq!(post(addr, Some(id), list).await.status, 200, "{id}");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trainer_holds_hundreds_of_sessions_under_the_default_bounds() {
+    // Goal: the per-address bound leaves room for a GRPO-style trainer on one host: 600
+    // sessions opened from one address, then each used, all answer.
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut ids = Vec::new();
+    for _ in 0..600 {
+        ids.push(initialize(addr).await);
+    }
+    for id in &ids {
+        let grade = tool(addr, id, "grader", json!({})).await;
+        assert_eq!(grade["isError"], false, "{id}");
+    }
+    server.shutdown().await;
+}

@@ -5,13 +5,17 @@
 //! response carries its id in `Mcp-Session-Id`, and every later request must send it back
 //! (400 without it, 404 once the id is unknown or expired; the client then initializes
 //! again). `DELETE /mcp` with the header ends the session. Sessions are bounded
-//! (`--max-sessions`, the same figure as WebSocket sessions, counted apart: 503 beyond)
-//! and reaped after the session idle timeout. Messages that need no session (a parse
+//! (`--max-sessions`, the same figure as WebSocket sessions, counted apart) and reaped
+//! after the session idle timeout; one address holds at most `--max-sessions-per-peer`
+//! of them. At either bound the oldest session never used after its `initialize` (a
+//! bare `initialize` flood) makes room; only when all are in use is the newcomer refused
+//! (503). Messages that need no session (a parse
 //! error, invalid entries, `ping`) are answered without one, always with HTTP 200, as
 //! OpenEnv's validator expects of `POST /mcp` with `{}`. Every message is answered on a
 //! blocking thread ([`off_thread`]), as are WebSocket `mcp` messages.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -23,25 +27,52 @@ use hyper::{Request, Response, StatusCode};
 use incident_api::Session;
 use incident_api::mcp::{self, Message};
 
-use super::Shared;
 use super::router::{HttpResponse, json_bytes, read_body};
+use super::{Peer, Shared};
 
 /// The session header of MCP's streamable HTTP transport.
 pub const SESSION_HEADER: HeaderName = HeaderName::from_static("mcp-session-id");
 
-/// One MCP session's episode and when it was last used.
+/// One MCP session's episode, who opened it and when it was last used.
 #[derive(Debug)]
 struct Slot {
     session: Arc<Mutex<Session>>,
     used: Instant,
+    /// The opener's address ([`peer_key`]).
+    peer: IpAddr,
+    /// Whether a request has named the session since its `initialize`.
+    in_use: bool,
 }
 
-/// The open MCP sessions, bounded and reaped.
+/// The open MCP sessions, bounded (in all and per address) and reaped.
 #[derive(Debug)]
 pub struct McpSessions {
     slots: Mutex<HashMap<String, Slot>>,
     max: usize,
+    per_peer: usize,
     idle: Duration,
+}
+
+/// Why a session could not be opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtBound {
+    /// The table holds `--max-sessions` sessions in use.
+    Table,
+    /// The address holds `--max-sessions-per-peer` sessions in use.
+    Peer,
+}
+
+/// The address sessions are counted under: IPv4 as it is (an IPv4-mapped IPv6 address as
+/// its IPv4 one), IPv6 by its /64 prefix (what one host is usually given).
+#[must_use]
+pub fn peer_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
+        },
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -50,12 +81,14 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl McpSessions {
-    /// Create an empty table of at most `max` sessions, each closed after `idle` unused.
+    /// Create an empty table of at most `max` sessions, `per_peer` of them per address,
+    /// each closed after `idle` unused.
     #[must_use]
-    pub fn new(max: usize, idle: Duration) -> McpSessions {
+    pub fn new(max: usize, per_peer: usize, idle: Duration) -> McpSessions {
         McpSessions {
             slots: Mutex::new(HashMap::new()),
             max,
+            per_peer,
             idle,
         }
     }
@@ -72,22 +105,33 @@ impl McpSessions {
         self.len() == 0
     }
 
-    /// Open a session (reaping expired ones first); `None` at the bound.
-    fn open(&self, session: Session) -> Option<(String, Arc<Mutex<Session>>)> {
+    /// Open a session for `peer` (reaping expired ones first; at a bound, closing the
+    /// oldest session not in use that counts against it); `Err` when every session
+    /// counted against the bound is in use.
+    fn open(
+        &self,
+        session: Session,
+        peer: IpAddr,
+    ) -> Result<(String, Arc<Mutex<Session>>), AtBound> {
+        let peer = peer_key(peer);
         let mut slots = lock(&self.slots);
         let now = Instant::now();
         slots.retain(|_, slot| now.duration_since(slot.used) < self.idle);
-        if slots.len() >= self.max {
-            return None;
+        if slots.values().filter(|slot| slot.peer == peer).count() >= self.per_peer {
+            evict_unused(&mut slots, |slot| slot.peer == peer).ok_or(AtBound::Peer)?;
+        } else if slots.len() >= self.max {
+            evict_unused(&mut slots, |_| true).ok_or(AtBound::Table)?;
         }
         let id = incident_api::session::new_episode_id();
         let session = Arc::new(Mutex::new(session));
         let slot = Slot {
             session: session.clone(),
             used: now,
+            peer,
+            in_use: false,
         };
         slots.insert(id.clone(), slot);
-        Some((id, session))
+        Ok((id, session))
     }
 
     /// Return a live session and mark it used; an expired one is removed.
@@ -100,6 +144,7 @@ impl McpSessions {
             return None;
         }
         slot.used = now;
+        slot.in_use = true;
         Some(slot.session.clone())
     }
 
@@ -107,6 +152,16 @@ impl McpSessions {
     fn close(&self, id: &str) -> bool {
         lock(&self.slots).remove(id).is_some()
     }
+}
+
+/// Close the oldest session not in use among those `counted`; `None` when there is none.
+fn evict_unused(slots: &mut HashMap<String, Slot>, counted: impl Fn(&Slot) -> bool) -> Option<()> {
+    let oldest = slots
+        .iter()
+        .filter(|(_, slot)| !slot.in_use && counted(slot))
+        .min_by_key(|(_, slot)| slot.used)
+        .map(|(id, _)| id.clone())?;
+    slots.remove(&oldest).map(|_| ())
 }
 
 /// A JSON-RPC error (id `null`) with an HTTP status.
@@ -128,6 +183,22 @@ fn session_id<B>(request: &Request<B>) -> Result<Option<String>, Box<HttpRespons
             ))
         }),
     }
+}
+
+/// The 503 of a bound whose sessions are all in use.
+fn at_capacity(full: AtBound, config: &super::Config) -> HttpResponse {
+    let message = match full {
+        AtBound::Table => format!(
+            "Server at capacity: {} MCP sessions are open and in use",
+            config.max_sessions
+        ),
+        AtBound::Peer => format!(
+            "Too many sessions: this address has {} MCP sessions open and in use \
+             (--max-sessions-per-peer); end some with DELETE /mcp",
+            config.max_sessions_per_peer
+        ),
+    };
+    refuse(StatusCode::SERVICE_UNAVAILABLE, mcp::SERVER_BUSY, &message)
 }
 
 fn unknown_session() -> HttpResponse {
@@ -156,12 +227,16 @@ where
         Ok(id) => id,
         Err(response) => return *response,
     };
+    let peer = request
+        .extensions()
+        .get::<Peer>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |peer| peer.0);
     let bytes = match read_body(request, shared).await {
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
     let worker = shared.clone();
-    off_thread(shared, move || respond(&worker, id, &bytes))
+    off_thread(shared, move || respond(&worker, id, &bytes, peer))
         .await
         .unwrap_or_else(|| {
             let message = "Internal error: the message could not be answered";
@@ -173,8 +248,8 @@ where
         })
 }
 
-/// Answer a `POST /mcp` body for the session `id` names (or the one it opens).
-fn respond(shared: &Shared, id: Option<String>, bytes: &[u8]) -> HttpResponse {
+/// Answer a `POST /mcp` body for the session `id` names (or the one it opens for `peer`).
+fn respond(shared: &Shared, id: Option<String>, bytes: &[u8], peer: IpAddr) -> HttpResponse {
     let message = Message::parse(bytes);
     let (session, new_id) = match id {
         Some(id) => match shared.mcp.get(&id) {
@@ -183,15 +258,9 @@ fn respond(shared: &Shared, id: Option<String>, bytes: &[u8]) -> HttpResponse {
         },
         None if message.initializes() => {
             let fresh = Session::new().with_sealed(shared.config.sealed);
-            match shared.mcp.open(fresh) {
-                Some((id, session)) => (Some(session), Some(id)),
-                None => {
-                    let message = format!(
-                        "Server at capacity: {} MCP sessions are open",
-                        shared.config.max_sessions
-                    );
-                    return refuse(StatusCode::SERVICE_UNAVAILABLE, mcp::SERVER_BUSY, &message);
-                }
+            match shared.mcp.open(fresh, peer) {
+                Ok((id, session)) => (Some(session), Some(id)),
+                Err(full) => return at_capacity(full, &shared.config),
             }
         }
         None if message.needs_session() => {
@@ -242,20 +311,70 @@ mod tests {
     fn sessions_are_bounded_and_reaped() {
         // Goal: at the bound a new session is refused until one expires or is closed;
         // an expired id is unknown.
-        let sessions = McpSessions::new(2, Duration::from_millis(50));
-        let (first, _) = sessions.open(Session::new()).expect("first");
-        let (second, _) = sessions.open(Session::new()).expect("second");
-        assert!(sessions.open(Session::new()).is_none(), "bound of 2");
+        let sessions = McpSessions::new(2, 2, Duration::from_millis(50));
+        let open = || sessions.open(Session::new(), LOCAL);
+        let (first, _) = open().expect("first");
+        let (second, _) = open().expect("second");
+        assert!(sessions.get(&first).is_some() && sessions.get(&second).is_some());
+        assert_eq!(
+            open().unwrap_err(),
+            AtBound::Peer,
+            "bound of 2, both in use"
+        );
         assert!(sessions.close(&second));
         assert!(!sessions.close(&second), "closed twice");
-        let (third, _) = sessions.open(Session::new()).expect("a slot was freed");
+        let (third, _) = open().expect("a slot was freed");
         assert!(sessions.get(&first).is_some());
         std::thread::sleep(Duration::from_millis(60));
         assert!(sessions.get(&third).is_none(), "expired");
-        assert!(
-            sessions.open(Session::new()).is_some(),
-            "expired slots are reaped"
-        );
+        assert!(open().is_ok(), "expired slots are reaped");
         assert_eq!(sessions.len(), 1);
+    }
+
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    #[test]
+    fn unused_sessions_make_room_and_peers_are_counted_apart() {
+        // Goal: at the table's bound the oldest unused session is closed (from any peer),
+        // sessions in use never are; a peer at its own bound closes only its own unused
+        // sessions, so another peer still opens sessions.
+        let sessions = McpSessions::new(4, 3, Duration::from_secs(60));
+        let other: IpAddr = "192.0.2.7".parse().unwrap();
+        let (used, _) = sessions.open(Session::new(), other).unwrap();
+        assert!(sessions.get(&used).is_some());
+        let (old_unused, _) = sessions.open(Session::new(), other).unwrap();
+        let mut local = Vec::new();
+        for _ in 0..5 {
+            local.push(sessions.open(Session::new(), LOCAL).unwrap().0);
+        }
+        assert_eq!(sessions.len(), 4);
+        assert!(sessions.get(&used).is_some(), "a session in use was closed");
+        assert!(
+            sessions.get(&old_unused).is_none(),
+            "the oldest unused stayed"
+        );
+        for id in &local[2..] {
+            assert!(sessions.get(id).is_some());
+        }
+        assert_eq!(
+            sessions.open(Session::new(), LOCAL).unwrap_err(),
+            AtBound::Peer
+        );
+        assert_eq!(
+            sessions.open(Session::new(), other).unwrap_err(),
+            AtBound::Table
+        );
+    }
+
+    #[test]
+    fn ipv6_peers_count_by_their_64_prefix() {
+        // Goal: one host's IPv6 addresses share a bound; a mapped IPv4 is its IPv4.
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(peer_key(a), peer_key(b));
+        assert_ne!(peer_key(a), peer_key(c));
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        assert_eq!(peer_key(mapped), LOCAL);
     }
 }
