@@ -191,21 +191,22 @@ function drawGraph(target, observation, onPick, selected) {
   for (const service of summaries) {
     const name = service.service_name;
     const { x, y } = positions.get(name);
-    const group = svg("g", { class: `node status-${service.status}${selected === name ? " selected" : ""}`, "data-service": name, "data-status": service.status, transform: `translate(${x - w / 2}, ${y - h / 2})` });
+    const status = service.status || "unknown";
+    const group = svg("g", { class: `node status-${status}${selected === name ? " selected" : ""}`, "data-service": name, "data-status": status, transform: `translate(${x - w / 2}, ${y - h / 2})` });
     group.append(svg("rect", { width: w, height: h, rx: "8" }));
     group.append(svg("text", { x: w / 2, y: 22, class: "node-name" }, name));
-    group.append(svg("text", { x: w / 2, y: 41, class: "node-status" }, service.status));
+    group.append(svg("text", { x: w / 2, y: 41, class: "node-status" }, service.status || "no episode yet"));
     const alerts = counts.get(name) || 0;
     if (alerts) {
       group.append(svg("circle", { cx: w - 4, cy: 4, r: 11, class: "badge" }));
       group.append(svg("text", { x: w - 4, y: 8, class: "badge-text" }, String(alerts)));
     }
-    const title = svg("title", {}, `${name}: ${service.status}${alerts ? `, ${alerts} alert(s)` : ""}`);
+    const title = svg("title", {}, `${name}: ${status}${alerts ? `, ${alerts} alert(s)` : ""}`);
     group.append(title);
     if (onPick) {
       group.setAttribute("tabindex", "0");
       group.setAttribute("role", "button");
-      group.setAttribute("aria-label", `${name}, ${service.status}${alerts ? `, ${alerts} alert(s)` : ""}: open actions`);
+      group.setAttribute("aria-label", `${name}, ${status}${alerts ? `, ${alerts} alert(s)` : ""}: open actions`);
       group.addEventListener("click", () => onPick(name));
       group.addEventListener("keydown", (event) => {
         if (event.key === "Enter" || event.key === " ") {
@@ -216,6 +217,15 @@ function drawGraph(target, observation, onPick, selected) {
     }
     target.append(group);
   }
+}
+
+/** Before an episode: the services and their dependencies as GET /environment gives them
+ *  (the original's `dependency_graph` shape), with no status; an episode's observations
+ *  then draw its own graph (`service_summaries[].depends_on`). */
+function previewObservation() {
+  const graph = (game.environment && game.environment.dependency_graph) || {};
+  const summaries = Object.entries(graph).map(([name, dependsOn]) => ({ service_name: name, depends_on: dependsOn }));
+  return { service_summaries: summaries, active_alerts: [] };
 }
 
 function drawLegend() {
@@ -241,7 +251,7 @@ function renderAlerts(observation) {
 function selectService(name) {
   game.selected = name;
   renderActionMenu();
-  drawGraph($("#graph"), currentObservation(), selectService, game.selected);
+  drawGraph($("#graph"), shownObservation(), selectService, game.selected);
   const first = $("#action-menu button");
   if (first) first.focus();
 }
@@ -335,22 +345,38 @@ function renderMetrics() {
     el("details", {}, el("summary", {}, "all fields"), el("table", { class: "kv" }, el("tbody", {}, rows))));
 }
 
+/** Widths (viewBox units) a reward label ("0.050") and a step label ("24") need. */
+const REWARD_LABEL_WIDTH = 40;
+const STEP_LABEL_WIDTH = 22;
+
 function drawTimeline(target, steps, maxSteps) {
   target.replaceChildren();
   const slots = Math.max(maxSteps || 0, steps.length, 1);
   const top = Math.max(0.2, ...steps.map((s) => s.reward || 0));
-  const [width, height, base] = [640, 160, 130];
+  const [width, base] = [640, 124];
   const slot = (width - 20) / slots;
+  // Narrow slots turn the reward labels upright and label every n-th step, so labels
+  // never overlap however many steps the episode has.
+  const upright = slot < REWARD_LABEL_WIDTH;
+  const every = Math.ceil(STEP_LABEL_WIDTH / slot);
+  const room = upright ? 44 : 22; // space above the tallest bar for its label
   target.append(svg("line", { x1: 10, y1: base, x2: width - 10, y2: base, class: "axis" }));
   steps.forEach((step, index) => {
-    const barHeight = ((step.reward || 0) / top) * (base - 30);
+    const barHeight = (Math.max(step.reward || 0, 0) / top) * (base - room);
     const x = 10 + index * slot + slot * 0.15;
+    const middle = x + slot * 0.35;
     const kind = step.error === "destructive_action" ? "destructive" : step.error ? "error" : "ok";
     const bar = svg("rect", { x, y: base - barHeight, width: slot * 0.7, height: Math.max(barHeight, 1), class: `reward-bar ${kind}`, "data-step": step.step });
     bar.append(svg("title", {}, `step ${step.step}: ${step.label}, reward ${fixed3(step.reward)}${step.error ? ", " + step.error : ""}`));
     target.append(bar);
-    target.append(svg("text", { x: x + slot * 0.35, y: base - barHeight - 5, class: "bar-text" }, fixed3(step.reward)));
-    target.append(svg("text", { x: x + slot * 0.35, y: base + 16, class: "bar-text" }, String(step.step)));
+    const labelY = base - barHeight - 5;
+    const label = upright
+      ? svg("text", { x: middle, y: labelY, class: "bar-text upright", transform: `rotate(-90 ${middle} ${labelY})`, dy: "0.35em", "data-kind": "reward" }, fixed3(step.reward))
+      : svg("text", { x: middle, y: labelY, class: "bar-text", "data-kind": "reward" }, fixed3(step.reward));
+    target.append(label);
+    if ((step.step - 1) % every === 0) {
+      target.append(svg("text", { x: middle, y: base + 16, class: "bar-text", "data-kind": "step" }, String(step.step)));
+    }
   });
 }
 
@@ -405,6 +431,9 @@ function currentObservation() {
   return last ? last.observation : episode.initial;
 }
 
+/** What the graph draws: the episode's latest observation, else the preview. */
+const shownObservation = () => currentObservation() || previewObservation();
+
 const isDone = () => Boolean(game.episode && game.episode.done);
 
 /** Redraw the play view, keeping keyboard focus on the same control when it is redrawn. */
@@ -424,7 +453,7 @@ function renderPlay() {
 
 function drawPlay() {
   const observation = currentObservation();
-  drawGraph($("#graph"), observation, game.episode ? selectService : null, game.selected);
+  drawGraph($("#graph"), shownObservation(), game.episode ? selectService : null, game.selected);
   if (!game.episode) return;
   renderAlerts(observation);
   renderActionMenu();
@@ -684,6 +713,9 @@ function updateSplit() {
   const generated = Boolean(splits) || Boolean(task && task.task_id.startsWith("gen_"));
   $("#split-label").hidden = !generated;
   if (splits && splits.length) $("#split-select").replaceChildren(...options(splits));
+  $("#task-description").textContent = task
+    ? `${task.name || task.task_id}${task.max_steps ? ` (up to ${task.max_steps} steps)` : ""}: ${task.description || ""}`
+    : "";
 }
 
 function showView(name) {
@@ -751,6 +783,7 @@ async function init() {
   $("#task-select").replaceChildren(...game.tasks.map((task) => el("option", { value: task.task_id }, `${task.task_id} (${task.difficulty || "?"})`)));
   updateSplit();
   drawLegend();
+  renderPlay();
   renderEnvironment();
   renderTasks();
   renderReplayList();

@@ -136,6 +136,80 @@ test("the page loads without console errors and draws hard_task seed 42 as /rese
   await page.context().close();
 });
 
+test("before an episode the graph shows /environment's topology and the task's description", async () => {
+  // Goal: at load, with no episode, the graph draws every service and every dependency of
+  // GET /environment's dependency_graph (status "no episode yet"), and the picked task's
+  // description from /tasks shows under the picker and follows the picker; once an
+  // episode starts, the graph is the episode's own (its service_summaries' depends_on).
+  const page = await openPage();
+  await loadUi(page);
+  const environment = await http("GET", "/environment");
+  const services = Object.keys(environment.dependency_graph);
+  const edges = Object.values(environment.dependency_graph).reduce((sum, deps) => sum + deps.length, 0);
+  assert.deepEqual((await graphStatuses(page)).map(([name]) => name).sort(), [...services].sort());
+  assert.ok((await graphStatuses(page)).every(([, status]) => status === "unknown"));
+  assert.equal(await page.locator("#graph path.edge").count(), edges);
+  assert.ok(edges >= 6, `the topology has its edges (${edges})`);
+  const tasks = (await http("GET", "/tasks?include=generated")).tasks;
+  assert.ok((await page.textContent("#task-description")).includes(tasks[0].description));
+  await page.selectOption("#task-select", "hard_task");
+  const hard = tasks.find((t) => t.task_id === "hard_task");
+  assert.ok((await page.textContent("#task-description")).includes(hard.description));
+  await page.screenshot({ path: path.join(SHOTS, "before-episode-1280x800.png") });
+  await startEpisode(page, "gen_medium", 5);
+  const reset = await http("POST", "/reset", { task_id: "gen_medium", seed: 5 });
+  const own = reset.observation.service_summaries.reduce((sum, s) => sum + (s.depends_on || []).length, 0);
+  assert.equal(await page.locator("#graph path.edge").count(), own);
+  assert.deepEqual(page.problems(), []);
+  await page.context().close();
+});
+
+/** The boxes of the reward chart's labels of one kind ("reward" or "step"), on screen. */
+async function labelBoxes(page, kind) {
+  return page.$$eval(`#timeline text[data-kind=${kind}]`, (nodes) => nodes.map((n) => {
+    const box = n.getBoundingClientRect();
+    return { text: n.textContent, left: box.left, right: box.right, top: box.top, bottom: box.bottom };
+  }));
+}
+
+function overlapping(boxes) {
+  const pairs = [];
+  boxes.forEach((a, i) => boxes.slice(i + 1).forEach((b) => {
+    if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5) pairs.push([a.text, b.text]);
+  }));
+  return pairs;
+}
+
+test("the reward chart's labels never overlap, whatever the number of steps", async () => {
+  // Goal: an episode of the task with the longest step budget, played to its budget
+  // (list_services every step), shows a reward label for every step and no two labels
+  // overlapping (rewards, step numbers, or one with the other), on desktop and phone.
+  const page = await openPage();
+  await loadUi(page);
+  const tasks = (await http("GET", "/tasks?include=generated")).tasks;
+  const longest = tasks.reduce((a, b) => (b.max_steps > a.max_steps ? b : a));
+  assert.ok(longest.max_steps > 10, `${longest.task_id} has ${longest.max_steps} steps`);
+  await startEpisode(page, longest.task_id, 1);
+  for (let step = 1; !(await page.textContent("#step-counter")).includes("done"); step += 1) {
+    await page.click("#list-services");
+    await page.waitForFunction((n) => document.querySelector("#step-counter").textContent.includes(`step ${n} /`), step);
+  }
+  const steps = await stepNumber(page);
+  assert.ok(steps > 10, `played ${steps} steps`);
+  for (const viewport of [DESKTOP, PHONE]) {
+    await page.setViewportSize(viewport);
+    await page.waitForTimeout(100);
+    const rewards = await labelBoxes(page, "reward");
+    const numbers = await labelBoxes(page, "step");
+    assert.equal(rewards.length, steps);
+    assert.ok(numbers.length >= Math.ceil(steps / 3), `${numbers.length} step numbers`);
+    assert.deepEqual(overlapping([...rewards, ...numbers]), [], `no overlap at ${viewport.width}px`);
+    await page.locator("#timeline").screenshot({ path: path.join(SHOTS, `rewards-${steps}-steps-${viewport.width}.png`) });
+  }
+  assert.deepEqual(page.problems(), []);
+  await page.context().close();
+});
+
 test("a person's clicks resolve easy_task and the score shown equals /grader for the same actions", async () => {
   // Goal: the click path by the action menus ends resolved, and the score and its four
   // parts on the page equal GET /grader after the same actions replayed over HTTP.

@@ -198,6 +198,11 @@ async fn environment_lists_the_cores_vocabulary() {
     assert_eq!(environment["diagnoses"], names(&diagnoses));
     assert_eq!(environment["fixes"], names(&fixes));
     assert_eq!(environment["services"], names(&services));
+    assert_eq!(
+        environment["dependency_graph"]["order_service"],
+        names(&["payment_service", "database"])
+    );
+    assert_eq!(environment["dependency_graph"]["database"], names(&[]));
     assert_eq!(environment["reward"]["step_min"], 0.05);
     assert_eq!(environment["reward"]["step_max"], 0.95);
     // The reward table and grader weights are the core's named rules, not retyped.

@@ -12,7 +12,7 @@ use incident_core::grader::{
     DESTRUCTIVE_PENALTY_MILLI, Grade, INVALID_PENALTY_MILLI, ROOT_DIAGNOSED_MILLI,
     ROOT_INVESTIGATED_MILLI, V1_DESTRUCTIVE_PENALTY_MILLI, V1_RESET_SCORE_MILLI, WEIGHTS_PERCENT,
 };
-use incident_core::{ActionType, Fix, Mode, Service, Severity, Status, limits};
+use incident_core::{ActionType, Fix, Mode, Service, Severity, Status, limits, topology};
 use serde_json::{Value, json};
 
 fn names<T: Copy>(values: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
@@ -67,11 +67,26 @@ fn grader_weights() -> Value {
     })
 }
 
+/// The six-service topology as the original's `dependency_graph` (service -> the services
+/// it calls): what `/ui/` draws before an episode shows its own graph.
+fn dependency_graph() -> Value {
+    let graph: serde_json::Map<String, Value> = Service::ALL
+        .iter()
+        .zip(topology::DEPENDS_ON)
+        .map(|(service, mask)| {
+            let calls = names(&topology::services(mask).collect::<Vec<_>>(), Service::name);
+            (service.name().to_owned(), json!(calls))
+        })
+        .collect();
+    Value::Object(graph)
+}
+
 /// Return the `/environment` body.
 #[must_use]
 pub fn environment() -> Value {
     json!({
         "services": names(&Service::ALL, Service::name),
+        "dependency_graph": dependency_graph(),
         "action_types": names(&ActionType::ALL, ActionType::name),
         "diagnoses": names(&Mode::DIAGNOSES, Mode::name),
         "fixes": names(&Fix::ALL, Fix::name),
