@@ -17,8 +17,9 @@ The types are the original's: pydantic models with its field names and Python ty
 fields (``metadata``, ``dependency_graph``, ``final_details``, ``required_fixes``, the
 history records) are plain dicts and whose lists are lists; ``grade()`` returns a
 ``(score, details)`` tuple of a float and a dict; ``tasks()`` a list of ``TaskDefinition``;
-``tasks_payload()`` and ``manifest()`` dicts. The values are the HTTP routes' (see
-docs/python.md for where the original's in-process class differs from its own routes).
+``tasks_payload()`` and ``manifest()`` dicts. The values are the original class's: the
+HTTP routes' documents, except ``trajectory_reward`` before the first step of an original
+task, which the class shows as 0.0 and its routes as 0.05.
 ``IncidentAction`` validates as the original's does (``pydantic.ValidationError`` for an
 unknown action type or an over-long field); an action the server refuses raises
 :class:`incident_env.session.ApiError`. Needs pydantic 2 (``pip install
@@ -186,11 +187,26 @@ class TaskDefinition(_Document):
     max_steps: int
 
 
+#: The original tasks' ids (``GET /tasks`` without the generated tiers).
+ORIGINAL_TASK_IDS = tuple(task["task_id"] for task in json.loads(_native.tasks_json())["tasks"])
+
+
+def _in_process(document: dict[str, Any], task_id: str, step: int) -> dict[str, Any]:
+    """Return ``document`` with the original class's own ``trajectory_reward`` before the
+    first step of an original task: 0.0 (its HTTP routes, and so our documents, show the
+    0.05 floor; after a step the two agree, every step reward being at least 0.05)."""
+    if step == 0 and task_id in ORIGINAL_TASK_IDS and "trajectory_reward" in document:
+        document = dict(document, trajectory_reward=0.0)
+    return document
+
+
 def _observation(response: Mapping[str, Any]) -> IncidentObservation:
     """Turn a ``{observation, reward, done, info}`` response into the original's
     ``IncidentObservation`` (``info`` is its ``metadata``)."""
     fields = dict(response["observation"])
-    fields.update(reward=response["reward"], done=response["done"], metadata=response["info"])
+    info = response["info"]
+    metadata = _in_process(info, info.get("task_id", ""), fields["step_number"])
+    fields.update(reward=response["reward"], done=response["done"], metadata=metadata)
     return IncidentObservation.model_validate(fields)
 
 
@@ -235,8 +251,10 @@ class IncidentEnvironment:
 
     @property
     def state(self) -> EnvironmentState:
-        """The episode state (``/state``'s document)."""
-        return EnvironmentState.model_validate(self._session.state())
+        """The episode state (``/state``'s document; ``trajectory_reward`` as the original's
+        class shows it)."""
+        state = self._session.state()
+        return EnvironmentState.model_validate(_in_process(state, state["task_id"], state["step_count"]))
 
     def grade(self, task_id: Optional[str] = None) -> Tuple[float, Dict[str, float]]:
         """Grade the episode as it stands: ``(score, details)``, details holding the four
