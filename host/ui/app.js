@@ -353,7 +353,10 @@ function drawTimeline(target, steps, maxSteps) {
   target.replaceChildren();
   const slots = Math.max(maxSteps || 0, steps.length, 1);
   const top = Math.max(0.2, ...steps.map((s) => s.reward || 0));
-  const [width, base] = [640, 124];
+  // Narrow screens get a narrower drawing, so the labels stay readable (as the graph).
+  const drawn = target.getBoundingClientRect().width;
+  const [width, base] = [drawn && drawn < 560 ? 360 : 640, 124];
+  target.setAttribute("viewBox", `0 0 ${width} 160`);
   const slot = (width - 20) / slots;
   // Narrow slots turn the reward labels upright and label every n-th step, so labels
   // never overlap however many steps the episode has.
