@@ -358,7 +358,7 @@ fn parse_incident(map: &Map<String, Value>) -> Result<Incident, ApiError> {
         if text.starts_with(GENERATED_PREFIX) {
             return Err(ApiError::detail(format!(
                 "unknown generated tier {text:?}; expected one of: {}",
-                Tier::ALL.map(Tier::name).join(", ")
+                Tier::EVERY.map(Tier::name).join(", ")
             )));
         }
         return Ok(Incident::Task(

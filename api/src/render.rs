@@ -5,6 +5,7 @@
 //! straight into the output buffer.
 
 use incident_core::env::{Outcome, REWARD_MAX_MILLI, REWARD_MIN_MILLI};
+use incident_core::generate::{self, v2};
 use incident_core::grader::{Grade, milli_to_f64};
 use incident_core::record::{Inspected, Lists};
 use incident_core::scenario::Ruleset;
@@ -420,7 +421,7 @@ pub fn task_definitions(listing: Listing) -> Vec<TaskDefinition> {
             seed: None,
         }
     });
-    let tiers = Tier::ALL.map(tier_definition);
+    let tiers = Tier::EVERY.map(tier_definition);
     let generated = if listing == Listing::WithGenerated {
         &tiers[..]
     } else {
@@ -429,50 +430,136 @@ pub fn task_definitions(listing: Listing) -> Vec<TaskDefinition> {
     originals.chain(generated.iter().cloned()).collect()
 }
 
-/// A generated tier's definition, worded from its parameters (`generate::params`).
+/// The largest step budget of a generated tier's incidents (what a sealed reset gives
+/// every incident of the tier, and what `/tasks` lists).
+#[must_use]
+pub const fn tier_max_steps(tier: Tier) -> u8 {
+    match tier.ruleset() {
+        Ruleset::V2 => v2::params(tier).max_steps_max(),
+        Ruleset::Original | Ruleset::V1 => generate::params(tier).max_steps_max(),
+    }
+}
+
+/// A generated tier's definition, worded from its parameters (`generate::params`,
+/// `generate::v2::params`).
 #[must_use]
 pub fn tier_definition(tier: Tier) -> TaskDefinition {
-    let params = incident_core::generate::params(tier);
-    let difficulty = tier
-        .name()
-        .strip_prefix(GENERATED_PREFIX)
-        .unwrap_or(tier.name());
-    let counts: Vec<String> = (1..=params.roots_max())
-        .filter(|&n| params.root_count_percent[usize::from(n) - 1] > 0)
+    let level = Tier::ALL[tier.level()].name();
+    let difficulty = level.strip_prefix(GENERATED_PREFIX).unwrap_or(level);
+    let (name, description) = match tier.ruleset() {
+        Ruleset::V2 => (
+            format!("Generated graph incident ({difficulty})"),
+            graph_tier_description(&v2::params(tier)),
+        ),
+        Ruleset::Original | Ruleset::V1 => (
+            format!("Generated incident ({difficulty})"),
+            tier_description(&generate::params(tier)),
+        ),
+    };
+    TaskDefinition {
+        task_id: tier.name(),
+        name,
+        description,
+        difficulty,
+        max_steps: tier_max_steps(tier),
+        splits: Some(Split::ALL.map(Split::name)),
+        seed: Some(GENERATED_SEED),
+    }
+}
+
+/// "1 or 2 root causes" ("1, 2 or 3 root causes") from a tier's root-count percentages.
+fn root_counts(percent: &[u8], roots_max: u8) -> String {
+    let counts: Vec<String> = (1..=roots_max)
+        .filter(|&n| percent[usize::from(n) - 1] > 0)
         .map(|n| n.to_string())
         .collect();
-    let plural = if params.roots_max() > 1 { "s" } else { "" };
-    let herrings = match params.herrings_max {
+    let plural = if roots_max > 1 { "s" } else { "" };
+    let listed = match counts.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => counts.concat(),
+    };
+    format!("{listed} root cause{plural}")
+}
+
+/// "1 step", "2 steps".
+fn steps(count: u8) -> String {
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} step{plural}")
+}
+
+/// "no red herrings", "up to 1 red herring", "up to 2 red herrings".
+fn herrings(most: u8) -> String {
+    match most {
         0 => "no red herrings".to_owned(),
         1 => "up to 1 red herring".to_owned(),
         n => format!("up to {n} red herrings"),
-    };
-    let noise = match params.noise_percent {
+    }
+}
+
+/// "exact evidence" or "15% of reads misleading".
+fn noise(percent: u8) -> String {
+    match percent {
         0 => "exact evidence".to_owned(),
         n => format!("{n}% of reads misleading"),
-    };
+    }
+}
+
+/// The description of a v1 tier (`gen_*`).
+fn tier_description(params: &generate::TierParams) -> String {
     let above = match params.alert_above_percent {
         100 => "every other broken service above a broken dependency".to_owned(),
         n => format!("{n}% of the other broken services above a broken dependency"),
     };
-    let alerts = format!(
-        "alerts on the gateway, on {above} and on {}% of those with none",
+    format!(
+        "A generated incident on the six-service graph: {}, {}, {}, alerts on the gateway, \
+         on {above} and on {}% of those with none. Train and test splits differ by \
+         structure; scored by ruleset v1.",
+        root_counts(&params.root_count_percent, params.roots_max()),
+        noise(params.noise_percent),
+        herrings(params.herrings_max),
         params.alert_bottom_percent
-    );
-    let description = format!(
-        "A generated incident on the six-service graph: {} root cause{plural}, {noise}, \
-         {herrings}, {alerts}. Train and test splits differ by structure; scored by ruleset v1.",
-        counts.join(" or "),
-    );
-    TaskDefinition {
-        task_id: tier.name(),
-        name: format!("Generated incident ({difficulty})"),
-        description,
-        difficulty,
-        max_steps: params.max_steps_max(),
-        splits: Some(Split::ALL.map(Split::name)),
-        seed: Some(GENERATED_SEED),
+    )
+}
+
+/// The description of a graph tier (`gen_graph_*`): the clauses its parameters make true.
+fn graph_tier_description(params: &v2::GraphParams) -> String {
+    let shown = if params.full_graph_shown {
+        "of one service or of all"
+    } else {
+        "of one service at a time"
+    };
+    let mut clauses = vec![root_counts(&params.root_count_percent, params.roots_max())];
+    if params.control_percent > 0 {
+        clauses.push(format!(
+            "{}% no-fault controls (a flapping alert that heals by itself: investigate, do \
+             not remediate)",
+            params.control_percent
+        ));
     }
+    if params.roots_max() > 1 {
+        clauses.push(format!(
+            "{}% of multi-root incidents with a root masking another and {}% with two roots \
+             sharing a dependency",
+            params.mask_percent, params.shared_percent
+        ));
+    }
+    clauses.push(noise(params.noise_percent));
+    clauses.push(herrings(params.herrings_max));
+    clauses.push(match params.spread_steps {
+        0 => "every symptom showing from the start".to_owned(),
+        n => format!("symptoms spreading upstream one hop every {}", steps(n)),
+    });
+    clauses.push(format!(
+        "fixes landing {} after they are applied",
+        steps(params.fix_delay)
+    ));
+    format!(
+        "A generated incident on a dependency graph drawn per incident (gateway on top, \
+         database a leaf), its edges shown only by inspect_dependencies {shown}: {}, and an \
+         error budget that burns while users are affected. Train and test splits differ by \
+         structure; scored by ruleset v2.",
+        clauses.join(", ")
+    )
 }
 
 /// The `/tasks` response.

@@ -42,7 +42,7 @@ pub fn action() -> Value {
 #[must_use]
 pub fn reset() -> Value {
     let tasks = TaskId::ALL.map(TaskId::name);
-    let tiers = Tier::ALL.map(Tier::name);
+    let tiers = Tier::EVERY.map(Tier::name);
     let ids: Vec<&str> = tasks.iter().chain(&tiers).copied().collect();
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",

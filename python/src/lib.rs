@@ -48,7 +48,7 @@ pub fn split_names() -> Vec<&'static str> {
 pub fn task_id_names() -> Vec<&'static str> {
     let tasks = TaskId::ALL.iter().map(|task| task.name());
     tasks
-        .chain(Tier::ALL.iter().map(|tier| tier.name()))
+        .chain(Tier::EVERY.iter().map(|tier| tier.name()))
         .collect()
 }
 

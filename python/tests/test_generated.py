@@ -8,7 +8,9 @@ import pytest
 
 from incident_env import ACTION_COUNT, TASK_CHOICES, VectorEnv
 
-TIERS = ["gen_easy", "gen_medium", "gen_hard", "gen_expert"]
+GEN_TIERS = ["gen_easy", "gen_medium", "gen_hard", "gen_expert"]
+GRAPH_TIERS = ["gen_graph_easy", "gen_graph_medium", "gen_graph_hard", "gen_graph_expert"]
+TIERS = GEN_TIERS + GRAPH_TIERS
 MITIGATED_BYTE = 70  # core/src/obs.rs field::MITIGATED_AT
 
 
@@ -58,7 +60,7 @@ def test_incident_seeds_give_a_fixed_evaluation_set():
         VectorEnv(2, task="easy_task").reset(options={"incident_seeds": seeds[:2]})
 
 
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", GEN_TIERS)
 def test_the_oracle_resolves_every_incident_and_beats_the_baseline(tier):
     # Goal: the oracle's actions resolve every test incident with the full score and
     # report a time to mitigation; the baseline's actions are valid indices and score
@@ -76,3 +78,28 @@ def test_the_oracle_resolves_every_incident_and_beats_the_baseline(tier):
     assert play_once(env, "baseline")["score"].mean() < oracle["score"].mean()
     with pytest.raises(ValueError, match="policy"):
         env.policy_actions("cheat")
+
+
+@pytest.mark.parametrize("tier", GRAPH_TIERS)
+def test_the_oracle_beats_the_baseline_on_the_graph_tiers(tier):
+    # Goal: a graph tier plays from Python in both splits with a fixed evaluation set: the
+    # oracle's mean score is above the baseline's and the random policy's.
+    seeds = np.arange(64, dtype=np.uint64)
+    for split in ("train", "test"):
+        env = VectorEnv(64, task=tier, split=split)
+        means = {}
+        for policy in ("oracle", "baseline"):
+            env.reset(options={"incident_seeds": seeds})
+            means[policy] = play_once(env, policy)["score"].mean()
+        env.reset(options={"incident_seeds": seeds})
+        rng = np.random.default_rng(0)
+        random = np.zeros(64)
+        done = np.zeros(64, bool)
+        for _ in range(64):
+            _, _, term, trunc, infos = env.step(rng.integers(0, ACTION_COUNT, 64))
+            new = (term | trunc) & ~done
+            if new.any():
+                random[new] = infos["score"][new]
+            done |= new
+        assert done.all()
+        assert means["oracle"] > means["baseline"] and means["oracle"] > random.mean(), means

@@ -406,7 +406,8 @@ test("a generated incident picked with a seed and split plays to resolution from
   page.on("websocket", (socket) => socket.on("framesent", (frame) => sent.push(JSON.parse(frame.payload))));
   await loadUi(page);
   const tiers = (await http("GET", "/tasks?include=generated")).tasks.filter((t) => t.splits).map((t) => t.task_id);
-  assert.deepEqual(tiers, ["gen_easy", "gen_medium", "gen_hard", "gen_expert"]);
+  assert.deepEqual(tiers, ["gen_easy", "gen_medium", "gen_hard", "gen_expert",
+    "gen_graph_easy", "gen_graph_medium", "gen_graph_hard", "gen_graph_expert"]);
   assert.ok(await page.locator("#split-label").isHidden(), "no split for an original task");
   await page.selectOption("#task-select", "gen_hard");
   assert.ok(await page.locator("#split-label").isVisible());

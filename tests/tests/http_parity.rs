@@ -3,6 +3,7 @@
 
 mod support;
 
+use incident_core::Tier;
 use incident_tests::trace::jsonl_files as reference_files;
 use serde_json::{Value, json};
 use support::{Reply, get, post_json, request, schema_violation, start};
@@ -145,8 +146,7 @@ async fn responses_validate_against_our_schema() {
         }
     };
     let tasks = ["easy_task", "medium_task", "hard_task", "expert_task"];
-    let tiers = ["gen_easy", "gen_medium", "gen_hard", "gen_expert"];
-    for task in tasks.into_iter().chain(tiers) {
+    for task in tasks.into_iter().chain(Tier::EVERY.map(Tier::name)) {
         let body = json!({"task_id": task, "seed": 3, "split": "test"});
         check("reset", &body);
         let mut reply = post_json(addr, "/reset", &body).await.json();
@@ -235,7 +235,7 @@ async fn sealed_state_hides_the_answer() {
 async fn openenv_yaml_agrees_with_manifest_and_tasks() {
     // Goal: openenv.yaml (no tabs, so valid YAML unlike the original's) names the same
     // environment, version and tasks, in order, as /manifest and /tasks (the four tasks,
-    // then with ?include=generated the four tiers and their splits), and carries the
+    // then with ?include=generated the tiers and their splits), and carries the
     // validation block with the reward range our step rewards live in.
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openenv.yaml");
     let yaml = std::fs::read_to_string(&path).expect("openenv.yaml at the repo root");
@@ -264,7 +264,11 @@ async fn openenv_yaml_agrees_with_manifest_and_tasks() {
         originals.as_array().unwrap()[..],
         "the four tasks first"
     );
-    assert_eq!(listed.len(), 8, "and the four tiers after them");
+    assert_eq!(
+        listed.len(),
+        4 + Tier::EVERY.len(),
+        "and the tiers after them"
+    );
     let manifest_all = get(addr, "/manifest?include=generated").await.json();
     assert_eq!(manifest_all["tasks"].as_array().unwrap(), listed);
     for task in listed {

@@ -27,7 +27,7 @@ async fn sealed_resets_give_every_incident_of_a_tier_one_budget() {
         .await
         .json();
     let mut leaking_tiers = 0;
-    for tier in Tier::ALL {
+    for tier in Tier::EVERY {
         let tier_max = listed["tasks"]
             .as_array()
             .unwrap()

@@ -446,7 +446,7 @@ fn write_tables(
 #[must_use]
 pub fn main(args: &EvalArgs) -> ExitCode {
     let mut default = super::original_tasks();
-    default.extend(Tier::ALL.map(|tier| Incident::Generated(tier, Split::Train)));
+    default.extend(Tier::EVERY.map(|tier| Incident::Generated(tier, Split::Train)));
     let splits = args
         .split
         .as_ref()

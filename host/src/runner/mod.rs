@@ -44,7 +44,7 @@ fn parse_task(text: &str) -> Result<Incident, String> {
     }
     TaskId::from_name(text).map(Incident::Task).ok_or_else(|| {
         let tasks = TaskId::ALL.map(TaskId::name);
-        let tiers = Tier::ALL.map(Tier::name);
+        let tiers = Tier::EVERY.map(Tier::name);
         format!(
             "unknown task {text:?}; expected one of: {}, {}",
             tasks.join(", "),
@@ -83,8 +83,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = incident_core::env::DEFAULT_SEED, allow_negative_numbers = true)]
     pub seed: i64,
     /// The tasks to run, in order (repeat or separate with commas; default: the four
-    /// original tasks): easy_task ... expert_task or a generated tier gen_easy ... gen_expert
-    /// (the seed then indexes the incident within the split).
+    /// original tasks): easy_task ... expert_task or a generated tier gen_easy ... gen_expert,
+    /// gen_graph_easy ... gen_graph_expert (the seed then indexes the incident within the split).
     #[arg(long = "task", value_parser = parse_task, value_delimiter = ',')]
     pub tasks: Vec<Incident>,
     /// The split of the generated tiers: train or test.
