@@ -69,7 +69,7 @@ pub const BODY_READ_TIMEOUT_SECS_DEFAULT: u64 = 10;
 /// Default idle time after which a WebSocket session is closed (10 minutes).
 pub const SESSION_IDLE_TIMEOUT_SECS_DEFAULT: u64 = 600;
 /// Default number of WebSocket sessions that may run at once (a GRPO-style trainer opens
-/// one per generation; memory per session is measured in `BENCHMARKS.md`), and of MCP
+/// one per generation; memory per session is measured in `docs/benchmarks.md`), and of MCP
 /// sessions.
 pub const MAX_SESSIONS_DEFAULT: usize = 16_384;
 /// Default number of MCP sessions one address may hold (a trainer on one host opens

@@ -2,7 +2,7 @@
 //! actions: `cargo run --release -p incident-python --example lanes_speed [STEPS]` prints
 //! both on-CPU rates (alternating runs); under `valgrind --tool=callgrind` the instruction counts of
 //! `incident_core::batch::step_batch` and `_native::lanes::Batch::step` compare the two without
-//! the noise of a shared machine (see BENCHMARKS.md).
+//! the noise of a shared machine (see docs/benchmarks.md).
 
 use std::num::NonZeroUsize;
 

@@ -39,7 +39,7 @@ def normalise(document: Any) -> Any:
 
 def mask_partial_reset(document: Any, path: str) -> Any:
     """Blank what the original's half-applied reset changed (a deliberate deviation: we
-    refuse such a reset whole; see README "Where we deliberately differ")."""
+    refuse such a reset whole; see docs/original.md)."""
     if path == "/grader":
         return None
     if isinstance(document, dict) and "observation" in document:

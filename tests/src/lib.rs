@@ -870,3 +870,8 @@ pub fn assert_json_eq(context: &str, expected: &Value, actual: &Value) {
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct Readme;
+
+/// The Rust snippets of `docs/tiers.md`, doctests like the README's.
+#[doc = include_str!("../../docs/tiers.md")]
+#[cfg(doctest)]
+pub struct TiersPage;
