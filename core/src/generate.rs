@@ -21,7 +21,7 @@
 //!   [`TierParams::alert_bottom_percent`] (a broken service with no broken dependency, at
 //!   the bottom of the broken set: the graph already shows it is a root). So a root may
 //!   be silent (a bottom root mostly is), and alerts sit mostly on symptoms: 76 / 73 / 69 /
-//!   62% of the alerts on broken services, easy .. expert (README). Severities follow the
+//!   62% of the alerts on broken services, easy .. expert (docs/tiers.md). Severities follow the
 //!   status (critical for critical and down, high for degraded).
 //! - **Red herrings** (hard, expert): a healthy service with a low/medium alert whose logs
 //!   and metrics show a misleading mode half of the time; fixing it is destructive.
@@ -70,7 +70,7 @@ pub mod v2;
 /// Draws of root structures before the deterministic fallback.
 pub const ATTEMPTS_MAX: usize = 64;
 
-/// The parameters of one tier (the README's table is this data).
+/// The parameters of one tier (docs/tiers.md's table is this data).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TierParams {
     /// Percent chance of each root count 1, 2, 3 (summing to 100).

@@ -25,7 +25,7 @@ pub enum Ruleset {
     /// The original environment's rules, quirks included (the four original tasks).
     Original,
     /// Ruleset v1 for generated incidents: potential-based rewards whose sum is the
-    /// graded score, ordering enforced, no rewards for touching symptoms (`README.md`).
+    /// graded score, ordering enforced, no rewards for touching symptoms (`docs/tiers.md`).
     V1,
     /// Ruleset v2 for the generated-graph tiers (`docs/tiers-v2.md`): v1's rewards and
     /// order on a per-incident dependency graph shown only once inspected, with failures

@@ -35,7 +35,7 @@ fn a_bad_port_variable_is_named_in_the_error() {
 #[test]
 fn eval_help_promises_no_start_lines() {
     // Goal: `eval` prints a table or JSON, never `[START]` lines, so its help must not
-    // say it does (the shared model option used to).
+    // say it does (the model option it shares with `run` must not mention them).
     let output = incident_env(&["eval", "--help"], &[]);
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
@@ -101,7 +101,7 @@ fn the_image_listens_on_the_port_variable() {
 
 #[test]
 fn release_builds_carry_no_debug_info() {
-    // Goal: `[profile.release]` has no `debug` (24.6 MB binaries before); profiling uses
+    // Goal: `[profile.release]` has no `debug` (it makes binaries large); profiling uses
     // its own `profiling` profile that inherits release and adds it.
     let manifest = repo_file("Cargo.toml");
     let section = |name: &str| -> Vec<String> {

@@ -1,10 +1,11 @@
-"""Re-run the README's documented training command and compare its table with the committed one.
+"""Re-run the documented training command (docs/training.md) and compare its table with
+the committed one.
 
     bash python/examples/reproduce.sh                 # fresh clone: builds the venv, seed 1
     target/py-venv/bin/python python/examples/reproduce.py --seed 2
     target/py-venv/bin/python python/examples/reproduce.py --table runs/seed1/table.md
 
-Runs ``train_ppo.py`` with the README's arguments (:data:`DOCUMENTED`, ``--seed S --out
+Runs ``train_ppo.py`` with the documented arguments (:data:`DOCUMENTED`, ``--seed S --out
 OUT``) under ``/usr/bin/time -v`` when it is there, samples the 1-minute load average every
 30 s, then compares every row of the run's ``table.md`` with the committed
 ``results/table.md`` (seed 1) or ``results/table_seed2.md`` (seed 2): the trained policy's
@@ -35,14 +36,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 RESULTS = HERE / "results"
-# The README's "Train a policy" command, less --seed and --out.
+# The documented training command (docs/training.md), less --seed and --out.
 DOCUMENTED = ("--total-steps", "1000000", "--threads", "2", "--eval-every", "125000",
               "--eval-episodes", "500")
 # Mean-score tolerance of the trained policy's rows, "within noise": a run of the same seed
 # on this machine reproduces the table exactly, and seeds 1-4 of the documented command
-# differ by at most 0.008 per tier on test (README "Train a policy"); another machine's XLA
-# may train like another seed. (With the entropy coefficient 0.01 used before, seeds ended
-# in one of two policies about 0.3 apart.)
+# differ by at most 0.008 per tier on test (docs/training.md); another machine's XLA may
+# train like another seed.
 TOLERANCE = 0.03
 # The reference policies do not depend on training: only rounding may differ.
 REFERENCE_TOLERANCE = 0.001

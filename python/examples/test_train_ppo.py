@@ -1,8 +1,8 @@
 """Smoke test of the training example: train_ppo.py starts, runs PPO updates, evaluates
 and writes every output well-formed; eval_policy.py scores the saved model. A tiny budget
-(seconds): no learning result is asserted (the README's documented run carries that).
+(seconds): no learning result is asserted (docs/training.md's documented run carries that).
 Also: the policy head gives the same evidence the same logits on every service, and
-reproduce.py runs the README's command and tells a reproduced table from a moved one."""
+reproduce.py runs the documented command and tells a reproduced table from a moved one."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def test_graph_encoder_sees_only_the_shown_dependencies():
     # Goal: with the graph features, a ruleset-v2 service sees a broken dependency only
     # once the observation shows that edge (byte +4: the shown bit and the mask), and the
     # dependency sees its broken caller the same way; a ruleset-v1 observation keeps the
-    # fixed graph. Byte layout of core/src/obs.rs and the 07:24 board line of lane tiers.
+    # fixed graph. Byte layout of core/src/obs.rs (ruleset-v2 service byte +4).
     sys.path.insert(0, str(HERE))
     import train_ppo as tp
 

@@ -65,8 +65,8 @@ class Config:
     num_minibatches: int = 4
     update_epochs: int = 4
     clip_coef: float = 0.2
-    # 0.03: with 0.01, 2 of seeds 1-4 settled in a fix-before-reading policy on the generator
-    # of 703d460 (README "Train a policy"); with 0.03 all four learn to read first.
+    # 0.03: with 0.01, 2 of seeds 1-4 settle in a fix-before-reading policy
+    # (docs/training.md); with 0.03 all four learn to read first.
     ent_coef: float = 0.03
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5

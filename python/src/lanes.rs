@@ -6,7 +6,7 @@
 //! auto-reset is about to replace: the observation that ended each episode and that
 //! episode's grade, return and length. The hook writes them to a small chunk-local list
 //! that stays in cache; they are written out to their rows of the numpy arrays after the
-//! loop, where the cache misses of those scattered rows no longer stall the step loop.
+//! loop, where the cache misses of those scattered rows do not stall the step loop.
 //! Everything else is work for the finished environments only, plus one pass turning the
 //! core's integer rewards into floats.
 

@@ -132,9 +132,8 @@ fn stepping_allocates_nothing() {
     assert!(stats.episodes > BATCH as u64, "the batch ran many episodes");
     // Every round exercises every entry point (thousands of steps, every outcome), so an
     // allocating step path shows up in every round. The counter is global and the test
-    // harness's own thread may allocate now and then while a round runs (seen: 4
-    // allocations, 900 bytes, in one round of a slow run), so a few dirty rounds are
-    // tolerated.
+    // harness's own thread may allocate now and then while a round runs (a few
+    // allocations in one round of a slow run), so a few dirty rounds are tolerated.
     println!("rounds with allocations: {dirty_rounds:?}");
     assert!(
         dirty_rounds.len() <= ROUNDS / 4,

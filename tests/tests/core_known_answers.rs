@@ -189,8 +189,8 @@ fn tampered(env: &Env, edit: impl FnOnce(&mut Value)) -> Result<Env, SnapshotErr
 #[test]
 fn tampered_snapshots_are_refused() {
     // Goal: a snapshot whose fields disagree with its own history is refused by
-    // Env::load (regression: check() used to accept a mask or counter the history does not
-    // explain, after which Lists::of panicked in debug and counters could overflow).
+    // Env::load (a mask or counter the history does not explain would make Lists::of
+    // panic in debug and let counters overflow).
     let env = pinned_episode();
     assert!(
         tampered(&env, |_| {}).is_ok(),

@@ -1,13 +1,12 @@
-//! The oracle of the one step path: the step of commit `76cc2be` as it was written (every
-//! service block recomputed after a fix or verification), and a test that [`Env::apply`]
+//! The oracle of the one step path: a plain step that recomputes every service block
+//! after a fix or verification, and a test that [`Env::apply`]
 //! agrees with it on every step of random episodes of every original task and generated
 //! tier.
 
 use super::*;
 
 impl Env {
-    /// The step path as it was at commit `76cc2be`, kept as the oracle the one step path is
-    /// compared with.
+    /// The plain step path, kept as the oracle the one step path is compared with.
     ///
     /// The cached observation is updated in place: the one or two bytes the operation
     /// changes in its service's block and the global block; every service's status,

@@ -1,7 +1,6 @@
-//! The oracle of the generator: `generate` as it was written at commit `a128256` (a
-//! weighted scan per root draw, a breadth-first walk per root), and a test that
-//! [`super::generate`] returns exactly its incidents. An intended change of what the
-//! generator produces changes both (since `a128256`: alerts by broken dependency).
+//! The oracle of the generator: a plain `generate` (a weighted scan per root draw, a
+//! breadth-first walk per root), and a test that [`super::generate`] returns exactly its
+//! incidents. An intended change of what the generator produces changes both.
 
 use super::*;
 
@@ -65,7 +64,7 @@ fn draw_count(draws: &mut Draws, percent: [u8; ROOT_COUNT_MAX]) -> usize {
     1
 }
 
-/// [`super::generate`] as it was written at commit `a128256`: the oracle.
+/// [`super::generate`] written plainly: the oracle.
 #[must_use]
 pub(crate) fn generate_reference(seed: u64, tier: Tier, split: Split) -> Scenario {
     let key = seed ^ (u64::from(tier as u8) << 56) ^ (u64::from(split as u8) << 62);
