@@ -12,8 +12,12 @@
 //!    of the configured allowed origins (`*` allows every origin) is refused with 403.
 //!    Non-browser clients send no `Origin` and are unaffected.
 //!
-//! A header value that is not valid text should be passed as [`NOT_TEXT`], which neither
-//! rule accepts.
+//! Before both, for every request, [`host`] refuses a request that arrived on a loopback
+//! address naming another host (DNS rebinding: a page on `evil.example` whose name now
+//! resolves to 127.0.0.1 sends `Host: evil.example`, and its `Origin` matches that `Host`).
+//!
+//! A header value that is not valid text should be passed as [`NOT_TEXT`], which no rule
+//! accepts.
 
 use crate::ApiError;
 
@@ -78,10 +82,7 @@ pub fn origin(
                 .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
         })
     };
-    let listed = allowed
-        .iter()
-        .any(|entry| entry == "*" || entry.eq_ignore_ascii_case(origin));
-    if own("http://") || own("https://") || listed {
+    if own("http://") || own("https://") || is_allowed_origin(origin, allowed) {
         Ok(())
     } else {
         Err(ApiError {
@@ -95,9 +96,102 @@ pub fn origin(
     }
 }
 
+/// Whether `origin` is one of the configured allowed origins (exact, case-insensitive;
+/// `*` allows any). The server's own origin is not among them.
+#[must_use]
+pub fn is_allowed_origin(origin: &str, allowed: &[String]) -> bool {
+    allowed
+        .iter()
+        .any(|entry| entry == "*" || entry.eq_ignore_ascii_case(origin))
+}
+
+/// Check the `Host` of a request that arrived on a loopback address (`loopback`; other
+/// requests pass: a deployment is reached by names the server cannot know). It must name
+/// the server by an IP address, `localhost` or a `*.localhost` name (which browsers
+/// resolve to loopback themselves), or one of `allowed_hosts`; the port is not checked.
+/// No `Host` (not a browser) passes.
+///
+/// # Errors
+/// Any other name (403, `{"detail": ...}`).
+pub fn host(host: Option<&str>, loopback: bool, allowed_hosts: &[String]) -> Result<(), ApiError> {
+    let Some(value) = host.filter(|_| loopback) else {
+        return Ok(());
+    };
+    let name = host_name(value);
+    let local = name.eq_ignore_ascii_case("localhost")
+        || name.len() > ".localhost".len()
+            && name.as_bytes()[name.len() - ".localhost".len()..]
+                .eq_ignore_ascii_case(b".localhost");
+    let listed = allowed_hosts
+        .iter()
+        .any(|entry| host_name(entry).eq_ignore_ascii_case(name));
+    if local || listed || name.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    Err(ApiError {
+        status: FORBIDDEN,
+        body: serde_json::json!({"detail": format!(
+            "Forbidden: Host {value:?} does not name this server (on a loopback address a \
+             request must name it by an IP address, localhost, or a name given with serve \
+             --allowed-host: a guard against DNS rebinding)"
+        )}),
+    })
+}
+
+/// The name in a `Host` value: without the port, brackets or a trailing dot.
+fn host_name(value: &str) -> &str {
+    let value = value.trim();
+    let name = match value.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => value.rsplit_once(':').map_or(value, |(name, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                name
+            } else {
+                value
+            }
+        }),
+    };
+    name.strip_suffix('.').unwrap_or(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_requests_must_name_this_server() {
+        // Goal: on loopback, IP literals, localhost names and allowed names pass (any
+        // port); another name is refused; off loopback, or without Host, anything passes.
+        let allowed = ["incident.internal".to_owned()];
+        for ok in [
+            "127.0.0.1:8000",
+            "[::1]:8000",
+            "10.1.2.3",
+            "localhost",
+            "LocalHost:1",
+            "localhost.:8000",
+            "app.localhost:8000",
+            "incident.internal:9",
+        ] {
+            assert!(host(Some(ok), true, &allowed).is_ok(), "{ok}");
+        }
+        for bad in [
+            "evil.example:8000",
+            "evil.example",
+            "localhost.evil.example",
+            "notlocalhost",
+            NOT_TEXT,
+            "",
+        ] {
+            assert_eq!(
+                host(Some(bad), true, &allowed).unwrap_err().status,
+                403,
+                "{bad:?}"
+            );
+        }
+        assert!(host(Some("evil.example"), false, &allowed).is_ok());
+        assert!(host(None, true, &allowed).is_ok());
+    }
 
     #[test]
     fn only_json_media_types_pass() {

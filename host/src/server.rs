@@ -30,6 +30,7 @@
 //! ([`fit_to_file_limit`]).
 
 pub mod assets;
+pub mod browser;
 pub mod conns;
 pub mod environment;
 pub mod mcp;
@@ -148,6 +149,10 @@ pub struct ServeArgs {
     /// MCP and open WebSocket sessions besides the server's own; repeatable, `*` for any.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
+    /// A host name (such as `incident.internal`) that names this server in `Host` on a
+    /// loopback connection, besides IP addresses and localhost; repeatable.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// Parse `--port` or `PORT`; the error names both, since clap's does not say which one
@@ -158,9 +163,15 @@ fn parse_port(text: &str) -> Result<u16, String> {
     })
 }
 
-/// The client address of a request (an extension the server adds to every request).
+/// The addresses of a request's connection (an extension the server adds to every
+/// request).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Peer(pub std::net::IpAddr);
+pub struct Peer {
+    /// The client's address.
+    pub remote: std::net::IpAddr,
+    /// The server address the client connected to (loopback: see [`browser::check_host`]).
+    pub local: std::net::IpAddr,
+}
 
 /// Everything the server needs to run.
 #[derive(Clone, Debug)]
@@ -187,6 +198,9 @@ pub struct Config {
     pub write_timeout: Duration,
     /// Browser origins allowed besides the server's own (`*`: any).
     pub allowed_origins: Vec<String>,
+    /// Host names that name this server on a loopback connection besides IP addresses
+    /// and localhost.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Config {
@@ -205,6 +219,7 @@ impl Config {
             connections_max: CONNECTIONS_MAX_DEFAULT,
             write_timeout: Duration::from_secs(WRITE_TIMEOUT_SECS_DEFAULT),
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 
@@ -229,6 +244,7 @@ impl Config {
             connections_max: args.max_connections.max(1),
             write_timeout: Duration::from_secs(args.write_timeout_secs.max(1)),
             allowed_origins: args.allowed_origins.clone(),
+            allowed_hosts: args.allowed_hosts.clone(),
         })
     }
 }
@@ -378,9 +394,14 @@ async fn accept(
     listener: &TcpListener,
     table: &Arc<Connections>,
 ) -> io::Result<(TcpStream, Peer, Slot)> {
-    let (stream, peer) = listener.accept().await?;
+    let (stream, remote) = listener.accept().await?;
+    let local = stream.local_addr()?;
     let slot = table.open().await;
-    Ok((stream, Peer(peer.ip()), slot))
+    let peer = Peer {
+        remote: remote.ip(),
+        local: local.ip(),
+    };
+    Ok((stream, peer, slot))
 }
 
 /// A request body that marks its connection busy once it has fully arrived.

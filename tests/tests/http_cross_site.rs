@@ -129,3 +129,136 @@ async fn websocket_upgrades_from_foreign_pages_are_refused() {
     assert_eq!(handshake(None).await, 101);
     server.shutdown().await;
 }
+
+const NOTEBOOK: &str = "https://notebook.example";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowed_origins_get_cors_preflights_and_headers() {
+    // Goal: with --allowed-origin, a browser on that origin can write: the OPTIONS
+    // preflight its JSON POST needs gets 204 with Access-Control-Allow-* (the origin, the
+    // methods, Content-Type and Mcp-Session-Id), and the real responses carry the origin
+    // and expose Mcp-Session-Id. A foreign origin's preflight is refused (403, no CORS
+    // header) and its responses carry none.
+    let mut config = Config::local();
+    config.allowed_origins = vec![NOTEBOOK.to_owned()];
+    let server = start_with(config).await;
+    let addr = server.local_addr();
+    for path in ["/reset", "/step", "/mcp"] {
+        let preflight = [
+            ("Origin", NOTEBOOK),
+            ("Access-Control-Request-Method", "POST"),
+            (
+                "Access-Control-Request-Headers",
+                "content-type,mcp-session-id",
+            ),
+        ];
+        let reply = request(addr, "OPTIONS", path, &preflight, None).await;
+        assert_eq!(reply.status, 204, "{path}");
+        assert_eq!(reply.header("access-control-allow-origin"), Some(NOTEBOOK));
+        let methods = reply
+            .header("access-control-allow-methods")
+            .unwrap_or_default();
+        assert!(methods.contains("POST"), "{methods}");
+        let allowed = reply
+            .header("access-control-allow-headers")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        for header in ["content-type", "mcp-session-id"] {
+            assert!(allowed.contains(header), "{path}: {allowed}");
+        }
+        assert!(reply.header("vary").unwrap_or_default().contains("Origin"));
+        let foreign = [
+            ("Origin", "http://evil.example"),
+            ("Access-Control-Request-Method", "POST"),
+        ];
+        let refused = request(addr, "OPTIONS", path, &foreign, None).await;
+        assert_eq!(refused.status, 403, "{path}");
+        assert_eq!(refused.header("access-control-allow-origin"), None);
+    }
+    let headers = [("Origin", NOTEBOOK), ("Content-Type", "application/json")];
+    let reset = request(addr, "POST", "/reset", &headers, Some(RESET)).await;
+    assert_eq!(reset.status, 200);
+    assert_eq!(reset.header("access-control-allow-origin"), Some(NOTEBOOK));
+    let init = br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}"#;
+    let mcp = request(addr, "POST", "/mcp", &headers, Some(init)).await;
+    assert_eq!(mcp.status, 200);
+    let exposed = mcp
+        .header("access-control-expose-headers")
+        .unwrap_or_default();
+    assert!(
+        exposed.to_ascii_lowercase().contains("mcp-session-id"),
+        "{exposed}"
+    );
+    let read = request(
+        addr,
+        "GET",
+        "/state",
+        &[("Origin", "http://evil.example")],
+        None,
+    )
+    .await;
+    assert_eq!(read.header("access-control-allow-origin"), None);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebound_host_name_is_refused_on_loopback() {
+    // Goal: DNS rebinding: a page on evil.example whose name now points at 127.0.0.1
+    // sends Host evil.example with a matching Origin; on a loopback connection only IP
+    // literals, localhost names and --allowed-host names are this server, so it is
+    // refused (reads and writes) and the episode is unchanged.
+    let mut config = Config::local();
+    config.allowed_hosts = vec!["incident.internal".to_owned()];
+    let server = start_with(config).await;
+    let addr = server.local_addr();
+    let before = state(addr).await;
+    let port = addr.port();
+    let rebound = format!("evil.example:{port}");
+    let origin = format!("http://{rebound}");
+    let headers = [
+        ("Host", rebound.as_str()),
+        ("Origin", origin.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let reset = raw_with_host(addr, "POST", "/reset", &headers, RESET).await;
+    assert_eq!(reset.status, 403);
+    let detail = reset.json()["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(detail.contains("--allowed-host"), "{detail}");
+    let read = raw_with_host(addr, "GET", "/state", &headers[..1], b"").await;
+    assert_eq!(read.status, 403);
+    assert_eq!(state(addr).await, before);
+    for host in [
+        format!("localhost:{port}"),
+        format!("LOCALHOST.:{port}"),
+        format!("app.localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+        format!("incident.internal:{port}"),
+        "localhost".to_owned(),
+    ] {
+        let reply = raw_with_host(addr, "GET", "/health", &[("Host", host.as_str())], b"").await;
+        assert_eq!(reply.status, 200, "{host}");
+    }
+    server.shutdown().await;
+}
+
+/// Send one request with exactly these headers (`Host` among them) and parse the answer.
+async fn raw_with_host(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> support::Reply {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    support::parse_reply(&support::raw(addr, &bytes).await).expect("a response")
+}

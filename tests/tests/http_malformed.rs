@@ -153,6 +153,23 @@ async fn malformed_bodies_get_4xx_json_and_change_nothing() {
     server.shutdown().await;
 }
 
+/// `bytes` with every `Host: x` replaced by `host` (other bytes untouched).
+fn with_host(bytes: &[u8], host: &[u8]) -> Vec<u8> {
+    let placeholder = b"Host: x";
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(at) = rest
+        .windows(placeholder.len())
+        .position(|w| w == placeholder)
+    {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(host);
+        rest = &rest[at + placeholder.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_requests_never_get_5xx() {
     // Goal: garbage on the socket, odd methods, huge headers, a lying Content-Length and
@@ -166,6 +183,8 @@ async fn broken_requests_never_get_5xx() {
         "a".repeat(100_000)
     );
     let mut chunked = b"POST /reset HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+    // Each case names the server properly (`Host: x` alone is refused on loopback).
+    let host = format!("Host: {addr}");
     for _ in 0..80 {
         chunked.extend_from_slice(b"400\r\n");
         chunked.extend(std::iter::repeat_n(b' ', 0x400));
@@ -188,7 +207,8 @@ async fn broken_requests_never_get_5xx() {
         ("long path", format!("GET /{} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "p".repeat(5000)).into_bytes()),
     ];
     for (label, bytes) in &inputs {
-        let out = raw(addr, bytes).await;
+        let bytes = with_host(bytes, host.as_bytes());
+        let out = raw(addr, &bytes).await;
         if let Some(reply) = parse_reply(&out) {
             assert!(
                 (400..500).contains(&reply.status),
@@ -237,8 +257,10 @@ async fn slow_clients_do_not_stall_others() {
     });
     let trickle_body = tokio::spawn(async move {
         let mut stream = TcpStream::connect(addr).await.unwrap();
-        let head = b"POST /reset HTTP/1.1\r\nHost: slow\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"task_id\":";
-        stream.write_all(head).await.unwrap();
+        let head = format!(
+            "POST /reset HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{{\"task_id\":"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
         let mut out = Vec::new();
         let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out)).await;
         out

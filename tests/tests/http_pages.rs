@@ -237,3 +237,72 @@ async fn environment_lists_the_cores_vocabulary() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_a_csp_and_every_response_nosniff() {
+    // Goal: the HTML pages may be framed only by this server (CSP frame-ancestors 'self')
+    // and load nothing from elsewhere (default-src 'self'); every response, JSON too,
+    // says X-Content-Type-Options: nosniff.
+    let server = start().await;
+    let addr = server.local_addr();
+    for path in ["/ui/", "/docs", "/redoc"] {
+        let reply = get(addr, path).await;
+        assert_eq!(reply.status, 200, "{path}");
+        let csp = reply.header("content-security-policy").unwrap_or_default();
+        for directive in [
+            "default-src 'self'",
+            "frame-ancestors 'self'",
+            "object-src 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+    for path in ["/health", "/state", "/docs/swagger-ui-bundle.js", "/nope"] {
+        let reply = get(addr, path).await;
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_answers_every_get_route_without_a_body() {
+    // Goal: HEAD on a GET route answers what GET would, headers and length, without the
+    // body; HEAD on a POST-only route is 405.
+    let server = start().await;
+    let addr = server.local_addr();
+    for path in [
+        "/health",
+        "/tasks",
+        "/state",
+        "/docs",
+        "/ui/",
+        "/openapi.json",
+    ] {
+        let full = get(addr, path).await;
+        let head = request(addr, "HEAD", path, &[], None).await;
+        assert_eq!(head.status, full.status, "{path}");
+        assert!(head.body.is_empty(), "{path}: a body");
+        assert_eq!(
+            head.header("content-type"),
+            full.header("content-type"),
+            "{path}"
+        );
+        let length = full.body.len().to_string();
+        assert_eq!(
+            head.header("content-length"),
+            Some(length.as_str()),
+            "{path}"
+        );
+    }
+    assert_eq!(request(addr, "HEAD", "/reset", &[], None).await.status, 405);
+    server.shutdown().await;
+}

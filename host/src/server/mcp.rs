@@ -230,7 +230,7 @@ where
     let peer = request
         .extensions()
         .get::<Peer>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |peer| peer.0);
+        .map_or(IpAddr::from([0, 0, 0, 0]), |peer| peer.remote);
     let bytes = match read_body(request, shared).await {
         Ok(bytes) => bytes,
         Err(response) => return response,

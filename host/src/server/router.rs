@@ -1,6 +1,9 @@
 //! Every route in one `match (method, path)`, plus the small helpers that build JSON
-//! responses (200, 307, 403, 404, 405, 408, 413, 415, 422). Before any route, requests
-//! that can change an episode pass [`incident_api::guard`]'s cross-site rules.
+//! responses (200, 307, 403, 404, 405, 408, 413, 415, 422). Before any route, every
+//! request passes the `Host` check and CORS preflights are answered ([`browser`]), and
+//! requests that can change an episode pass [`incident_api::guard`]'s cross-site rules;
+//! every response gets [`browser::decorate`]'s headers. `HEAD` answers as `GET` (hyper
+//! leaves the body out).
 //!
 //! The handler is generic over the request body so tests can call it in-process; the
 //! server passes hyper's `Incoming`.
@@ -18,7 +21,7 @@ use serde_json::{Value, json};
 
 use incident_api::{ApiError, Command, decode, guard, render, to_bytes};
 
-use super::{Shared, assets, environment, mcp, schema, ws};
+use super::{Shared, assets, browser, environment, mcp, schema, ws};
 
 /// The response type of every route.
 pub type HttpResponse = Response<Full<Bytes>>;
@@ -29,10 +32,39 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if let Err(error) = cross_site_check(&request, shared) {
-        return api_error(&error);
-    }
-    let method = request.method().clone();
+    let cors = browser::cors_origin(&request, shared);
+    let mut response = match browser::check_host(&request, shared) {
+        Err(error) => api_error(&error),
+        Ok(()) if browser::is_preflight(&request) && is_route(request.uri().path()) => {
+            browser::preflight(&request, shared).unwrap_or_else(|error| api_error(&error))
+        }
+        Ok(()) => match cross_site_check(&request, shared) {
+            Err(error) => api_error(&error),
+            Ok(()) => dispatch(request, shared).await,
+        },
+    };
+    let granted = cors.filter(|_| response.status() != StatusCode::FORBIDDEN);
+    browser::decorate(&mut response, granted);
+    response
+}
+
+/// Whether `path` is one of the routes (not an asset).
+fn is_route(path: &str) -> bool {
+    schema::ROUTES.iter().any(|(known, _, _)| *known == path)
+}
+
+/// Answer a request that passed the checks of [`route`].
+async fn dispatch<B>(request: Request<B>, shared: &Arc<Shared>) -> HttpResponse
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let head = request.method() == Method::HEAD;
+    let method = if head {
+        Method::GET
+    } else {
+        request.method().clone()
+    };
     let path = request.uri().path().to_owned();
     match (&method, path.as_str()) {
         (&Method::GET, "/") if wants_html(&request) => redirect("/ui/"),
@@ -55,7 +87,7 @@ where
         (&Method::GET, path) if let Some(index) = assets::find(path) => {
             assets::serve(index, &request).await
         }
-        (&Method::GET, "/ws") => ws::upgrade(request, shared),
+        (&Method::GET, "/ws") if !head => ws::upgrade(request, shared),
         (&Method::POST, "/reset") => match read_body(request, shared).await {
             Ok(bytes) => episode(shared, decode::reset(&bytes)),
             Err(response) => response,
@@ -66,7 +98,7 @@ where
         },
         (&Method::POST, "/mcp") => mcp::post(request, shared).await,
         (&Method::DELETE, "/mcp") => mcp::delete(&request, shared),
-        (_, path) if schema::ROUTES.iter().any(|(known, _, _)| *known == path) => {
+        (_, path) if is_route(path) => {
             let allow = schema::ROUTES
                 .iter()
                 .find(|(known, _, _)| *known == path)
