@@ -13,7 +13,7 @@ use incident_core::task::{Alert, Root};
 use incident_core::text::{
     self, ActionResult, LOGS_PER_READ, LogEvent, METRICS, Message, Timestamp, TraceId,
 };
-use incident_core::topology::{DEPENDS_ON, services};
+use incident_core::topology::{ServiceMask, services};
 use incident_core::{ActionType, Env, Milli, Scenario, Service, Split, TaskId, Tier};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -77,17 +77,25 @@ impl<T: std::fmt::Display> Serialize for DisplayStr<T> {
 pub struct Summary {
     service_name: &'static str,
     status: &'static str,
-    depends_on: DependsOn,
+    /// The services it calls, `null` while the episode has not shown them (ruleset v2).
+    depends_on: Option<DependsOn>,
 }
 
-/// A service's dependency list, serialized from the bitmask table.
+/// A dependency list, serialized from its bitmask in canonical order.
 #[derive(Clone, Copy)]
-pub struct DependsOn(pub Service);
+pub struct DependsOn(pub ServiceMask);
 
 impl Serialize for DependsOn {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(services(DEPENDS_ON[self.0 as usize]).map(Service::name))
+        serializer.collect_seq(services(self.0).map(Service::name))
     }
+}
+
+/// The services `service` calls as the episode shows them (`None`: not shown yet):
+/// always the incident's graph (the fixed one for the original tasks and ruleset v1).
+#[must_use]
+pub fn shown_dependencies(env: &Env, service: Service) -> Option<ServiceMask> {
+    Some(env.scenario().depends_on(service))
 }
 
 /// One active alert.
@@ -163,23 +171,26 @@ pub struct MetricsJson {
     uptime_seconds: f64,
 }
 
-/// The `dependency_graph` object: inspected services in order, or the whole graph.
-pub struct Graph<'a>(pub &'a Lists);
+/// The `dependency_graph` object: the original's (inspected services in order, or the
+/// whole graph once `full` was inspected); under ruleset v2 every service whose edges
+/// the episode has shown, in canonical order.
+pub struct Graph<'a>(pub &'a Env, pub &'a Lists);
 
 impl Serialize for Graph<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let inspected = &self.0.dependencies_inspected;
-        let full = inspected.contains(&Inspected::Full);
+        let Graph(env, lists) = *self;
+        let inspected = &lists.dependencies_inspected;
         let mut map = serializer.serialize_map(None)?;
-        if full {
-            for service in Service::ALL {
-                map.serialize_entry(service.name(), &DependsOn(service))?;
-            }
-        } else {
-            for entry in inspected {
-                if let Inspected::Service(service) = entry {
-                    map.serialize_entry(service.name(), &DependsOn(*service))?;
-                }
+        let every = env.scenario().ruleset == Ruleset::V2 || inspected.contains(&Inspected::Full);
+        let mut all = Service::ALL.into_iter();
+        let mut listed = inspected.iter().filter_map(|entry| match entry {
+            Inspected::Service(service) => Some(*service),
+            Inspected::Full => None,
+        });
+        let order: &mut dyn Iterator<Item = Service> = if every { &mut all } else { &mut listed };
+        for service in order {
+            if let Some(mask) = shown_dependencies(env, service) {
+                map.serialize_entry(service.name(), &DependsOn(mask))?;
             }
         }
         map.end()
@@ -195,7 +206,7 @@ impl Serialize for Summaries<'_> {
         serializer.collect_seq(Service::ALL.iter().map(|&service| Summary {
             service_name: service.name(),
             status: self.0.status(service).name(),
-            depends_on: DependsOn(service),
+            depends_on: shown_dependencies(self.0, service).map(DependsOn),
         }))
     }
 }
@@ -280,7 +291,7 @@ pub fn observation<'a>(
         metrics,
         service_summaries: Summaries(env),
         active_alerts: Alerts(env),
-        dependency_graph: Graph(lists),
+        dependency_graph: Graph(env, lists),
         step_number: env.step_count(),
         max_steps: env.scenario().max_steps,
         steps_remaining: env.steps_remaining(),

@@ -126,7 +126,7 @@ fn responses_written_as_bytes_equal_the_value_rendering() {
         .filter_map(|body| decode::step_request(body).ok())
         .collect();
     let mut incidents: Vec<(&str, &str)> = TaskId::ALL.map(|t| (t.name(), "train")).to_vec();
-    for tier in Tier::ALL {
+    for tier in Tier::EVERY {
         incidents.extend(Split::ALL.map(|split| (tier.name(), split.name())));
     }
     for (index, (task, split)) in incidents.into_iter().enumerate() {

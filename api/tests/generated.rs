@@ -4,7 +4,8 @@
 
 use incident_api::{Command, Session, decode};
 use incident_core::oracle;
-use incident_core::{Mode, Scenario, Split, TaskId, Tier};
+use incident_core::topology::{DEPENDS_ON, services};
+use incident_core::{Mode, Scenario, Service, Split, TaskId, Tier};
 use serde_json::{Value, json};
 
 /// Reset `session` with a JSON body and return the reply as a value.
@@ -44,7 +45,12 @@ fn shape(value: &Value) -> Value {
 fn shapes_by_path(value: &Value, path: &str, out: &mut std::collections::BTreeSet<String>) {
     match value {
         Value::Object(map) => {
-            let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+            // dependency_graph's keys are service names (values, not form).
+            let keys: Vec<&str> = if path.ends_with("dependency_graph") {
+                vec!["*"]
+            } else {
+                map.keys().map(String::as_str).collect()
+            };
             out.insert(format!("{path} {{{}}}", keys.join(",")));
             for (key, child) in map {
                 // dependency_graph and required_fixes are keyed by service names.
@@ -334,4 +340,45 @@ fn mcp_tools_show_a_generated_incidents_exact_rewards() {
     let score = call("grader", json!({}))["score"].as_f64().unwrap();
     let sum: f64 = rewards.iter().sum();
     assert!((sum - score).abs() < 1e-9, "{rewards:?} {score}");
+}
+
+#[test]
+fn a_graph_incident_shows_its_own_edges_once_inspected() {
+    // Goal: on the graph tiers, once a service's dependencies are inspected, its summary's
+    // depends_on and its dependency_graph entry are that incident's edges (names in
+    // canonical order), which for some incidents differ from the fixed graph.
+    let mut differs = 0;
+    for tier in Tier::GRAPH {
+        for seed in 0..10 {
+            let mut session = Session::new();
+            reset(&mut session, &json!({"task_id": tier.name(), "seed": seed}));
+            let scenario = *session.env().scenario();
+            for service in Service::ALL {
+                let inspect =
+                    json!({"action_type": "inspect_dependencies", "service": service.name()});
+                let reply = session
+                    .apply(decode::step_value(&inspect).unwrap())
+                    .to_value();
+                let edges: Vec<&str> = services(scenario.depends_on(service))
+                    .map(Service::name)
+                    .collect();
+                let observation = &reply["observation"];
+                assert_eq!(
+                    observation["dependency_graph"][service.name()],
+                    json!(edges)
+                );
+                let summary = &observation["service_summaries"][service as usize];
+                assert_eq!(summary["depends_on"], json!(edges), "{tier:?} {seed}");
+                differs +=
+                    usize::from(scenario.depends_on(service) != DEPENDS_ON[service as usize]);
+                if session.env().is_done() {
+                    break;
+                }
+            }
+        }
+    }
+    assert!(
+        differs > 0,
+        "every inspected edge list was the fixed graph's"
+    );
 }

@@ -17,13 +17,15 @@ use std::sync::LazyLock;
 
 use incident_core::env::Outcome;
 use incident_core::record::{Inspected, Lists};
+use incident_core::scenario::Ruleset;
 use incident_core::task::Alert;
 use incident_core::text::{self, ActionResult, LogEvent, METRICS, Message, Timestamp};
+use incident_core::topology::DEPENDS_ON;
 use incident_core::vocab::{MODE_COUNT, SERVICE_COUNT, STATUS_COUNT};
 use incident_core::{ActionType, Env, Milli, Mode, Service, Status, TaskId};
 use serde::Serialize;
 
-use super::{DependsOn, Details, shown};
+use super::{DependsOn, Details, Graph, Summaries, shown};
 
 /// Whether serde_json writes `text` unchanged between its quotes (branch-free, so the
 /// loop vectorises).
@@ -173,12 +175,14 @@ static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| {
             json(&super::Summary {
                 service_name: service.name(),
                 status: status.name(),
-                depends_on: DependsOn(service),
+                depends_on: Some(DependsOn(DEPENDS_ON[service as usize])),
             })
         })
     });
-    let graph = Service::ALL
-        .map(|service| format!("{}:{}", json(service.name()), json(&DependsOn(service))));
+    let graph = Service::ALL.map(|service| {
+        let depends_on = DependsOn(DEPENDS_ON[service as usize]);
+        format!("{}:{}", json(service.name()), json(&depends_on))
+    });
     let graph_full = format!("{{{}}}", graph.join(","));
     let alerts = TaskId::ALL
         .iter()
@@ -219,6 +223,19 @@ static FRAGMENTS: LazyLock<Fragments> = LazyLock::new(|| {
         available,
     }
 });
+
+/// Append the six summaries of the fixed graph (the original tasks, ruleset v1).
+fn summaries(out: &mut Vec<u8>, env: &Env, fragments: &Fragments) {
+    out.push(b'[');
+    for (index, service) in Service::ALL.into_iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        let summary = &fragments.summaries[service as usize][env.status(service) as usize];
+        out.extend_from_slice(summary.as_bytes());
+    }
+    out.push(b']');
+}
 
 /// Append the `observation` object.
 fn observation(out: &mut Vec<u8>, env: &Env, outcome: Outcome, unknown: &str) {
@@ -270,20 +287,21 @@ fn observation(out: &mut Vec<u8>, env: &Env, outcome: Outcome, unknown: &str) {
     } else {
         out.extend_from_slice(b"null");
     }
-    out.extend_from_slice(b",\"service_summaries\":[");
-    for (index, service) in Service::ALL.into_iter().enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
-        let summary = &fragments.summaries[service as usize][env.status(service) as usize];
-        out.extend_from_slice(summary.as_bytes());
+    out.extend_from_slice(b",\"service_summaries\":");
+    let per_incident = env.scenario().ruleset == Ruleset::V2;
+    if per_incident {
+        push_json(out, &Summaries(env));
+    } else {
+        summaries(out, env, fragments);
     }
-    out.extend_from_slice(b"],\"active_alerts\":[");
+    out.extend_from_slice(b",\"active_alerts\":[");
     alerts(out, env, fragments);
     out.extend_from_slice(b"],\"dependency_graph\":");
     let lists = Lists::of(env);
     let inspected = &lists.dependencies_inspected;
-    if inspected.contains(&Inspected::Full) {
+    if per_incident {
+        push_json(out, &Graph(env, &lists));
+    } else if inspected.contains(&Inspected::Full) {
         out.extend_from_slice(fragments.graph_full.as_bytes());
     } else {
         out.push(b'{');
