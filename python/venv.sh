@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates (once) and updates the Python venv target/py-venv: the incident_env package built
 # from this tree (maturin, release build of the abi3 extension) and its dependencies.
-#   --tests  also pytest, transformers and pydantic (the package's test suite)
+#   --tests  also pytest, transformers, pydantic and mypy (the package's test suite)
 #   --train  also jax, optax, matplotlib and tqdm (python/examples/train_ppo.py)
 # Used by test.sh and python/examples/reproduce.sh; PYTHON picks the interpreter.
 set -euo pipefail
@@ -12,8 +12,9 @@ extra=()
 for arg in "$@"; do
   case "$arg" in
     # transformers: its get_json_schema (what TRL turns tool methods into) checks the TRL class.
-    # pydantic: incident_env.compat's models (the package's "compat" extra).
-    --tests) extra+=(pytest transformers "pydantic>=2") ;;
+    # pydantic: incident_env.compat's models (the package's "compat" extra); mypy: the
+    # stubs and hints (test_types.py).
+    --tests) extra+=(pytest transformers "pydantic>=2" mypy) ;;
     # JAX on CPU (jax + jaxlib, ~90 MB) rather than PyTorch (PyPI's wheel pulls ~3.5 GB of
     # CUDA packages).
     --train) extra+=("jax>=0.4.30" "optax>=0.2.3" "matplotlib>=3.8" "tqdm>=4.66") ;;

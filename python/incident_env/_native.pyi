@@ -1,9 +1,31 @@
 """Type stubs of the Rust extension ``incident_env._native`` (python/src/)."""
 
-from typing import Final
+from typing import Final, final
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "OBS_LEN",
+    "ACTION_COUNT",
+    "ACTIONS",
+    "TASK_CHOICES",
+    "TASK_IDS",
+    "SPLITS",
+    "EPISODE_FIELDS",
+    "NUM_ENVS_MAX",
+    "NUM_THREADS_MAX",
+    "MIN_ENVS_PER_THREAD",
+    "FIELD_CHARS_MAX",
+    "REASONING_CHARS_MAX",
+    "SCORE_FLOOR",
+    "SCORE_CEILING",
+    "tasks_json",
+    "manifest_json",
+    "VecCore",
+    "ApiSession",
+    "CoreBatch",
+]
 
 #: Bytes of one numeric observation (``incident_core::OBS_LEN``).
 OBS_LEN: Final[int]
@@ -41,6 +63,7 @@ def tasks_json(generated: bool = False) -> bytes:
 def manifest_json(generated: bool = False) -> bytes:
     """``GET /manifest`` (``?include=generated`` with ``generated``) as JSON bytes."""
 
+@final
 class VecCore:
     """A batch of environments stepping in place into the numpy arrays it owns."""
 
@@ -59,7 +82,9 @@ class VecCore:
     #: ``(num_envs,)`` float64: each ended episode's wall-clock seconds.
     times: npt.NDArray[np.float64]
 
-    def __init__(self, num_envs: int, task: str, split: str, seed: int, num_threads: int) -> None:
+    def __new__(
+        cls, num_envs: int, task: str, split: str, seed: int, num_threads: int
+    ) -> VecCore:
         """Create the environments of ``VectorEnv(num_envs, task, split, seed, num_threads)``."""
     def __len__(self) -> int:
         """Return the number of environments."""
@@ -85,20 +110,22 @@ class VecCore:
         Where ``held`` is true the environment ignores its action and keeps its state,
         showing reward 0 and neither flag (``NEXT_STEP`` autoreset)."""
 
+@final
 class CoreBatch:
     """The core's plain ``step_batch`` over Rust-owned buffers: the Python benchmark's
     reference rate, timed in the same process as ``VectorEnv``."""
 
-    def __init__(self, num_envs: int, task: str, split: str, seed: int) -> None:
+    def __new__(cls, num_envs: int, task: str, split: str, seed: int) -> CoreBatch:
         """Create environment ``i`` as ``VectorEnv(num_envs, task, split, seed)`` does."""
     def step_rows(self, actions: npt.NDArray[np.uint8], calls: int) -> int:
         """Make ``calls`` batch steps, step ``k`` with row ``k % len(actions)``; return the
         episodes ended so far."""
 
+@final
 class ApiSession:
     """One text-level episode through incident-api; methods return ``(status, body)``."""
 
-    def __init__(self, sealed: bool = False) -> None:
+    def __new__(cls, sealed: bool = False) -> ApiSession:
         """Create a fresh server's default episode."""
     def reset(self, body: bytes) -> tuple[int, bytes]:
         """``POST /reset`` with JSON ``body`` (empty: defaults)."""

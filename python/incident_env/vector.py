@@ -322,7 +322,7 @@ class VectorEnv(GymVectorEnv):
 
     def _end_infos(self) -> dict[str, Any]:
         """Return the infos of a step where episodes ended (see the module docs)."""
-        stats = {key: self._out(value) for key, value in self._stats.items()}
+        stats: dict[str, Any] = {key: self._out(value) for key, value in self._stats.items()}
         stats["episode_stats"] = {key: self._out(v) for key, v in self._episode.items()}
         infos = dict(stats)
         if self.autoreset_mode is AutoresetMode.SAME_STEP:
