@@ -192,8 +192,14 @@ function drawGraph(target, observation, onPick, selected) {
     const name = service.service_name;
     const { x, y } = positions.get(name);
     const status = service.status || "unknown";
-    const group = svg("g", { class: `node status-${status}${selected === name ? " selected" : ""}`, "data-service": name, "data-status": status, transform: `translate(${x - w / 2}, ${y - h / 2})` });
+    // `depends_on: null`: the episode has not shown this service's dependencies yet.
+    const hidden = service.depends_on === null;
+    const group = svg("g", { class: `node status-${status}${hidden ? " deps-hidden" : ""}${selected === name ? " selected" : ""}`, "data-service": name, "data-status": status, "data-deps": hidden ? "hidden" : "shown", transform: `translate(${x - w / 2}, ${y - h / 2})` });
     group.append(svg("rect", { width: w, height: h, rx: "8" }));
+    if (hidden) {
+      group.append(svg("circle", { cx: 4, cy: h - 4, r: 10, class: "deps-mark" }));
+      group.append(svg("text", { x: 4, y: h, class: "deps-mark-text" }, "?"));
+    }
     group.append(svg("text", { x: w / 2, y: 22, class: "node-name" }, name));
     group.append(svg("text", { x: w / 2, y: 41, class: "node-status" }, service.status || "no episode yet"));
     const alerts = counts.get(name) || 0;
@@ -201,12 +207,13 @@ function drawGraph(target, observation, onPick, selected) {
       group.append(svg("circle", { cx: w - 4, cy: 4, r: 11, class: "badge" }));
       group.append(svg("text", { x: w - 4, y: 8, class: "badge-text" }, String(alerts)));
     }
-    const title = svg("title", {}, `${name}: ${status}${alerts ? `, ${alerts} alert(s)` : ""}`);
+    const unknown = hidden ? ", dependencies not shown yet (inspect them)" : "";
+    const title = svg("title", {}, `${name}: ${status}${alerts ? `, ${alerts} alert(s)` : ""}${unknown}`);
     group.append(title);
     if (onPick) {
       group.setAttribute("tabindex", "0");
       group.setAttribute("role", "button");
-      group.setAttribute("aria-label", `${name}, ${status}${alerts ? `, ${alerts} alert(s)` : ""}: open actions`);
+      group.setAttribute("aria-label", `${name}, ${status}${alerts ? `, ${alerts} alert(s)` : ""}${unknown}: open actions`);
       group.addEventListener("click", () => onPick(name));
       group.addEventListener("keydown", (event) => {
         if (event.key === "Enter" || event.key === " ") {

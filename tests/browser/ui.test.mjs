@@ -156,10 +156,43 @@ test("before an episode the graph shows /environment's topology and the task's d
   const hard = tasks.find((t) => t.task_id === "hard_task");
   assert.ok((await page.textContent("#task-description")).includes(hard.description));
   await page.screenshot({ path: path.join(SHOTS, "before-episode-1280x800.png") });
-  await startEpisode(page, "gen_medium", 5);
-  const reset = await http("POST", "/reset", { task_id: "gen_medium", seed: 5 });
+  // A graph-tier incident has its own dependency graph: the page draws that one.
+  await startEpisode(page, "gen_graph_medium", 5);
+  const reset = await http("POST", "/reset", { task_id: "gen_graph_medium", seed: 5 });
   const own = reset.observation.service_summaries.reduce((sum, s) => sum + (s.depends_on || []).length, 0);
   assert.equal(await page.locator("#graph path.edge").count(), own);
+  const hidden = reset.observation.service_summaries.filter((s) => s.depends_on === null).map((s) => s.service_name);
+  assert.deepEqual(await page.$$eval("#graph [data-deps=hidden]", (nodes) => nodes.map((n) => n.dataset.service)), hidden);
+  await page.screenshot({ path: path.join(SHOTS, "gen_graph_medium-seed5-1280x800.png") });
+  assert.deepEqual(page.problems(), []);
+  await page.context().close();
+});
+
+test("a service whose dependencies the episode has not shown is drawn without edges, marked", async () => {
+  // Goal: an observation with depends_on null for a service (a graph-tier incident before
+  // inspect_dependencies) draws that node marked "?" with no edges from it, while shown
+  // dependencies draw their edges; the page's own drawing function is called with it.
+  const page = await openPage();
+  await loadUi(page);
+  const drawn = await page.evaluate(() => {
+    const target = document.querySelector("#graph");
+    drawGraph(target, {
+      active_alerts: [],
+      service_summaries: [
+        { service_name: "api_gateway", status: "degraded", depends_on: ["auth_service"] },
+        { service_name: "auth_service", status: "healthy", depends_on: null },
+        { service_name: "database", status: "down", depends_on: [] },
+      ],
+    }, null, null);
+    return {
+      edges: target.querySelectorAll("path.edge").length,
+      hidden: [...target.querySelectorAll("[data-deps=hidden]")].map((n) => n.dataset.service),
+      marks: target.querySelectorAll(".deps-mark").length,
+      title: target.querySelector("[data-service=auth_service] title").textContent,
+    };
+  });
+  assert.deepEqual(drawn, { edges: 1, hidden: ["auth_service"], marks: 1, title: "auth_service: healthy, dependencies not shown yet (inspect them)" });
+  await page.locator("#graph").screenshot({ path: path.join(SHOTS, "graph-hidden-dependencies.png") });
   assert.deepEqual(page.problems(), []);
   await page.context().close();
 });
