@@ -51,6 +51,7 @@ fn incident_env() -> Command {
         "ENV_URL",
         "LLM_TIMEOUT_SECS",
         "LLM_MAX_RETRIES",
+        "LLM_MAX_TOKENS",
     ] {
         command.env_remove(name);
     }
@@ -164,8 +165,14 @@ fn read_request(stream: &mut TcpStream) -> Option<Request> {
     Some((path, headers, body))
 }
 
-/// Check one request's shape; return the problems found.
-fn check_request(path: &str, headers: &[(String, String)], body: &Value) -> Vec<String> {
+/// Check one request's shape (`max_tokens` the completion budget asked for); return the
+/// problems found.
+fn check_request(
+    path: &str,
+    headers: &[(String, String)],
+    body: &Value,
+    max_tokens: u32,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let mut expect = |ok: bool, what: &str| {
         if !ok {
@@ -180,7 +187,7 @@ fn check_request(path: &str, headers: &[(String, String)], body: &Value) -> Vec<
     );
     expect(body["model"] == MODEL, "model");
     expect(body["temperature"] == 0.1, "temperature");
-    expect(body["max_tokens"] == 220, "max_tokens");
+    expect(body["max_tokens"] == max_tokens, "max_tokens");
     let roles: Vec<&str> = body["messages"]
         .as_array()
         .map(|m| m.iter().filter_map(|x| x["role"].as_str()).collect())
@@ -220,7 +227,7 @@ fn answer(stream: &mut TcpStream, status: u16, body: &str) {
     let _ = stream.flush();
 }
 
-fn serve(mut stream: TcpStream, script: Script, problems: &Mutex<Vec<String>>) {
+fn serve(mut stream: TcpStream, script: Script, max_tokens: u32, problems: &Mutex<Vec<String>>) {
     let Some((path, headers, raw)) = read_request(&mut stream) else {
         return;
     };
@@ -228,7 +235,7 @@ fn serve(mut stream: TcpStream, script: Script, problems: &Mutex<Vec<String>>) {
     problems
         .lock()
         .unwrap()
-        .extend(check_request(&path, &headers, &body));
+        .extend(check_request(&path, &headers, &body, max_tokens));
     let (task, step) = prompt_position(&body);
     let action = optimal(task).get(step).cloned().unwrap_or(Value::Null);
     let content = match script {
@@ -251,6 +258,11 @@ fn serve(mut stream: TcpStream, script: Script, problems: &Mutex<Vec<String>>) {
 
 impl FakeLlm {
     fn start(script: Script) -> FakeLlm {
+        FakeLlm::expecting(script, incident_host::runner::llm::MAX_TOKENS)
+    }
+
+    /// Start a fake endpoint that expects `max_tokens` in every request.
+    fn expecting(script: Script, max_tokens: u32) -> FakeLlm {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
         let requests = Arc::new(AtomicUsize::new(0));
@@ -260,7 +272,7 @@ impl FakeLlm {
             for stream in listener.incoming().flatten() {
                 count.fetch_add(1, Ordering::SeqCst);
                 let found = found.clone();
-                std::thread::spawn(move || serve(stream, script, &found));
+                std::thread::spawn(move || serve(stream, script, max_tokens, &found));
             }
         });
         FakeLlm {
@@ -380,6 +392,67 @@ fn garbage_replies_fall_back_to_the_baseline() {
     assert_eq!(fake.requests.load(Ordering::SeqCst), 3 * 4);
     assert!(
         stderr(&output).contains("no JSON object"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("[llm] the model chose 0 of 40 steps; the baseline chose 40"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn the_completion_budget_is_configurable() {
+    // Goal: LLM_MAX_TOKENS (--llm-max-tokens) is the max_tokens every request asks for
+    // (a small local model answers sooner); 0 is refused before anything runs.
+    let fake = FakeLlm::expecting(Script::Optimal, 48);
+    let (output, _) = fake.run(&["--task", "easy_task"], &[("LLM_MAX_TOKENS", "48")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    fake.assert_clean();
+    assert_eq!(fake.requests.load(Ordering::SeqCst), 4);
+    let (refused, _) = fake.run(&["--llm-max-tokens", "0"], &[]);
+    assert!(!refused.status.success() && stdout(&refused).is_empty());
+    assert_eq!(fake.requests.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn every_tier_the_api_accepts_is_a_task() {
+    // Goal: `--task` takes each generated tier of every family (the list the api parses
+    // from), and an unknown gen_ id is refused naming them all.
+    for tier in incident_core::Tier::EVERY {
+        let output = incident_env()
+            .args([
+                "run",
+                "--policy",
+                "baseline",
+                "--seed",
+                "3",
+                "--task",
+                tier.name(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            tier.name(),
+            stderr(&output)
+        );
+        let out = stdout(&output);
+        let start = format!("[START] task={} env=devops_incident_env", tier.name());
+        assert!(
+            out.starts_with(&start) && out.contains("[END] success="),
+            "{out}"
+        );
+    }
+    let output = incident_env()
+        .args(["run", "--policy", "baseline", "--task", "gen_nope"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("gen_graph_expert"),
         "{}",
         stderr(&output)
     );

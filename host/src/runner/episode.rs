@@ -59,6 +59,10 @@ pub trait Policy {
     fn begin_task(&mut self, task: Incident);
     /// Choose the next action.
     fn choose(&mut self, view: &View<'_>) -> ParsedAction;
+    /// A line for stderr at the end of a run (what chose the steps), if the policy has one.
+    fn report(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The original's rule-based baseline, fed the previous step's observation.

@@ -23,7 +23,7 @@ pub const HISTORY_SHOWN_MAX: usize = 6;
 pub const RESULT_CHARS_MAX: usize = 80;
 /// The sampling temperature (the original's).
 pub const TEMPERATURE: f64 = 0.1;
-/// The completion budget (the original's).
+/// The completion budget, unless `--llm-max-tokens` says otherwise (the original's).
 pub const MAX_TOKENS: u32 = 220;
 /// The connection timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,6 +48,10 @@ pub struct LlmArgs {
     /// Retries after a failed LLM request (timeouts, HTTP 429 and 5xx).
     #[arg(long, env = "LLM_MAX_RETRIES", default_value_t = 2)]
     pub llm_max_retries: u32,
+    /// The completion budget of one reply, in tokens (`max_tokens`).
+    #[arg(long, env = "LLM_MAX_TOKENS", default_value_t = MAX_TOKENS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub llm_max_tokens: u32,
 }
 
 /// The LLM endpoint's resolved configuration.
@@ -63,6 +67,8 @@ pub struct LlmConfig {
     pub timeout: Duration,
     /// Retries after a retryable failure.
     pub retries_max: u32,
+    /// The completion budget of one reply, in tokens.
+    pub max_tokens: u32,
 }
 
 impl std::fmt::Debug for LlmConfig {
@@ -73,6 +79,7 @@ impl std::fmt::Debug for LlmConfig {
             .field("key", &"<redacted>")
             .field("timeout", &self.timeout)
             .field("retries_max", &self.retries_max)
+            .field("max_tokens", &self.max_tokens)
             .finish()
     }
 }
@@ -114,6 +121,7 @@ impl LlmArgs {
             key,
             timeout: Duration::from_secs_f64(self.llm_timeout_secs),
             retries_max: self.llm_max_retries,
+            max_tokens: self.llm_max_tokens,
         })
     }
 }
@@ -294,7 +302,7 @@ impl LlmClient {
                 {"role": "user", "content": user},
             ],
             "temperature": TEMPERATURE,
-            "max_tokens": MAX_TOKENS,
+            "max_tokens": self.config.max_tokens,
         })
         .to_string();
         let mut backoff = BACKOFF_FIRST;
@@ -425,6 +433,14 @@ impl Policy for LlmPolicy {
         }
         self.counts.1 += 1;
         baseline_action(view.mirror, view.last_unknown)
+    }
+
+    fn report(&self) -> Option<String> {
+        let (model, fallback) = self.counts;
+        Some(format!(
+            "[llm] the model chose {model} of {} steps; the baseline chose {fallback}",
+            model + fallback
+        ))
     }
 }
 

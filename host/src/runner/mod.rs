@@ -235,6 +235,9 @@ pub fn run_main(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(report) = policy.report() {
+        eprintln!("{report}");
+    }
     if let Some(path) = &args.summary_json
         && let Err(error) = write_summary(path, &args, &summaries)
     {
