@@ -34,6 +34,7 @@ pub mod browser;
 pub mod conns;
 pub mod environment;
 pub mod mcp;
+pub mod respond;
 pub mod router;
 pub mod schema;
 pub mod ws;

@@ -19,7 +19,7 @@ use hyper::header::{
 use hyper::{Request, Response, StatusCode};
 use tokio::sync::OnceCell;
 
-use super::router::HttpResponse;
+use super::respond::HttpResponse;
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";

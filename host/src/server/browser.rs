@@ -13,7 +13,7 @@ use hyper::header::{
 use hyper::{Method, Request, StatusCode};
 use incident_api::{ApiError, guard};
 
-use super::router::HttpResponse;
+use super::respond::HttpResponse;
 use super::{Peer, Shared};
 
 /// The policy of the HTML pages (`/ui/`, `/docs`, `/redoc`): everything from this server

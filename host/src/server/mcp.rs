@@ -27,7 +27,7 @@ use hyper::{Request, Response, StatusCode};
 use incident_api::Session;
 use incident_api::mcp::{self, Message};
 
-use super::router::{HttpResponse, json_bytes, read_body};
+use super::respond::{HttpResponse, json_bytes, read_body};
 use super::{Peer, Shared};
 
 /// The session header of MCP's streamable HTTP transport.
@@ -231,7 +231,13 @@ where
         .extensions()
         .get::<Peer>()
         .map_or(IpAddr::from([0, 0, 0, 0]), |peer| peer.remote);
-    let bytes = match read_body(request, shared).await {
+    let bytes = match read_body(
+        request,
+        shared.config.body_limit_bytes,
+        shared.config.body_read_timeout,
+    )
+    .await
+    {
         Ok(bytes) => bytes,
         Err(response) => return response,
     };

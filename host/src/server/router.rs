@@ -1,5 +1,5 @@
-//! Every route in one `match (method, path)`, plus the small helpers that build JSON
-//! responses (200, 307, 403, 404, 405, 408, 413, 415, 422). Before any route, every
+//! Every route in one `match (method, path)`, answered with [`super::respond`]'s
+//! helpers. Before any route, every
 //! request passes the `Host` check and CORS preflights are answered ([`browser`]), and
 //! requests that can change an episode pass [`incident_api::guard`]'s cross-site rules;
 //! every response gets [`browser::decorate`]'s headers. `HEAD` answers as `GET` (hyper
@@ -11,20 +11,17 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Body;
-use hyper::header::{
-    ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderName, HeaderValue, LOCATION, ORIGIN,
-};
-use hyper::{Method, Request, Response, StatusCode};
-use serde_json::{Value, json};
+use hyper::header::{ACCEPT, ALLOW, CONTENT_TYPE, HOST, HeaderName, HeaderValue, ORIGIN};
+use hyper::{Method, Request, StatusCode};
+use serde_json::json;
 
 use incident_api::{ApiError, Command, decode, guard, render, to_bytes};
 
+use super::respond::{
+    HttpResponse, api_error, detail, json_bytes, json_value, read_body, redirect,
+};
 use super::{Shared, assets, browser, environment, mcp, schema, ws};
-
-/// The response type of every route.
-pub type HttpResponse = Response<Full<Bytes>>;
 
 /// Answer one request.
 pub async fn route<B>(request: Request<B>, shared: &Arc<Shared>) -> HttpResponse
@@ -88,11 +85,23 @@ where
             assets::serve(index, &request).await
         }
         (&Method::GET, "/ws") if !head => ws::upgrade(request, shared),
-        (&Method::POST, "/reset") => match read_body(request, shared).await {
+        (&Method::POST, "/reset") => match read_body(
+            request,
+            shared.config.body_limit_bytes,
+            shared.config.body_read_timeout,
+        )
+        .await
+        {
             Ok(bytes) => episode(shared, decode::reset(&bytes)),
             Err(response) => response,
         },
-        (&Method::POST, "/step") => match read_body(request, shared).await {
+        (&Method::POST, "/step") => match read_body(
+            request,
+            shared.config.body_limit_bytes,
+            shared.config.body_read_timeout,
+        )
+        .await
+        {
             Ok(bytes) => episode(shared, decode::step(&bytes)),
             Err(response) => response,
         },
@@ -170,83 +179,4 @@ fn wants_html<B>(request: &Request<B>) -> bool {
         .get_all(ACCEPT)
         .iter()
         .any(|value| value.to_str().is_ok_and(|text| text.contains("text/html")))
-}
-
-/// Build a JSON response from bytes.
-#[must_use]
-pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> HttpResponse {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-/// Build a JSON response from a value.
-#[must_use]
-pub fn json_value(status: StatusCode, body: &Value) -> HttpResponse {
-    json_bytes(status, to_bytes(body))
-}
-
-/// Build `{"detail": message}` with a status.
-#[must_use]
-pub fn detail(status: StatusCode, message: &str) -> HttpResponse {
-    json_value(status, &json!({ "detail": message }))
-}
-
-fn api_error(error: &ApiError) -> HttpResponse {
-    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-    json_value(status, &error.body)
-}
-
-fn redirect(location: &'static str) -> HttpResponse {
-    let mut response = Response::new(Full::new(Bytes::new()));
-    *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
-    response
-        .headers_mut()
-        .insert(LOCATION, HeaderValue::from_static(location));
-    response
-}
-
-fn too_large(limit: usize) -> HttpResponse {
-    detail(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("request body is larger than {limit} bytes"),
-    )
-}
-
-/// Read a bounded body within the body timeout.
-///
-/// # Errors
-/// The ready-made 413 (too large), 408 (too slow) or 400 (broken stream) response.
-pub async fn read_body<B>(request: Request<B>, shared: &Shared) -> Result<Bytes, HttpResponse>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let limit = shared.config.body_limit_bytes;
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| text.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(too_large(limit));
-    }
-    let body = Limited::new(request.into_body(), limit);
-    match tokio::time::timeout(shared.config.body_read_timeout, body.collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(too_large(limit))
-        }
-        Ok(Err(_)) => Err(detail(
-            StatusCode::BAD_REQUEST,
-            "the request body could not be read",
-        )),
-        Err(_) => Err(detail(
-            StatusCode::REQUEST_TIMEOUT,
-            "the request body did not arrive in time",
-        )),
-    }
 }

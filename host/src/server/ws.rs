@@ -30,7 +30,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::router::{HttpResponse, detail};
+use super::respond::{HttpResponse, detail};
 use super::{FRAME_BYTES_MAX, Shared, WS_WRITE_BUFFER_BYTES_MAX};
 use incident_api::Session;
 use incident_api::openenv::{self, Answer, Unless, error_frame};
