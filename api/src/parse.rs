@@ -305,6 +305,21 @@ impl Incident {
         }
     }
 
+    /// Check that `seed` may start this incident: any seed for an original task, a
+    /// non-negative one (an incident index) for a generated tier ([`parse_reset`] checks
+    /// it; so must anything that builds a [`ResetRequest`] itself).
+    ///
+    /// # Errors
+    /// A negative seed for a tier (422, worded by [`NEGATIVE_INCIDENT_SEED`]).
+    pub fn check_seed(self, seed: i64) -> Result<(), ApiError> {
+        if matches!(self, Incident::Generated(..)) && seed < 0 {
+            return Err(ApiError::detail(format!(
+                "{NEGATIVE_INCIDENT_SEED}, got {seed}"
+            )));
+        }
+        Ok(())
+    }
+
     /// Return the scenario a reset with `seed` plays: the task's, or generated incident
     /// `seed` of the tier and split ([`parse_reset`] refuses a negative one for a tier).
     #[must_use]
@@ -374,9 +389,10 @@ fn parse_incident(map: &Map<String, Value>) -> Result<Incident, ApiError> {
     Ok(Incident::Generated(tier, split))
 }
 
-/// The refusal of a negative seed for a generated tier, on every interface (the Python
-/// bindings word theirs the same), followed by `, got <seed>`. An original task keeps
-/// the original's negative seeds.
+/// The refusal of a negative seed for a generated tier on every interface that resets
+/// through this crate (HTTP, WebSocket, MCP, the Python `Session`), followed by
+/// `, got <seed>`. An original task keeps the original's negative seeds. (Python's
+/// `VectorEnv` takes `u64` seeds for every task and refuses any negative one itself.)
 pub const NEGATIVE_INCIDENT_SEED: &str =
     "seed must be a non-negative integer for generated tiers (the incident index)";
 
@@ -417,11 +433,7 @@ pub fn parse_reset(body: Option<&Value>) -> Result<ResetRequest, ApiError> {
             ))
         })?,
     };
-    if matches!(task, Incident::Generated(..)) && seed < 0 {
-        return Err(ApiError::detail(format!(
-            "{NEGATIVE_INCIDENT_SEED}, got {seed}"
-        )));
-    }
+    task.check_seed(seed)?;
     let episode_id = match map.get("episode_id") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) if text.chars().count() <= EPISODE_ID_CHARS_MAX => {
