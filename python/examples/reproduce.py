@@ -3,12 +3,14 @@ the committed one.
 
     bash python/examples/reproduce.sh                 # fresh clone: builds the venv, seed 1
     target/py-venv/bin/python python/examples/reproduce.py --seed 2
+    target/py-venv/bin/python python/examples/reproduce.py --family graph
     target/py-venv/bin/python python/examples/reproduce.py --table runs/seed1/table.md
 
 Runs ``train_ppo.py`` with the documented arguments (:data:`DOCUMENTED`, ``--seed S --out
 OUT``) under ``/usr/bin/time -v`` when it is there, samples the 1-minute load average every
 30 s, then compares every row of the run's ``table.md`` with the committed
-``results/table.md`` (seed 1) or ``results/table_seed2.md`` (seed 2): the trained policy's
+``results/table.md`` (seed 1) or ``results/table_seed2.md`` (seed 2), or with ``--family
+graph`` the graph tiers' run and ``results/graph/table.md``: the trained policy's
 mean score per tier and split within ``--tolerance`` (:data:`TOLERANCE`, "within noise"),
 the random policy, the rule baseline and the oracle (which do not depend on training) within
 :data:`REFERENCE_TOLERANCE`. Prints a pass/fail table, writes it with the run's facts (date,
@@ -36,9 +38,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 RESULTS = HERE / "results"
-# The documented training command (docs/training.md), less --seed and --out.
-DOCUMENTED = ("--total-steps", "1000000", "--threads", "2", "--eval-every", "125000",
-              "--eval-episodes", "500")
+# The documented training commands (docs/training.md) per tier family, less --seed and
+# --out. The graph family's stops training at --time-limit-s, so that the whole run stays
+# within 15 minutes on 2 cores even on a loaded machine (table.md says when it stopped).
+DOCUMENTED = {
+    "gen": ("--total-steps", "1000000", "--threads", "2", "--eval-every", "125000",
+            "--eval-episodes", "500"),
+    "graph": ("--tiers", "graph", "--total-steps", "2500000", "--threads", "2",
+              "--eval-every", "500000", "--eval-episodes", "500", "--time-limit-s", "720"),
+}
 # Mean-score tolerance of the trained policy's rows, "within noise": a run of the same seed
 # on this machine reproduces the table exactly, and seeds 1-4 of the documented command
 # differ by at most 0.008 per tier on test (docs/training.md); another machine's XLA may
@@ -46,7 +54,8 @@ DOCUMENTED = ("--total-steps", "1000000", "--threads", "2", "--eval-every", "125
 TOLERANCE = 0.03
 # The reference policies do not depend on training: only rounding may differ.
 REFERENCE_TOLERANCE = 0.001
-EXPECTED = {1: RESULTS / "table.md", 2: RESULTS / "table_seed2.md"}
+EXPECTED = {("gen", 1): RESULTS / "table.md", ("gen", 2): RESULTS / "table_seed2.md",
+            ("graph", 1): RESULTS / "graph" / "table.md"}
 LOAD_EVERY_S = 30
 ROW = re.compile(r"^\| (gen_\w+) \| (train|test) \| (\w+) \| ([\d.]+) \| ([\d.]+)% \| ([\d.]+) \|")
 
@@ -98,11 +107,13 @@ class LoadSampler(threading.Thread):
                 f"{sum(s) / len(s):.1f}, {len(s)} samples every {LOAD_EVERY_S} s)")
 
 
-def train(seed: int, out: Path, total_steps: str | None) -> tuple[list[str], dict, str]:
-    """Run the documented command; return it, ``/usr/bin/time -v``'s figures and the load."""
-    args = list(DOCUMENTED)
+def train(family: str, seed: int, out: Path,
+          total_steps: str | None) -> tuple[list[str], dict, str]:
+    """Run the family's documented command; return it, ``/usr/bin/time -v``'s figures and
+    the load."""
+    args = list(DOCUMENTED[family])
     if total_steps is not None:
-        args[1] = total_steps
+        args[args.index("--total-steps") + 1] = total_steps
     command = [sys.executable, str(HERE / "train_ppo.py"), *args, "--seed", str(seed),
                "--out", str(out)]
     out.mkdir(parents=True, exist_ok=True)
@@ -160,17 +171,23 @@ def facts() -> dict[str, str]:
 def main() -> None:
     """Parse the command line, train (unless ``--table``), compare, report, exit."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, choices=sorted(EXPECTED), default=1)
+    parser.add_argument("--family", choices=sorted(DOCUMENTED), default="gen",
+                        help="which documented run (the tiers it trains on)")
+    parser.add_argument("--seed", type=int, choices=sorted({s for _, s in EXPECTED}),
+                        default=1)
     parser.add_argument("--tolerance", type=float, default=TOLERANCE)
     parser.add_argument("--out", type=Path, help="run folder (default target/reproduce/seedS)")
     parser.add_argument("--report", type=Path, help="default OUT/reproduction.md")
     parser.add_argument("--table", type=Path, help="compare this table.md; do not train")
     parser.add_argument("--total-steps", help="shorten the run (not the documented command)")
     args = parser.parse_args()
-    out = (args.out or REPO / "target" / "reproduce" / f"seed{args.seed}").resolve()
+    if (args.family, args.seed) not in EXPECTED:
+        parser.error(f"no committed table for --family {args.family} --seed {args.seed}")
+    run_name = f"seed{args.seed}" if args.family == "gen" else f"{args.family}-seed{args.seed}"
+    out = (args.out or REPO / "target" / "reproduce" / run_name).resolve()
     info = facts()
     if args.table is None:
-        command, figures, load = train(args.seed, out, args.total_steps)
+        command, figures, load = train(args.family, args.seed, out, args.total_steps)
         table_path = out / "table.md"
         shown = ["python"] + [os.path.relpath(c, REPO) if c.startswith(str(REPO)) else c
                               for c in command[1:]]
@@ -182,12 +199,13 @@ def main() -> None:
         info["compared"] = f"{table_path} (no training run)"
     got = parse_table(table_path.read_text())
     summary = table_path.read_text().strip().splitlines()[-1]
-    expected_path = EXPECTED[args.seed]
+    expected_path = EXPECTED[(args.family, args.seed)]
     lines, ok = compare(parse_table(expected_path.read_text()), got, args.tolerance)
     verdict = ("PASS: every row within its tolerance" if ok
                else "FAIL: some rows are outside their tolerance (marked)")
     report = "\n".join(
-        [f"# Reproduction of the README's training run, seed {args.seed}", ""]
+        [f"# Reproduction of the documented training run ({args.family} tiers), seed "
+         f"{args.seed}", ""]
         + [f"- **{k}**: {v}" for k, v in info.items()]
         + [f"- **run's own summary**: {summary}",
            f"- **committed table**: `{expected_path.relative_to(REPO)}`; tolerance on the mean "
