@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::action::Action;
 use crate::grader::{self, Grade};
 use crate::limits::STEP_COUNT_MAX;
-use crate::obs::{self, Blocks, field};
+use crate::obs::{self, Blocks, View, verdict};
 use crate::op::{self, Op, OpKind};
 use crate::scenario::{Ruleset, Scenario, Split, Tier, mode_if};
 use crate::task::TaskId;
@@ -364,30 +364,32 @@ pub(crate) const RESOLVED: u8 = 2;
 /// Bit of [`Env::flags`]: `list_services` was used.
 pub(crate) const LISTED: u8 = 4;
 
-/// Per service, what the agent has seen and done (for the numeric observation).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
-pub struct Seen {
-    /// Mode the last `read_logs` showed, `1 + mode`, 0 if never read.
-    pub logs: u8,
-    /// Mode the last `query_metrics` showed, `1 + mode`, 0 if never queried.
-    pub metrics: u8,
-    /// Last diagnosis recorded, `1 + mode`, 0 if none.
-    pub diagnosis: u8,
-    /// Bit 0: a diagnosis was accepted; bit 1: one was rejected; bit 2: a fix was
-    /// rejected; bit 3: a fix relapsed.
-    pub verdicts: u8,
-    /// Consecutive `read_logs` that showed the mode of the last one.
-    pub logs_run: u8,
-    /// Consecutive `query_metrics` that showed the mode of the last one.
-    pub metrics_run: u8,
+/// What a step's handler decides besides its outcome, for [`Env::finish_step`].
+#[derive(Clone, Copy)]
+struct Effects {
+    /// The original rules' reward (every raw reward below the floor clamps to it; only a
+    /// correct root diagnosis and a fix that held pay more).
+    reward_milli: Milli,
+    /// The history record's `expected` mode.
+    expected: Mode,
+    /// Whether ruleset v1's credit ([`Env::v1_credit`]) may have changed: after a read, a
+    /// correct diagnosis or a fix that held.
+    credit_changed: bool,
+    /// The observation's global block, held as one word while the step runs.
+    global: obs::Global,
 }
 
-/// The run length after a read that showed `shown`, given the last shown value (`1 +
-/// mode`, 0 before any read) and its run.
-#[inline]
-fn run_after(last: u8, run: u8, shown: Mode) -> u8 {
-    [1, run.saturating_add(1)][usize::from(last == 1 + shown as u8)]
+impl Effects {
+    /// A step with the floor reward and no credit change, from the global block `global`.
+    #[inline(always)]
+    const fn new(global: obs::Global) -> Effects {
+        Effects {
+            reward_milli: REWARD_MIN_MILLI,
+            expected: Mode::Healthy,
+            credit_changed: false,
+            global,
+        }
+    }
 }
 
 /// One episode of the incident environment.
@@ -413,7 +415,6 @@ pub struct Env {
     pub(crate) last_error: Option<ErrorCode>,
     pub(crate) last_outcome: Outcome,
     pub(crate) final_grade: Option<Grade>,
-    pub(crate) seen: [Seen; SERVICE_COUNT],
     pub(crate) history: BoundedVec<Record, STEP_COUNT_MAX, u8>,
     /// Step at which the last root was fixed (time to mitigation), 0 before.
     pub(crate) mitigated_at: u8,
@@ -496,7 +497,6 @@ impl Env {
             last_error: None,
             last_outcome: Outcome::Reset,
             final_grade: None,
-            seen: [Seen::default(); SERVICE_COUNT],
             history: BoundedVec::new(),
             mitigated_at: 0,
             potential_milli: 0,
@@ -565,7 +565,6 @@ impl Env {
         self.last_error = None;
         self.last_outcome = Outcome::Reset;
         self.final_grade = None;
-        self.seen = [Seen::default(); SERVICE_COUNT];
         self.history.clear();
         self.mitigated_at = 0;
         self.potential_milli = 0;
@@ -618,12 +617,12 @@ impl Env {
 
     /// The one step path: apply a decoded operation.
     ///
-    /// The cached observation is updated in place: the one or two bytes the operation
-    /// changes in its service's block and the global block; a fix or verification writes
-    /// its service's status and remediation bytes, a root's fix every service's status
-    /// (it can end symptoms), and resolution clears the alerts. (`env/reference.rs`
-    /// keeps the step that recomputed every block after a fix or verification, as the
-    /// oracle this one is tested against.)
+    /// A done episode changes nothing. Otherwise the step counts, the operation's handler
+    /// applies its rule (one handler per action type, below), and [`Env::finish_step`]
+    /// does the bookkeeping every step shares. Handlers write the observation through
+    /// [`obs::View`]: only the bytes the step changes (a root's fix every status, the
+    /// resolution every alert). `env/reference.rs` holds the oracle this path is tested
+    /// against.
     #[inline(always)]
     fn apply(&mut self, op: Op) -> StepResult {
         if self.is_done() {
@@ -634,197 +633,248 @@ impl Env {
                 terminal: false,
             };
         }
+        // Not done, so step_count < max_steps before the increment.
         self.step_count += 1;
+        let mut effects = Effects::new(self.view().global());
+        effects.global.next_step();
         let service = op.service;
-        let s = service as usize;
-        let bit = bit(service);
-        let mode = self.modes[s];
-        let v1 = self.scenario.ruleset == Ruleset::V1;
-        // Every raw reward of the original rules below 50 clamps to 50; only a correct
-        // root diagnosis and a successful fix survive the clamp.
-        let mut reward_milli = REWARD_MIN_MILLI;
-        let mut expected = Mode::Healthy;
-        // The global block, updated in place rather than rebuilt: step count +1 and steps
-        // remaining −1 (no carry or borrow: the episode is not done, so
-        // step_count < max_steps before the increment); the arms add their own changes
-        // (listed and full-graph bits, destructive and invalid counters), the success bit
-        // and the error byte are replaced after the match and resolved/done are set at
-        // the terminal step.
-        let mut global = u64::from_le_bytes(self.obs[SERVICE_COUNT]) + (1 << 8) - (1 << 16);
-        // Whether ruleset v1's credit ([`Env::v1_credit`]) may have changed: after a read,
-        // a correct diagnosis (under v1 the only kind that can identify a root) or a fix
-        // that held. Set only inside those arms, so the original rules pay one store.
-        let mut credit_changed = false;
         let outcome = match op.kind {
-            OpKind::ListServices => {
-                self.flags |= LISTED;
-                global |= obs::GLOBAL_LISTED;
-                Outcome::ServicesListed
-            }
-            OpKind::Inspect => {
-                self.inspected |= bit;
-                self.obs[s][field::INSPECTED] = 1;
-                Outcome::DependenciesInspected(service)
-            }
-            OpKind::FullGraph => {
-                self.full_graph = true;
-                global |= obs::GLOBAL_FULL_GRAPH;
-                Outcome::FullGraphInspected
-            }
-            OpKind::ReadLogs => {
-                let mode = self.sample(service, mode, 0);
-                credit_changed = true;
-                self.investigated |= bit;
-                let seen = &mut self.seen[s];
-                seen.logs_run = run_after(seen.logs, seen.logs_run, mode);
-                seen.logs = 1 + mode as u8;
-                self.obs[s][field::LOGS] = seen.logs;
-                self.obs.as_flattened_mut()[field::LOGS_RUN + s] = seen.logs_run;
-                Outcome::LogsRead { service, mode }
-            }
-            OpKind::QueryMetrics => {
-                let status_mode = mode;
-                let mode = self.sample(service, mode, 1);
-                credit_changed = true;
-                let recovering = usize::from(self.fixed & !self.verified & bit != 0);
-                let status = [
-                    self.scenario.status_of(service, status_mode),
-                    Status::Recovering,
-                ][recovering];
-                self.metrics_queried |= bit;
-                let seen = &mut self.seen[s];
-                seen.metrics_run = run_after(seen.metrics, seen.metrics_run, mode);
-                seen.metrics = 1 + mode as u8;
-                self.obs[s][field::METRICS] = seen.metrics;
-                self.obs.as_flattened_mut()[field::METRICS_RUN + s] = seen.metrics_run;
-                Outcome::MetricsRead {
-                    service,
-                    mode,
-                    status,
-                }
-            }
-            OpKind::Diagnose => {
-                let diagnosis = op.diagnosis;
-                let is_root = self.scenario.root_mask & bit;
-                self.seen[s].diagnosis = 1 + diagnosis as u8;
-                self.obs[s][field::DIAGNOSIS] = 1 + diagnosis as u8;
-                self.diagnosed |= bit;
-                // The grader credits naming the configured root mode at any time, even
-                // after the fix, when the step itself judges it incorrect (§17.4).
-                let named = 0u8.wrapping_sub(u8::from(self.scenario.mode[s] == diagnosis));
-                self.root_identified |= is_root & named;
-                // Ruleset v1 judges against the configured root mode (a symptom's or a
-                // healthy service's diagnosis is always wrong); the original against the
-                // current mode.
-                let configured = mode_if(self.scenario.mode[s], is_root != 0);
-                let truth = [mode, configured][usize::from(v1)];
-                if diagnosis == truth {
-                    credit_changed = true;
-                    self.seen[s].verdicts |= 1;
-                    self.obs[s][field::VERDICTS] |= 1;
-                    self.counters.diagnosis_correct_count += 1;
-                    reward_milli =
-                        [REWARD_MIN_MILLI, REWARD_ROOT_DIAGNOSIS_MILLI][usize::from(is_root != 0)];
-                    expected = diagnosis;
-                    Outcome::DiagnosisRecorded { service, diagnosis }
-                } else {
-                    self.seen[s].verdicts |= 2;
-                    self.obs[s][field::VERDICTS] |= 2;
-                    self.counters.destructive_actions += 1;
-                    global += obs::GLOBAL_DESTRUCTIVE_ONE;
-                    expected = truth;
-                    Outcome::DiagnosisIncorrect(service)
-                }
-            }
-            OpKind::ApplyFix => {
-                let fix = op.fix;
-                let reason = if mode == Mode::Healthy {
-                    Some(FixRejection::Healthy)
-                } else if self.fixed & bit != 0 {
-                    Some(FixRejection::AlreadyFixed)
-                } else {
-                    match self.scenario.fix[s] {
-                        Some(required) if required != fix => Some(FixRejection::WrongFix),
-                        None if v1 => Some(FixRejection::NotRoot),
-                        _ => None,
-                    }
-                };
-                if let Some(reason) = reason {
-                    self.counters.destructive_actions += 1;
-                    global += obs::GLOBAL_DESTRUCTIVE_ONE;
-                    self.seen[s].verdicts |= 4;
-                    self.obs[s][field::VERDICTS] |= 4;
-                    Outcome::FixRejected {
-                        service,
-                        fix,
-                        reason,
-                    }
-                } else if self.scenario.blocked_by[s] & !self.fixed != 0 {
-                    self.seen[s].verdicts |= 8;
-                    self.obs[s][field::VERDICTS] |= 8;
-                    Outcome::FixRelapsed { service, fix }
-                } else {
-                    self.fixed |= bit;
-                    credit_changed = true;
-                    self.counters.fix_correct_count += 1;
-                    reward_milli = REWARD_FIX_MILLI;
-                    // Fixed, not verified (a fixed service is never fixed again).
-                    self.obs[s][field::STATUS] = Status::Recovering as u8;
-                    self.obs[s][field::REMEDIATION] = 1;
-                    if self.scenario.root_mask & bit != 0 {
-                        self.modes = self.scenario.modes_now(self.fixed);
-                        obs::refresh_statuses(self);
-                    }
-                    if self.scenario.root_mask & !self.fixed == 0 && self.mitigated_at == 0 {
-                        self.mitigated_at = self.step_count;
-                        self.obs.as_flattened_mut()[field::MITIGATED_AT] = self.step_count;
-                    }
-                    Outcome::FixApplied { service, fix }
-                }
-            }
-            OpKind::Verify => {
-                if self.fixed & bit != 0 {
-                    self.verified |= bit;
-                    // Only a verification can resolve the incident (every root verified;
-                    // a scenario has at least one root).
-                    let resolved = self.scenario.root_mask & !self.verified == 0;
-                    self.flags |= u8::from(resolved) * (RESOLVED | DONE);
-                    self.obs[s][field::STATUS] = self.scenario.status_of(service, mode) as u8;
-                    self.obs[s][field::REMEDIATION] = 3;
-                    Outcome::VerifiedAfterFix(service)
-                } else if mode == Mode::Healthy {
-                    Outcome::VerifiedHealthy(service)
-                } else {
-                    Outcome::VerifyBeforeFix(service)
-                }
-            }
-            OpKind::Invalid => {
-                self.counters.invalid_actions += 1;
-                global += obs::GLOBAL_INVALID_ONE;
-                op.failure
-            }
+            OpKind::ListServices => self.list_services(&mut effects),
+            OpKind::Inspect => self.inspect(service),
+            OpKind::FullGraph => self.inspect_full_graph(&mut effects),
+            OpKind::ReadLogs => self.read_logs(service, &mut effects),
+            OpKind::QueryMetrics => self.query_metrics(service, &mut effects),
+            OpKind::Diagnose => self.diagnose(service, op.diagnosis, &mut effects),
+            OpKind::ApplyFix => self.apply_fix(service, op.fix, &mut effects),
+            OpKind::Verify => self.verify(service),
+            OpKind::Invalid => self.invalid(op.failure, &mut effects),
         };
-        let error = outcome.error();
-        let success = outcome.success();
+        self.finish_step(op.action, outcome, effects)
+    }
+
+    /// The observation's writer.
+    #[inline(always)]
+    fn view_mut(&mut self) -> View<&mut Blocks> {
+        View::new(&mut self.obs)
+    }
+
+    /// `list_services`.
+    #[inline(always)]
+    fn list_services(&mut self, effects: &mut Effects) -> Outcome {
+        self.flags |= LISTED;
+        effects.global.set_flags(obs::flag::LISTED);
+        Outcome::ServicesListed
+    }
+
+    /// `inspect_dependencies` of one known service.
+    #[inline(always)]
+    fn inspect(&mut self, service: Service) -> Outcome {
+        self.inspected |= bit(service);
+        self.view_mut().set_inspected(service as usize);
+        Outcome::DependenciesInspected(service)
+    }
+
+    /// `inspect_dependencies` without a service: the whole graph.
+    #[inline(always)]
+    fn inspect_full_graph(&mut self, effects: &mut Effects) -> Outcome {
+        self.full_graph = true;
+        effects.global.set_flags(obs::flag::FULL_GRAPH);
+        Outcome::FullGraphInspected
+    }
+
+    /// `read_logs`: shows the service's mode (or, in noisy tiers, sometimes its decoy).
+    #[inline(always)]
+    fn read_logs(&mut self, service: Service, effects: &mut Effects) -> Outcome {
+        let mode = self.sample(service, self.modes[service as usize], 0);
+        effects.credit_changed = true;
+        self.investigated |= bit(service);
+        self.view_mut().record_logs(service as usize, mode);
+        Outcome::LogsRead { service, mode }
+    }
+
+    /// `query_metrics`: the metrics of the shown mode, the status of the true one.
+    #[inline(always)]
+    fn query_metrics(&mut self, service: Service, effects: &mut Effects) -> Outcome {
+        let s = service as usize;
+        let true_mode = self.modes[s];
+        let mode = self.sample(service, true_mode, 1);
+        effects.credit_changed = true;
+        let recovering = usize::from(self.fixed & !self.verified & bit(service) != 0);
+        let status = [
+            self.scenario.status_of(service, true_mode),
+            Status::Recovering,
+        ][recovering];
+        self.metrics_queried |= bit(service);
+        self.view_mut().record_metrics(s, mode);
+        Outcome::MetricsRead {
+            service,
+            mode,
+            status,
+        }
+    }
+
+    /// `diagnose`: accepted when it names the truth (the current mode under the original
+    /// rules; under ruleset v1 a root's configured mode, so a symptom's or a healthy
+    /// service's diagnosis is always wrong), destructive otherwise.
+    #[inline(always)]
+    fn diagnose(&mut self, service: Service, diagnosis: Mode, effects: &mut Effects) -> Outcome {
+        let (s, bit) = (service as usize, bit(service));
+        let is_root = self.scenario.root_mask & bit;
+        self.view_mut().set_diagnosis(s, diagnosis);
+        self.diagnosed |= bit;
+        // The grader credits naming the configured root mode at any time, even after the
+        // fix, when the step itself judges it incorrect (§17.4).
+        let named = 0u8.wrapping_sub(u8::from(self.scenario.mode[s] == diagnosis));
+        self.root_identified |= is_root & named;
+        let configured = mode_if(self.scenario.mode[s], is_root != 0);
+        let truth = [self.modes[s], configured][usize::from(self.is_v1())];
+        if diagnosis == truth {
+            effects.credit_changed = true;
+            self.view_mut().add_verdict(s, verdict::DIAGNOSIS_ACCEPTED);
+            self.counters.diagnosis_correct_count += 1;
+            effects.reward_milli =
+                [REWARD_MIN_MILLI, REWARD_ROOT_DIAGNOSIS_MILLI][usize::from(is_root != 0)];
+            effects.expected = diagnosis;
+            Outcome::DiagnosisRecorded { service, diagnosis }
+        } else {
+            self.view_mut().add_verdict(s, verdict::DIAGNOSIS_REJECTED);
+            self.count_destructive(effects);
+            effects.expected = truth;
+            Outcome::DiagnosisIncorrect(service)
+        }
+    }
+
+    /// `apply_fix`: rejected (destructive) by [`Env::fix_rejection`]; under ruleset v1 it
+    /// relapses while a root it depends on is broken; otherwise it holds.
+    #[inline(always)]
+    fn apply_fix(&mut self, service: Service, fix: Fix, effects: &mut Effects) -> Outcome {
+        let s = service as usize;
+        if let Some(reason) = self.fix_rejection(service, fix) {
+            self.count_destructive(effects);
+            self.view_mut().add_verdict(s, verdict::FIX_REJECTED);
+            return Outcome::FixRejected {
+                service,
+                fix,
+                reason,
+            };
+        }
+        if self.scenario.blocked_by[s] & !self.fixed != 0 {
+            self.view_mut().add_verdict(s, verdict::FIX_RELAPSED);
+            return Outcome::FixRelapsed { service, fix };
+        }
+        self.fix_holds(service, effects);
+        Outcome::FixApplied { service, fix }
+    }
+
+    /// Why `fix` on `service` is rejected, the first matching reason: a healthy service,
+    /// one already fixed, the wrong fix for a root, and under ruleset v1 any fix of a
+    /// service that is not a root.
+    #[inline(always)]
+    fn fix_rejection(&self, service: Service, fix: Fix) -> Option<FixRejection> {
+        let s = service as usize;
+        if self.modes[s] == Mode::Healthy {
+            Some(FixRejection::Healthy)
+        } else if self.fixed & bit(service) != 0 {
+            Some(FixRejection::AlreadyFixed)
+        } else {
+            match self.scenario.fix[s] {
+                Some(required) if required != fix => Some(FixRejection::WrongFix),
+                None if self.is_v1() => Some(FixRejection::NotRoot),
+                _ => None,
+            }
+        }
+    }
+
+    /// A fix that held: the service recovers; a root's fix can end the symptoms it
+    /// caused; the last root's fix is the time to mitigation.
+    #[inline(always)]
+    fn fix_holds(&mut self, service: Service, effects: &mut Effects) {
+        let (s, bit) = (service as usize, bit(service));
+        self.fixed |= bit;
+        effects.credit_changed = true;
+        effects.reward_milli = REWARD_FIX_MILLI;
+        self.counters.fix_correct_count += 1;
+        self.view_mut().set_fixed(s);
+        if self.scenario.root_mask & bit != 0 {
+            self.modes = self.scenario.modes_now(self.fixed);
+            View::new(&mut self.obs).set_statuses(&self.scenario, self.fixed, self.verified);
+        }
+        if self.scenario.root_mask & !self.fixed == 0 && self.mitigated_at == 0 {
+            self.mitigated_at = self.step_count;
+            View::new(&mut self.obs).set_mitigated_at(self.step_count);
+        }
+    }
+
+    /// `verify_health`: after a fix it verifies (and the last root's verification resolves
+    /// the incident); a healthy service verifies as healthy; a broken one is refused.
+    #[inline(always)]
+    fn verify(&mut self, service: Service) -> Outcome {
+        let (s, bit) = (service as usize, bit(service));
+        let mode = self.modes[s];
+        if self.fixed & bit != 0 {
+            self.verified |= bit;
+            // Only a verification can resolve the incident (every root verified; a
+            // scenario has at least one root).
+            let resolved = self.scenario.root_mask & !self.verified == 0;
+            self.flags |= u8::from(resolved) * (RESOLVED | DONE);
+            let status = self.scenario.status_of(service, mode);
+            self.view_mut().set_verified(s, status);
+            Outcome::VerifiedAfterFix(service)
+        } else if mode == Mode::Healthy {
+            Outcome::VerifiedHealthy(service)
+        } else {
+            Outcome::VerifyBeforeFix(service)
+        }
+    }
+
+    /// An action that failed validation: counted as invalid, its decoded outcome kept.
+    #[inline(always)]
+    fn invalid(&mut self, failure: Outcome, effects: &mut Effects) -> Outcome {
+        self.counters.invalid_actions += 1;
+        effects.global.count_invalid();
+        failure
+    }
+
+    /// Count one destructive action (the grader's counter and the observation's byte).
+    #[inline(always)]
+    fn count_destructive(&mut self, effects: &mut Effects) {
+        self.counters.destructive_actions += 1;
+        effects.global.count_destructive();
+    }
+
+    /// Whether the scenario plays ruleset v1.
+    #[inline(always)]
+    fn is_v1(&self) -> bool {
+        self.scenario.ruleset == Ruleset::V1
+    }
+
+    /// The bookkeeping every step shares, after its handler: the outcome's flag and error,
+    /// the step limit, ruleset v1's reward, the history record, the trajectory, and at the
+    /// terminal step the frozen grade.
+    #[inline(always)]
+    fn finish_step(&mut self, action: Action, outcome: Outcome, effects: Effects) -> StepResult {
+        let (error, success) = (outcome.error(), outcome.success());
         self.last_error = error;
         self.last_outcome = outcome;
-        global = global & !obs::GLOBAL_OUTCOME
-            | obs::global_outcome(success, error.map_or(0, |code| 1 + code as u8));
+        let mut global = effects.global;
+        global.set_outcome(success, error);
         self.flags |= u8::from(self.step_count >= self.scenario.max_steps) * DONE;
         let terminal = self.is_done();
+        let v1 = self.is_v1();
+        let mut reward_milli = effects.reward_milli;
         if v1 {
-            if credit_changed {
+            if effects.credit_changed {
                 self.v1_credit = grader::v1_credit(self);
             }
             reward_milli = self.v1_reward(terminal);
         }
         let record = Record {
-            action: op.action,
+            action,
             reward_milli: reward_milli as i16,
             success,
-            expected,
+            expected: effects.expected,
         };
-        // The history holds at most max_steps <= STEP_COUNT_MAX records (the episode is
+        // The history holds at most max_steps <= STEP_COUNT_MAX records (the episode was
         // not done, so step_count <= max_steps after the increment).
         let pushed = self.history.push(record);
         debug_assert!(pushed.is_ok());
@@ -833,15 +883,23 @@ impl Env {
         let trajectory = (Milli::from(self.trajectory_milli) + reward_milli).clamp(-bound, bound);
         self.trajectory_milli = trajectory as i16;
         if terminal {
-            self.final_grade = Some(grader::grade(self));
-            global |= obs::global_end(self.is_resolved());
-            if self.is_resolved() {
-                obs::clear_alerts(self);
-            }
+            self.end_episode(&mut global);
         }
-        self.obs[SERVICE_COUNT] = global.to_le_bytes();
+        self.view_mut().set_global(global);
         // The original rules emit the 0.05 floor at the terminal step (§6.2 step 9).
         StepResult::emitted(outcome, reward_milli, terminal, terminal & !v1)
+    }
+
+    /// The terminal step: freeze the grade, mark the observation done (and resolved), and
+    /// on resolution hide every alert.
+    #[inline(always)]
+    fn end_episode(&mut self, global: &mut obs::Global) {
+        self.final_grade = Some(grader::grade(self));
+        let resolved = self.is_resolved();
+        global.set_end(resolved);
+        if resolved {
+            self.view_mut().clear_alerts();
+        }
     }
 
     /// Ruleset v1's reward: the change of the live score ([`grader::v1_score`]), plus, at
@@ -1043,10 +1101,16 @@ impl Env {
         self.flags & LISTED != 0
     }
 
-    /// Return what the agent has seen and done, per service.
+    /// Return the observation blocks of the current state (see [`crate::obs`]).
     #[must_use]
-    pub fn seen(&self) -> &[Seen; SERVICE_COUNT] {
-        &self.seen
+    pub fn observation(&self) -> &Blocks {
+        &self.obs
+    }
+
+    /// Return a reader of the current observation's fields.
+    #[must_use]
+    pub fn view(&self) -> View<&Blocks> {
+        View::new(&self.obs)
     }
 
     /// Check every invariant of the state; used after restoring a snapshot. The final

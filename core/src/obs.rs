@@ -43,17 +43,14 @@
 //! Nothing here reveals the hidden answer: statuses and alerts are in every HTTP
 //! observation, and the rest records the results of the agent's own actions.
 
-use crate::env::Env;
-#[cfg(test)]
-use crate::env::{DONE, LISTED, RESOLVED};
+use core::borrow::{Borrow, BorrowMut};
+
+use crate::env::{Env, ErrorCode};
 use crate::limits::OBS_LEN;
 use crate::scenario::Scenario;
 use crate::task::{TASK_COUNT, TaskId};
-#[cfg(test)]
-use crate::topology::contains;
-#[cfg(test)]
-use crate::vocab::Service;
-use crate::vocab::{SERVICE_COUNT, Status};
+use crate::topology::ServiceMask;
+use crate::vocab::{Mode, SERVICE_COUNT, Status};
 
 /// Version of the layout below; bumped whenever a byte's meaning changes.
 pub const LAYOUT_VERSION: u8 = 2;
@@ -135,156 +132,329 @@ pub type Blocks = [[u8; SERVICE_BLOCK]; BLOCK_COUNT];
 /// Blocks of the observation: six services, the global block, two evidence blocks.
 pub const BLOCK_COUNT: usize = SERVICE_COUNT + 3;
 
-/// Write the observation of `env` into `out`.
+/// The flags byte ([`field::FLAGS`]).
+pub mod flag {
+    /// `list_services` was used.
+    pub const LISTED: u8 = 1;
+    /// The full dependency graph was inspected.
+    pub const FULL_GRAPH: u8 = 2;
+    /// The last action succeeded.
+    pub const SUCCESS: u8 = 4;
+    /// Every root was fixed and verified.
+    pub const RESOLVED: u8 = 8;
+    /// The episode is over.
+    pub const DONE: u8 = 16;
+}
+
+/// The verdicts byte of a service block ([`field::VERDICTS`]).
+pub mod verdict {
+    /// A diagnosis of the service was accepted.
+    pub const DIAGNOSIS_ACCEPTED: u8 = 1;
+    /// A diagnosis of the service was rejected.
+    pub const DIAGNOSIS_REJECTED: u8 = 2;
+    /// A fix of the service was rejected.
+    pub const FIX_REJECTED: u8 = 4;
+    /// A fix of the service relapsed (ruleset v1: a deeper root is still broken).
+    pub const FIX_RELAPSED: u8 = 8;
+}
+
+/// The remediation byte of a service block ([`field::REMEDIATION`]).
+pub mod remediation {
+    /// Fixed successfully.
+    pub const FIXED: u8 = 1;
+    /// Verified after the fix.
+    pub const VERIFIED: u8 = 2;
+}
+
+/// Return the last-error byte of `error`: 0 none, else `1 + index` in [`ErrorCode::ALL`].
+#[inline]
+#[must_use]
+pub const fn error_byte(error: Option<ErrorCode>) -> u8 {
+    match error {
+        Some(code) => 1 + code as u8,
+        None => 0,
+    }
+}
+
+/// Return the byte a mode shows as in the logs, metrics and diagnosis fields: `1 + index`.
+#[inline]
+const fn mode_byte(mode: Mode) -> u8 {
+    1 + mode as u8
+}
+
+/// A typed view of the observation blocks, after smoltcp's packet views: a getter and a
+/// setter per field, the only code outside the layout table above that knows offsets
+/// and bits. `View<&Blocks>` reads; `View<&mut Blocks>` also writes.
 ///
-/// The environment keeps its observation up to date as it steps (see [`Env::step`] and
-/// [`Env::step_index`]), so this is a 56-byte copy.
+/// A new field takes a name in [`field`] (byte 71, [`field::RESERVED`], is free), a row
+/// in the layout table, and a getter and setter here.
+#[derive(Debug)]
+pub struct View<T>(T);
+
+impl<T: Borrow<Blocks>> View<T> {
+    /// Wrap observation blocks.
+    #[inline]
+    pub const fn new(blocks: T) -> View<T> {
+        View(blocks)
+    }
+
+    #[inline]
+    fn byte(&self, offset: usize) -> u8 {
+        self.0.borrow().as_flattened()[offset]
+    }
+
+    #[inline]
+    fn service_byte(&self, service: usize, offset: usize) -> u8 {
+        self.0.borrow()[service][offset]
+    }
+
+    /// Status byte of service `s` (a [`Status`] as `u8`).
+    #[must_use]
+    pub fn status(&self, s: usize) -> u8 {
+        self.service_byte(s, field::STATUS)
+    }
+    /// Most severe visible alert on service `s` (0 none).
+    #[must_use]
+    pub fn alert(&self, s: usize) -> u8 {
+        self.service_byte(s, field::ALERT)
+    }
+    /// Mode the last `read_logs` of service `s` showed (`1 + mode`, 0 never read).
+    #[must_use]
+    pub fn logs(&self, s: usize) -> u8 {
+        self.service_byte(s, field::LOGS)
+    }
+    /// Mode the last `query_metrics` of service `s` showed (`1 + mode`, 0 never).
+    #[must_use]
+    pub fn metrics(&self, s: usize) -> u8 {
+        self.service_byte(s, field::METRICS)
+    }
+    /// Whether service `s`'s dependencies were inspected.
+    #[must_use]
+    pub fn inspected(&self, s: usize) -> bool {
+        self.service_byte(s, field::INSPECTED) != 0
+    }
+    /// Last diagnosis recorded for service `s` (`1 + mode`, 0 none).
+    #[must_use]
+    pub fn diagnosis(&self, s: usize) -> u8 {
+        self.service_byte(s, field::DIAGNOSIS)
+    }
+    /// Verdict bits of service `s` ([`verdict`]).
+    #[must_use]
+    pub fn verdicts(&self, s: usize) -> u8 {
+        self.service_byte(s, field::VERDICTS)
+    }
+    /// Remediation bits of service `s` ([`remediation`]).
+    #[must_use]
+    pub fn remediation(&self, s: usize) -> u8 {
+        self.service_byte(s, field::REMEDIATION)
+    }
+    /// Agreement run of service `s`'s `read_logs`.
+    #[must_use]
+    pub fn logs_run(&self, s: usize) -> u8 {
+        self.byte(field::LOGS_RUN + s)
+    }
+    /// Agreement run of service `s`'s `query_metrics`.
+    #[must_use]
+    pub fn metrics_run(&self, s: usize) -> u8 {
+        self.byte(field::METRICS_RUN + s)
+    }
+    /// The global block as one word.
+    #[must_use]
+    pub fn global(&self) -> Global {
+        Global(u64::from_le_bytes(self.0.borrow()[SERVICE_COUNT]))
+    }
+    /// Flag bits ([`flag`]).
+    #[must_use]
+    pub fn flags(&self) -> u8 {
+        self.byte(field::FLAGS)
+    }
+    /// Step count.
+    #[must_use]
+    pub fn step_count(&self) -> u8 {
+        self.byte(field::STEP_COUNT)
+    }
+    /// Destructive actions so far.
+    #[must_use]
+    pub fn destructive(&self) -> u8 {
+        self.byte(field::DESTRUCTIVE)
+    }
+    /// Invalid actions so far.
+    #[must_use]
+    pub fn invalid(&self) -> u8 {
+        self.byte(field::INVALID)
+    }
+    /// Step at which the last root was fixed, 0 before.
+    #[must_use]
+    pub fn mitigated_at(&self) -> u8 {
+        self.byte(field::MITIGATED_AT)
+    }
+}
+
+impl<T: BorrowMut<Blocks>> View<T> {
+    #[inline]
+    fn blocks_mut(&mut self) -> &mut Blocks {
+        self.0.borrow_mut()
+    }
+
+    #[inline]
+    fn byte_mut(&mut self, offset: usize) -> &mut u8 {
+        &mut self.blocks_mut().as_flattened_mut()[offset]
+    }
+
+    #[inline]
+    fn service_mut(&mut self, s: usize) -> &mut [u8; SERVICE_BLOCK] {
+        &mut self.blocks_mut()[s]
+    }
+
+    /// Store the global block.
+    #[inline]
+    pub(crate) fn set_global(&mut self, global: Global) {
+        self.blocks_mut()[SERVICE_COUNT] = global.0.to_le_bytes();
+    }
+    /// Record that service `s`'s dependencies were inspected.
+    #[inline]
+    pub(crate) fn set_inspected(&mut self, s: usize) {
+        self.service_mut(s)[field::INSPECTED] = 1;
+    }
+    /// Record a `read_logs` of service `s` that showed `shown`, and its agreement run.
+    #[inline]
+    pub(crate) fn record_logs(&mut self, s: usize, shown: Mode) {
+        self.record_read(s, field::LOGS, field::LOGS_RUN, shown);
+    }
+    /// Record a `query_metrics` of service `s` that showed `shown`, and its agreement run.
+    #[inline]
+    pub(crate) fn record_metrics(&mut self, s: usize, shown: Mode) {
+        self.record_read(s, field::METRICS, field::METRICS_RUN, shown);
+    }
+    /// The shared rule of the two reads: the run grows while reads show the mode of the
+    /// last one, and restarts at 1 otherwise.
+    #[inline]
+    fn record_read(&mut self, s: usize, last: usize, runs: usize, shown: Mode) {
+        let shown = mode_byte(shown);
+        let same = self.service_mut(s)[last] == shown;
+        self.service_mut(s)[last] = shown;
+        let run = self.byte_mut(runs + s);
+        *run = [1, run.saturating_add(1)][usize::from(same)];
+    }
+    /// Record the diagnosis the agent gave service `s`.
+    #[inline]
+    pub(crate) fn set_diagnosis(&mut self, s: usize, diagnosis: Mode) {
+        self.service_mut(s)[field::DIAGNOSIS] = mode_byte(diagnosis);
+    }
+    /// Add verdict bits ([`verdict`]) to service `s`.
+    #[inline]
+    pub(crate) fn add_verdict(&mut self, s: usize, bits: u8) {
+        self.service_mut(s)[field::VERDICTS] |= bits;
+    }
+    /// Service `s` was fixed: recovering, not yet verified.
+    #[inline]
+    pub(crate) fn set_fixed(&mut self, s: usize) {
+        let block = self.service_mut(s);
+        block[field::STATUS] = Status::Recovering as u8;
+        block[field::REMEDIATION] = remediation::FIXED;
+    }
+    /// Service `s` was verified after its fix and shows `status`.
+    #[inline]
+    pub(crate) fn set_verified(&mut self, s: usize, status: Status) {
+        let block = self.service_mut(s);
+        block[field::STATUS] = status as u8;
+        block[field::REMEDIATION] = remediation::FIXED | remediation::VERIFIED;
+    }
+    /// Record the step at which the last root was fixed.
+    #[inline]
+    pub(crate) fn set_mitigated_at(&mut self, step: u8) {
+        *self.byte_mut(field::MITIGATED_AT) = step;
+    }
+    /// Rewrite every service's status after a root's fix, which can end the symptoms it
+    /// caused: recovering between fix and verification, else the scenario's status while
+    /// broken, else healthy (six branch-free iterations).
+    #[inline]
+    pub(crate) fn set_statuses(
+        &mut self,
+        scenario: &Scenario,
+        fixed: ServiceMask,
+        verified: ServiceMask,
+    ) {
+        for s in 0..SERVICE_COUNT {
+            let broken = scenario.cause[s] & !fixed != 0;
+            let status = [Status::Healthy, scenario.status[s]][usize::from(broken)];
+            let recovering = fixed & !verified & (1 << s) != 0;
+            self.service_mut(s)[field::STATUS] =
+                [status, Status::Recovering][usize::from(recovering)] as u8;
+        }
+    }
+    /// Hide every alert (the incident is resolved).
+    #[inline]
+    pub(crate) fn clear_alerts(&mut self) {
+        for block in &mut self.blocks_mut()[..SERVICE_COUNT] {
+            block[field::ALERT] = 0;
+        }
+    }
+}
+
+/// The bit position of global-block byte `offset` in [`Global`]'s word.
+const fn shift(offset: usize) -> u32 {
+    8 * (offset - GLOBAL_OFFSET) as u32
+}
+
+/// The global block held as one little-endian word while a step runs: the step changes
+/// several of its bytes, and one load and one store cost half the instructions of
+/// byte-by-byte writes. Its setters are the only code that knows the bytes' positions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Global(u64);
+
+impl Global {
+    /// One more step: step count +1, steps remaining −1 (the caller ensures
+    /// `step_count < max_steps`, so no byte carries or borrows).
+    #[inline]
+    pub(crate) fn next_step(&mut self) {
+        self.0 = self.0 + (1 << shift(field::STEP_COUNT)) - (1 << shift(field::STEPS_REMAINING));
+    }
+    /// Set flag bits ([`flag`]).
+    #[inline]
+    pub(crate) fn set_flags(&mut self, bits: u8) {
+        self.0 |= u64::from(bits) << shift(field::FLAGS);
+    }
+    /// Count one destructive action.
+    #[inline]
+    pub(crate) fn count_destructive(&mut self) {
+        self.0 += 1 << shift(field::DESTRUCTIVE);
+    }
+    /// Count one invalid action.
+    #[inline]
+    pub(crate) fn count_invalid(&mut self) {
+        self.0 += 1 << shift(field::INVALID);
+    }
+    /// Record the step's outcome: the success flag and the last error.
+    #[inline]
+    pub(crate) fn set_outcome(&mut self, success: bool, error: Option<ErrorCode>) {
+        let success_bit = u64::from(flag::SUCCESS) << shift(field::FLAGS);
+        let error_bits = 0xff << shift(field::LAST_ERROR);
+        self.0 = (self.0 & !(success_bit | error_bits))
+            | (u64::from(success) * success_bit)
+            | u64::from(error_byte(error)) << shift(field::LAST_ERROR);
+    }
+    /// Mark the episode over (and resolved, when it is).
+    #[inline]
+    pub(crate) fn set_end(&mut self, resolved: bool) {
+        self.set_flags(flag::DONE | (u8::from(resolved) * flag::RESOLVED));
+    }
+    /// The flags byte ([`flag`]).
+    #[must_use]
+    pub const fn flags(self) -> u8 {
+        (self.0 >> shift(field::FLAGS)) as u8
+    }
+}
+
+/// Write the observation of `env` into `out`: a copy, since the environment keeps its
+/// observation blocks up to date as it steps.
 #[inline]
 pub fn encode(env: &Env, out: &mut Observation) {
-    out.copy_from_slice(env.obs.as_flattened());
-}
-
-#[cfg(test)]
-/// Return the broken-service mask of `env` (the rule of [`Env::mode`] on whole masks).
-#[inline]
-pub(crate) fn broken_mask(env: &Env) -> u8 {
-    env.scenario.broken_mask(env.fixed)
-}
-
-#[cfg(test)]
-/// Return the 8-byte block of `service` computed from the state (`broken` is
-/// [`broken_mask`]), assembled as one `u64`.
-#[inline]
-pub(crate) fn service_block(env: &Env, broken: u8, service: Service) -> [u8; SERVICE_BLOCK] {
-    let index = service as usize;
-    let bit = 1u8 << index;
-    let fixed = env.fixed & bit != 0;
-    let verified = env.verified & bit != 0;
-    let scenario = &env.scenario;
-    // `Env::status`: recovering between fix and verification, else the mode's status.
-    let status = if fixed && !verified {
-        Status::Recovering
-    } else {
-        [Status::Healthy, scenario.status[index]][usize::from(broken & bit != 0)]
-    };
-    let severity = match scenario.alert[index] {
-        Some(severity) if !env.is_resolved() => severity.priority(),
-        _ => 0,
-    };
-    let seen = env.seen[index];
-    [
-        status as u8,
-        severity,
-        seen.logs,
-        seen.metrics,
-        u8::from(env.inspected & bit != 0),
-        seen.diagnosis,
-        seen.verdicts,
-        u8::from(fixed) | u8::from(verified) << 1,
-    ]
-}
-
-/// Return the global block computed from the state.
-#[cfg(test)]
-pub(crate) fn global_block(env: &Env) -> [u8; SERVICE_BLOCK] {
-    let scenario = &env.scenario;
-    // Bit 0 listed, 1 full graph, 2 success, 3 resolved, 4 done.
-    let flags = u64::from(env.flags & LISTED) >> 2
-        | (u64::from(env.full_graph) << 1)
-        | (u64::from(env.last_outcome.success()) << 2)
-        | (u64::from(env.flags & RESOLVED) << 2)
-        | (u64::from(env.flags & DONE) << 4);
-    let counters = env.counters;
-    // Assembled as one word: byte-by-byte stores cost twice the instructions.
-    let word = u64::from(scenario.tier_code())
-        | u64::from(env.step_count) << 8
-        | u64::from(scenario.max_steps.saturating_sub(env.step_count)) << 16
-        | u64::from(scenario.max_steps) << 24
-        | flags << 32
-        | u64::from(env.last_error.map_or(0, |code| 1 + code as u8)) << 40
-        | u64::from(counters.destructive_actions) << 48
-        | u64::from(counters.invalid_actions) << 56;
-    word.to_le_bytes()
-}
-
-/// Global block as a little-endian `u64`: the flags byte's `services listed` bit.
-pub(crate) const GLOBAL_LISTED: u64 = 1 << 32;
-/// Global block: the flags byte's `full graph inspected` bit.
-pub(crate) const GLOBAL_FULL_GRAPH: u64 = 2 << 32;
-/// Global block: one invalid action (added to byte 55).
-pub(crate) const GLOBAL_INVALID_ONE: u64 = 1 << 56;
-/// Global block: one destructive action (added to byte 54).
-pub(crate) const GLOBAL_DESTRUCTIVE_ONE: u64 = 1 << 48;
-/// Global block: the bits a step's outcome decides (flags bit 2 `success`, byte 53 error).
-pub(crate) const GLOBAL_OUTCOME: u64 = 4 << 32 | 0xff << 40;
-
-/// Return the global block's outcome bits (see [`GLOBAL_OUTCOME`]) for `success` and the
-/// error byte `error`.
-#[inline]
-pub(crate) const fn global_outcome(success: bool, error: u8) -> u64 {
-    (success as u64) << 34 | (error as u64) << 40
-}
-
-/// Return the global block's bits set when the episode ends: flags bit 4 `done`, and bit 3
-/// when it ended `resolved`.
-#[inline]
-pub(crate) const fn global_end(resolved: bool) -> u64 {
-    (resolved as u64) << 35 | 1 << 36
-}
-
-/// Return every block computed from the state (what [`Env`] caches).
-#[cfg(test)]
-pub(crate) fn blocks(env: &Env) -> Blocks {
-    let broken = broken_mask(env);
-    let mut out = [[0; SERVICE_BLOCK]; BLOCK_COUNT];
-    for (block, service) in out.iter_mut().zip(Service::ALL) {
-        *block = service_block(env, broken, service);
-    }
-    out[SERVICE_COUNT] = global_block(env);
-    let flat = out.as_flattened_mut();
-    for (index, seen) in env.seen().iter().enumerate() {
-        flat[field::LOGS_RUN + index] = seen.logs_run;
-        flat[field::METRICS_RUN + index] = seen.metrics_run;
-    }
-    flat[field::VERSION] = LAYOUT_VERSION;
-    flat[field::RULESET] = env.scenario().ruleset as u8;
-    flat[field::MITIGATED_AT] = env.mitigated_at().unwrap_or(0);
-    out
-}
-
-/// Recompute every service block from the state (what the reference step did after any
-/// change of `fixed` or `verified`).
-#[cfg(test)]
-pub(crate) fn refresh_services_reference(env: &mut Env) {
-    let broken = broken_mask(env);
-    for service in Service::ALL {
-        env.obs[service as usize] = service_block(env, broken, service);
-    }
-}
-
-/// Rewrite every service's status byte after a root's fix, which can end the symptoms it
-/// caused: recovering between fix and verification, else the scenario's status while
-/// broken, else healthy (six branch-free iterations).
-pub(crate) fn refresh_statuses(env: &mut Env) {
-    let (fixed, verified) = (env.fixed, env.verified);
-    for s in 0..SERVICE_COUNT {
-        let bit = 1u8 << s;
-        let broken = env.scenario.cause[s] & !fixed != 0;
-        let status = [Status::Healthy, env.scenario.status[s]][usize::from(broken)];
-        let recovering = fixed & !verified & bit != 0;
-        env.obs[s][field::STATUS] = [status, Status::Recovering][usize::from(recovering)] as u8;
-    }
-}
-
-/// Hide every alert (the incident is resolved).
-pub(crate) fn clear_alerts(env: &mut Env) {
-    for block in &mut env.obs[..SERVICE_COUNT] {
-        block[field::ALERT] = 0;
-    }
+    out.copy_from_slice(env.observation().as_flattened());
 }
 
 /// Return the observation right after `reset` into `scenario` (every root and affected
-/// service broken, nothing seen, `success` set by the reset outcome).
+/// service broken, nothing seen, the reset's `success` flag set).
 #[must_use]
 pub(crate) const fn reset_blocks(scenario: &Scenario) -> Blocks {
     let mut out = [[0; SERVICE_BLOCK]; BLOCK_COUNT];
@@ -292,17 +462,21 @@ pub(crate) const fn reset_blocks(scenario: &Scenario) -> Blocks {
     let mut s = 0;
     while s < SERVICE_COUNT {
         if broken & (1 << s) != 0 {
-            out[s][0] = scenario.status[s] as u8;
+            out[s][field::STATUS] = scenario.status[s] as u8;
         }
         if let Some(severity) = scenario.alert[s] {
-            out[s][1] = severity.priority();
+            out[s][field::ALERT] = severity.priority();
         }
         s += 1;
     }
-    // Flags: only bit 2, the reset outcome's success.
-    let steps = scenario.max_steps;
-    out[SERVICE_COUNT] = [scenario.tier_code(), 0, steps, steps, 4, 0, 0, 0];
-    out[SERVICE_COUNT + 2] = [0, 0, 0, 0, LAYOUT_VERSION, scenario.ruleset as u8, 0, 0];
+    let global = &mut out[SERVICE_COUNT];
+    global[field::TIER - GLOBAL_OFFSET] = scenario.tier_code();
+    global[field::STEPS_REMAINING - GLOBAL_OFFSET] = scenario.max_steps;
+    global[field::MAX_STEPS - GLOBAL_OFFSET] = scenario.max_steps;
+    global[field::FLAGS - GLOBAL_OFFSET] = flag::SUCCESS;
+    let evidence = &mut out[SERVICE_COUNT + 2];
+    evidence[field::VERSION - EVIDENCE_OFFSET - SERVICE_BLOCK] = LAYOUT_VERSION;
+    evidence[field::RULESET - EVIDENCE_OFFSET - SERVICE_BLOCK] = scenario.ruleset as u8;
     out
 }
 
@@ -314,143 +488,3 @@ pub(crate) static TASK_RESET: [Blocks; TASK_COUNT] = [
     reset_blocks(&Scenario::task(TaskId::Hard)),
     reset_blocks(&Scenario::task(TaskId::Expert)),
 ];
-
-/// The straightforward encoder `encode` must agree with, byte for byte.
-#[cfg(test)]
-fn encode_reference(env: &Env, out: &mut Observation) {
-    let task = env.scenario();
-    let resolved = env.is_resolved();
-    let seen = env.seen();
-    for service in Service::ALL {
-        let index = service as usize;
-        let block = &mut out[index * SERVICE_BLOCK..(index + 1) * SERVICE_BLOCK];
-        let severity = if resolved {
-            0
-        } else {
-            task.alert[index].map_or(0, |s| s.priority())
-        };
-        let remediation = u8::from(contains(env.fixed(), service))
-            | (u8::from(contains(env.verified(), service)) << 1);
-        block.copy_from_slice(&[
-            env.status(service) as u8,
-            severity,
-            seen[index].logs,
-            seen[index].metrics,
-            u8::from(contains(env.inspected(), service)),
-            seen[index].diagnosis,
-            seen[index].verdicts,
-            remediation,
-        ]);
-    }
-    let flags = u8::from(env.listed_services())
-        | (u8::from(env.full_graph_inspected()) << 1)
-        | (u8::from(env.last_outcome().success()) << 2)
-        | (u8::from(resolved) << 3)
-        | (u8::from(env.is_done()) << 4);
-    let counters = env.counters();
-    for (index, seen) in seen.iter().enumerate() {
-        out[field::LOGS_RUN + index] = seen.logs_run;
-        out[field::METRICS_RUN + index] = seen.metrics_run;
-    }
-    out[field::VERSION] = LAYOUT_VERSION;
-    out[field::RULESET] = env.scenario().ruleset as u8;
-    out[field::MITIGATED_AT] = env.mitigated_at().unwrap_or(0);
-    out[field::RESERVED] = 0;
-    out[GLOBAL_OFFSET..EVIDENCE_OFFSET].copy_from_slice(&[
-        task.tier_code(),
-        env.step_count(),
-        env.steps_remaining(),
-        task.max_steps,
-        flags,
-        env.last_error().map_or(0, |code| 1 + code as u8),
-        counters.destructive_actions,
-        counters.invalid_actions,
-    ]);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::limits::ACTION_COUNT;
-
-    #[test]
-    fn encode_matches_the_reference_on_random_trajectories() {
-        // Goal: the cached observation (kept up to date incrementally by `step_index` and
-        // recomputed by `step`) holds exactly the bytes of the field-by-field encoder, in
-        // every task, at every step, including after done and out-of-range indices.
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |bound: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % bound
-        };
-        for episode in 0..4000 {
-            let task = TaskId::ALL[episode % TASK_COUNT];
-            let mut env = Env::new(task, episode as i64, 0);
-            // Bias towards the task's own services so fixes and verifications happen.
-            for _ in 0..20 {
-                let index = match next(4) {
-                    0 => next(ACTION_COUNT as u64 + 8),
-                    _ => next(ACTION_COUNT as u64),
-                } as u8;
-                if episode % 2 == 0 {
-                    let _ = env.step_index(index);
-                } else {
-                    let action = crate::action::Action::from_index(index).unwrap_or_default();
-                    let _ = env.step(action);
-                }
-                assert_eq!(env.obs, blocks(&env), "{env:?}");
-                let (mut fast, mut slow) = ([0; OBS_LEN], [0; OBS_LEN]);
-                encode(&env, &mut fast);
-                encode_reference(&env, &mut slow);
-                assert_eq!(fast, slow, "{env:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn reset_observations_are_the_computed_ones() {
-        // Goal: the precomputed reset observation of each task is what the encoder gives.
-        for task in TaskId::ALL {
-            let env = Env::new(task, 3, 0);
-            assert_eq!(reset_blocks(env.scenario()), blocks(&env));
-            let (mut fast, mut slow) = ([0; OBS_LEN], [0; OBS_LEN]);
-            encode(&env, &mut fast);
-            encode_reference(&env, &mut slow);
-            assert_eq!(fast, slow);
-        }
-    }
-
-    #[test]
-    fn encode_matches_the_reference_on_solved_episodes() {
-        // Goal: recovering, verified and resolved states (rare under random actions) agree.
-        use crate::action::Action;
-        use crate::vocab::ActionType;
-        for task_id in TaskId::ALL {
-            let task = task_id.task();
-            let mut env = Env::new(task_id, 7, 0);
-            let check = |env: &Env| {
-                let (mut fast, mut slow) = ([0; OBS_LEN], [0; OBS_LEN]);
-                encode(env, &mut fast);
-                encode_reference(env, &mut slow);
-                assert_eq!(fast, slow, "{env:?}");
-            };
-            for symptom in task.symptoms {
-                let _ = env.step(Action::apply_fix(
-                    symptom.service,
-                    crate::vocab::Fix::ALL[0],
-                ));
-                check(&env);
-            }
-            for root in task.roots {
-                let _ = env.step(Action::apply_fix(root.service, root.fix));
-                check(&env);
-                let _ = env.step(Action::on(ActionType::VerifyHealth, root.service));
-                check(&env);
-            }
-            let _ = env.step(Action::list_services());
-            check(&env);
-        }
-    }
-}

@@ -37,10 +37,8 @@ fn pinned_episode() -> Env {
 ///
 /// Reading guide: the scenario's origin 2 (hard; the four original tasks encode as the old
 /// task id did), step_count 4, flags 4 (listed), trajectory 300 (zigzag varint `216, 4`),
-/// seed 42 (zigzag 84), the service masks (database = 32), ..., the six `Seen` blocks
-/// (six bytes each since observation v2: logs, metrics, diagnosis, verdicts and the two
-/// agreement runs), then four history records, the last `1, 3, 2, 5, 0, 2, 2, 240, 1, 1, 7`
-/// (apply_fix, known database, no diagnosis, known clear_disk, reward 120 as a zigzag
+/// seed 42 (zigzag 84), the service masks (database = 32), ..., then four history
+/// records, the last `1, 3, 2, 5, 0, 2, 2, 240, 1, 1, 7` (apply_fix, known database, no diagnosis, known clear_disk, reward 120 as a zigzag
 /// `i16` since ruleset v1's rewards may be negative, success, expected healthy), then
 /// `mitigated_at` 4 (the fix at step 4 mitigated the only root), the v1 potential 0,
 /// stream 7, draws 0, then the 72 bytes of the cached numeric observation
@@ -48,12 +46,11 @@ fn pinned_episode() -> Env {
 /// `4, 0, 5, 0, 0, 5, 1, 1`: recovering, logs and diagnosis of disk_full, diagnosis
 /// accepted, fixed; the global block `2, 4, 8, 12, 5, 0, 0, 0`; the evidence blocks: a
 /// logs run of 1 on the database, layout version 2, ruleset 0, mitigated at step 4).
-/// Re-pinned when the scenario became data (ruleset v1, observation v2).
+/// What the agent read, diagnosed and was told is stored once, in the observation.
 const PINNED_SNAPSHOT: &[u8] = &[
-    2, 4, 4, 216, 4, 84, 32, 0, 0, 0, 32, 0, 32, 32, 0, 0, 1, 1, 0, 17, 5, 2, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 5, 1, 1, 0, 4, 1,
-    5, 0, 0, 0, 100, 1, 7, 1, 0, 2, 5, 0, 0, 100, 1, 7, 1, 2, 2, 5, 2, 4, 0, 160, 1, 1, 4, 1, 3, 2,
-    5, 0, 2, 2, 240, 1, 1, 7, 4, 0, 7, 0,
+    2, 4, 4, 216, 4, 84, 32, 0, 0, 0, 32, 0, 32, 32, 0, 0, 1, 1, 0, 17, 5, 2, 0, 4, 1, 5, 0, 0, 0,
+    100, 1, 7, 1, 0, 2, 5, 0, 0, 100, 1, 7, 1, 2, 2, 5, 2, 4, 0, 160, 1, 1, 4, 1, 3, 2, 5, 0, 2, 2,
+    240, 1, 1, 7, 4, 0, 7, 0,
     // The cached observation: six service blocks, the global block, two evidence blocks.
     0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 4, 0, 0, 0, 0, 0, 0, 4, 0, 5, 0, 0, 5, 1, 1, 2, 4, 8, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0,

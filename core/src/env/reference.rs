@@ -1,16 +1,16 @@
-//! The oracle of the one step path: a plain step that recomputes every service block
-//! after a fix or verification, and a test that [`Env::apply`]
-//! agrees with it on every step of random episodes of every original task and generated
-//! tier.
+//! The oracle of the one step path, and a test that [`Env::apply`] agrees with it on
+//! every step of random episodes of every original task and generated tier.
+//!
+//! It guards the step path's optimisations: the observation updated in place (here
+//! recomputed from the state after every step, [`blocks`]), the cached modes (here
+//! recomputed), and ruleset v1's cached credit and table-driven live score (here the
+//! grade's own formula, [`grader::v1_grade`], every step).
 
 use super::*;
+use crate::obs::field;
 
 impl Env {
-    /// The plain step path, kept as the oracle the one step path is compared with.
-    ///
-    /// The cached observation is updated in place: the one or two bytes the operation
-    /// changes in its service's block and the global block; every service's status,
-    /// alert and remediation bytes only when `fixed` or `verified` changed.
+    /// The rules as one plain match, every derived value recomputed.
     pub(crate) fn apply_reference(&mut self, op: Op) -> StepResult {
         if self.is_done() {
             return StepResult {
@@ -24,44 +24,31 @@ impl Env {
         let service = op.service;
         let s = service as usize;
         let bit = bit(service);
-        let (fixed_before, verified_before) = (self.fixed, self.verified);
         let mode = self.scenario.mode_now(service, self.fixed);
         let v1 = self.scenario.ruleset == Ruleset::V1;
         // Every raw reward of the original rules below 50 clamps to 50; only a correct
         // root diagnosis (80) and a successful fix (120) survive the clamp.
         let mut reward_milli = REWARD_MIN_MILLI;
         let mut expected = Mode::Healthy;
-        // The global block, updated in place rather than rebuilt: step count +1 and steps
-        // remaining −1 (no carry or borrow: the episode is not done, so
-        // step_count < max_steps before the increment); the arms add their own changes
-        // (listed and full-graph bits, destructive and invalid counters), the success bit
-        // and the error byte are replaced after the match and resolved/done are set at
-        // the terminal step.
-        let mut global = u64::from_le_bytes(self.obs[SERVICE_COUNT]) + (1 << 8) - (1 << 16);
+        // The arms write only the observation bytes that record what the agent did
+        // (reads, diagnoses, verdicts); the rest is recomputed from the state at the end.
         let outcome = match op.kind {
             OpKind::ListServices => {
                 self.flags |= LISTED;
-                global |= obs::GLOBAL_LISTED;
                 Outcome::ServicesListed
             }
             OpKind::Inspect => {
                 self.inspected |= bit;
-                self.obs[s][field::INSPECTED] = 1;
                 Outcome::DependenciesInspected(service)
             }
             OpKind::FullGraph => {
                 self.full_graph = true;
-                global |= obs::GLOBAL_FULL_GRAPH;
                 Outcome::FullGraphInspected
             }
             OpKind::ReadLogs => {
                 let mode = self.sample(service, mode, 0);
                 self.investigated |= bit;
-                let seen = &mut self.seen[s];
-                seen.logs_run = run_after(seen.logs, seen.logs_run, mode);
-                seen.logs = 1 + mode as u8;
-                self.obs[s][field::LOGS] = seen.logs;
-                self.obs.as_flattened_mut()[field::LOGS_RUN + s] = seen.logs_run;
+                View::new(&mut self.obs).record_logs(s, mode);
                 Outcome::LogsRead { service, mode }
             }
             OpKind::QueryMetrics => {
@@ -73,11 +60,7 @@ impl Env {
                     Status::Recovering,
                 ][recovering];
                 self.metrics_queried |= bit;
-                let seen = &mut self.seen[s];
-                seen.metrics_run = run_after(seen.metrics, seen.metrics_run, mode);
-                seen.metrics = 1 + mode as u8;
-                self.obs[s][field::METRICS] = seen.metrics;
-                self.obs.as_flattened_mut()[field::METRICS_RUN + s] = seen.metrics_run;
+                View::new(&mut self.obs).record_metrics(s, mode);
                 Outcome::MetricsRead {
                     service,
                     mode,
@@ -87,8 +70,7 @@ impl Env {
             OpKind::Diagnose => {
                 let diagnosis = op.diagnosis;
                 let is_root = self.scenario.root_mask & bit;
-                self.seen[s].diagnosis = 1 + diagnosis as u8;
-                self.obs[s][field::DIAGNOSIS] = 1 + diagnosis as u8;
+                View::new(&mut self.obs).set_diagnosis(s, diagnosis);
                 self.diagnosed |= bit;
                 // The grader credits naming the configured root mode at any time, even
                 // after the fix, when the step itself judges it incorrect (§17.4).
@@ -100,17 +82,14 @@ impl Env {
                 let configured = [Mode::Healthy, self.scenario.mode[s]][usize::from(is_root != 0)];
                 let truth = [mode, configured][usize::from(v1)];
                 if diagnosis == truth {
-                    self.seen[s].verdicts |= 1;
-                    self.obs[s][field::VERDICTS] |= 1;
+                    View::new(&mut self.obs).add_verdict(s, verdict::DIAGNOSIS_ACCEPTED);
                     self.counters.diagnosis_correct_count += 1;
                     reward_milli = [REWARD_MIN_MILLI, 80][usize::from(is_root != 0)];
                     expected = diagnosis;
                     Outcome::DiagnosisRecorded { service, diagnosis }
                 } else {
-                    self.seen[s].verdicts |= 2;
-                    self.obs[s][field::VERDICTS] |= 2;
+                    View::new(&mut self.obs).add_verdict(s, verdict::DIAGNOSIS_REJECTED);
                     self.counters.destructive_actions += 1;
-                    global += obs::GLOBAL_DESTRUCTIVE_ONE;
                     expected = truth;
                     Outcome::DiagnosisIncorrect(service)
                 }
@@ -130,17 +109,14 @@ impl Env {
                 };
                 if let Some(reason) = reason {
                     self.counters.destructive_actions += 1;
-                    global += obs::GLOBAL_DESTRUCTIVE_ONE;
-                    self.seen[s].verdicts |= 4;
-                    self.obs[s][field::VERDICTS] |= 4;
+                    View::new(&mut self.obs).add_verdict(s, verdict::FIX_REJECTED);
                     Outcome::FixRejected {
                         service,
                         fix,
                         reason,
                     }
                 } else if self.scenario.blocked_by[s] & !self.fixed != 0 {
-                    self.seen[s].verdicts |= 8;
-                    self.obs[s][field::VERDICTS] |= 8;
+                    View::new(&mut self.obs).add_verdict(s, verdict::FIX_RELAPSED);
                     Outcome::FixRelapsed { service, fix }
                 } else {
                     self.fixed |= bit;
@@ -148,7 +124,6 @@ impl Env {
                     reward_milli = 120;
                     if self.scenario.root_mask & !self.fixed == 0 && self.mitigated_at == 0 {
                         self.mitigated_at = self.step_count;
-                        self.obs.as_flattened_mut()[field::MITIGATED_AT] = self.step_count;
                     }
                     Outcome::FixApplied { service, fix }
                 }
@@ -165,7 +140,6 @@ impl Env {
             }
             OpKind::Invalid => {
                 self.counters.invalid_actions += 1;
-                global += obs::GLOBAL_INVALID_ONE;
                 op.failure
             }
         };
@@ -173,8 +147,6 @@ impl Env {
         let success = outcome.success();
         self.last_error = error;
         self.last_outcome = outcome;
-        global = global & !obs::GLOBAL_OUTCOME
-            | obs::global_outcome(success, error.map_or(0, |code| 1 + code as u8));
         let at_limit = u8::from(self.step_count >= self.scenario.max_steps) * DONE;
         let resolved = u8::from(self.scenario.root_mask & !self.verified == 0) * (RESOLVED | DONE);
         self.flags |= at_limit | resolved;
@@ -203,20 +175,61 @@ impl Env {
         self.trajectory_milli = trajectory as i16;
         if terminal {
             self.final_grade = Some(grader::grade(self));
-            global |= obs::global_end(self.is_resolved());
         }
-        // The arms above wrote the touched service's own bytes; only a new fix or
-        // verification changes other bytes: modes, statuses, remediation and (on
-        // resolution) alerts of any service.
-        if (self.fixed ^ fixed_before) | (self.verified ^ verified_before) != 0 {
-            obs::refresh_services_reference(self);
-            // The step path's cache of every service's mode (derived from `fixed`).
-            self.modes = self.scenario.modes_now(self.fixed);
-        }
-        self.obs[SERVICE_COUNT] = global.to_le_bytes();
+        self.obs = blocks(self);
+        // The step path's cache of every service's mode (derived from `fixed`).
+        self.modes = self.scenario.modes_now(self.fixed);
         // The original rules emit the 0.05 floor at the terminal step (§6.2 step 9).
         StepResult::emitted(outcome, reward_milli, terminal, terminal & !v1)
     }
+}
+
+/// Every observation block computed from the state: the oracle of the step path's
+/// in-place updates. The bytes that record the agent's reads, diagnoses and verdicts
+/// exist only in the observation, so they are kept from `env`'s.
+pub(crate) fn blocks(env: &Env) -> Blocks {
+    let mut out = env.obs;
+    let broken = env.scenario.broken_mask(env.fixed);
+    for service in Service::ALL {
+        let s = service as usize;
+        let fixed = contains(env.fixed, service);
+        let verified = contains(env.verified, service);
+        let status = if fixed && !verified {
+            Status::Recovering
+        } else {
+            [Status::Healthy, env.scenario.status[s]][usize::from(contains(broken, service))]
+        };
+        let alert = match env.scenario.alert[s] {
+            Some(severity) if !env.is_resolved() => severity.priority(),
+            _ => 0,
+        };
+        let block = &mut out[s];
+        block[field::STATUS] = status as u8;
+        block[field::ALERT] = alert;
+        block[field::INSPECTED] = u8::from(contains(env.inspected, service));
+        block[field::REMEDIATION] = u8::from(fixed) | u8::from(verified) << 1;
+    }
+    let flags = u8::from(env.listed_services())
+        | u8::from(env.full_graph) << 1
+        | u8::from(env.last_outcome.success()) << 2
+        | u8::from(env.is_resolved()) << 3
+        | u8::from(env.is_done()) << 4;
+    out[SERVICE_COUNT] = [
+        env.scenario.tier_code(),
+        env.step_count,
+        env.steps_remaining(),
+        env.scenario.max_steps,
+        flags,
+        env.last_error.map_or(0, |code| 1 + code as u8),
+        env.counters.destructive_actions,
+        env.counters.invalid_actions,
+    ];
+    let flat = out.as_flattened_mut();
+    flat[field::VERSION] = obs::LAYOUT_VERSION;
+    flat[field::RULESET] = env.scenario.ruleset as u8;
+    flat[field::MITIGATED_AT] = env.mitigated_at;
+    flat[field::RESERVED] = 0;
+    out
 }
 
 #[cfg(test)]
@@ -302,7 +315,7 @@ mod tests {
                     let expected = slow.apply_reference(op);
                     assert_eq!(fast.apply(op), expected, "{op:?} on {slow:?}");
                     assert_eq!(fast, slow, "{op:?}");
-                    assert_eq!(fast.obs, obs::blocks(&fast), "{op:?} on {fast:?}");
+                    assert_eq!(fast.obs, blocks(&fast), "{op:?} on {fast:?}");
                     steps += 1;
                 }
                 resolved += usize::from(fast.is_resolved());
@@ -312,5 +325,48 @@ mod tests {
             steps > 100_000 && resolved > 500,
             "{steps} steps, {resolved} resolved"
         );
+    }
+}
+
+#[cfg(test)]
+mod observation_tests {
+    use super::*;
+    use crate::vocab::ActionType;
+
+    #[test]
+    fn reset_observations_are_the_computed_ones() {
+        // Goal: the precomputed reset observation of each original task, and the one
+        // built for a generated incident, are what the state gives.
+        for task in TaskId::ALL {
+            let env = Env::new(task, 3, 0);
+            assert_eq!(obs::reset_blocks(env.scenario()), blocks(&env));
+            assert_eq!(env.obs, blocks(&env));
+        }
+        for tier in Tier::EVERY {
+            let env = Env::with_scenario(Scenario::generated(5, tier, Split::Train), 1, 0);
+            assert_eq!(env.obs, blocks(&env), "{tier:?}");
+        }
+    }
+
+    #[test]
+    fn solved_episodes_keep_the_computed_observation() {
+        // Goal: recovering, verified and resolved states (rare under random actions) give
+        // the observation computed from the state, and a resolved episode shows no alert.
+        for task_id in TaskId::ALL {
+            let task = task_id.task();
+            let mut env = Env::new(task_id, 7, 0);
+            for symptom in task.symptoms {
+                let _ = env.step(Action::apply_fix(symptom.service, Fix::ALL[0]));
+                assert_eq!(env.obs, blocks(&env), "{env:?}");
+            }
+            for root in task.roots {
+                let _ = env.step(Action::apply_fix(root.service, root.fix));
+                assert_eq!(env.obs, blocks(&env), "{env:?}");
+                let _ = env.step(Action::on(ActionType::VerifyHealth, root.service));
+                assert_eq!(env.obs, blocks(&env), "{env:?}");
+            }
+            assert!(env.is_resolved());
+            assert!((0..SERVICE_COUNT).all(|s| env.view().alert(s) == 0));
+        }
     }
 }
