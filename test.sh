@@ -46,4 +46,14 @@ section "MCP: the official Python SDK client, two sessions at once (.ci/mcp-prob
 # Its venv (target/mcp-venv) is created once and reused.
 bash .ci/mcp-probe.sh
 
+section "Ray: rollouts in Ray actors on a local instance (python/examples/test_ray_rollouts.py)"
+# Ray from PyPI into the package's venv (above); a local instance of two CPUs on 127.0.0.1,
+# no usage report (docs/scale.md).
+"$venv/bin/pip" install -q --disable-pip-version-check --retries 3 "ray==2.60.0"
+RAY_USAGE_STATS_ENABLED=0 "$venv/bin/pytest" -q -p no:cacheprovider python/examples/test_ray_rollouts.py
+
+section "HAProxy: two servers behind Debian's haproxy, real clients (deploy/proxy-test.sh)"
+# Installs haproxy (apt, as root) when missing; its venv (target/proxy-venv) is reused.
+bash deploy/proxy-test.sh
+
 section "all suites passed"
