@@ -6,7 +6,8 @@
 
 use incident_core::env::{Outcome, REWARD_MAX_MILLI, REWARD_MIN_MILLI};
 use incident_core::generate::{self, v2};
-use incident_core::grader::{Grade, milli_to_f64};
+use incident_core::grader::Grade;
+use incident_core::limits::milli_to_f64;
 use incident_core::record::{Inspected, Lists};
 use incident_core::scenario::Ruleset;
 use incident_core::task::{Alert, Root};
@@ -43,12 +44,6 @@ pub const MANIFEST_ROUTES: [&str; 10] = [
     "/sample_action",
 ];
 
-/// Thousandths as the float the original prints.
-#[must_use]
-pub fn float(milli: Milli) -> f64 {
-    f64::from(milli) / 1000.0
-}
-
 /// A reward or score as the JSON replies show it: for the original tasks the original's
 /// display clamp into [0.05, 0.95] (a 0 shows as 0.05); for a generated incident ruleset
 /// v1's exact value (a wrong fix's reward is negative), so its emitted rewards sum to its
@@ -56,8 +51,8 @@ pub fn float(milli: Milli) -> f64 {
 #[must_use]
 pub fn shown(scenario: &Scenario, milli: Milli) -> f64 {
     match scenario.ruleset {
-        Ruleset::Original => float(milli.clamp(REWARD_MIN_MILLI, REWARD_MAX_MILLI)),
-        Ruleset::V1 | Ruleset::V2 => float(milli),
+        Ruleset::Original => milli_to_f64(milli.clamp(REWARD_MIN_MILLI, REWARD_MAX_MILLI)),
+        Ruleset::V1 | Ruleset::V2 => milli_to_f64(milli),
     }
 }
 
@@ -308,7 +303,7 @@ impl Serialize for Details {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(5))?;
         for (key, milli) in self.0.details() {
-            map.serialize_entry(key, &milli_to_f64(milli))?;
+            map.serialize_entry(key, &milli_to_f64(milli.into()))?;
         }
         map.end()
     }
@@ -813,7 +808,7 @@ pub fn state<'a>(
                 service: pick(given.and_then(|g| g.service.as_ref())),
                 diagnosis: pick(given.and_then(|g| g.diagnosis.as_ref())),
                 fix: pick(given.and_then(|g| g.fix.as_ref())),
-                reward: float(Milli::from(record.reward_milli)),
+                reward: milli_to_f64(Milli::from(record.reward_milli)),
                 success: record.success,
             }
         })

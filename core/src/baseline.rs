@@ -9,8 +9,9 @@
 use core::fmt::{self, Display, Formatter, Write};
 
 use crate::action::Action;
-use crate::env::{Env, Outcome};
+use crate::env::Env;
 use crate::limits::SIGNAL_BYTES_MAX;
+use crate::outcome::Outcome;
 use crate::text::{self, ActionResult, Message, PythonMetrics};
 use crate::topology::contains;
 use crate::vocab::{ActionType, Fix, Mode, Service};

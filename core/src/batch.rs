@@ -147,22 +147,12 @@ impl core::fmt::Display for LengthMismatch {
 
 impl core::error::Error for LengthMismatch {}
 
-/// Return the `stream` seed of environment `index` of a batch with `base_seed`
-/// (SplitMix64 of the pair, so neighbouring indices get unrelated generators).
-#[must_use]
-pub fn stream_seed(base_seed: u64, index: u64) -> u64 {
-    let mut z = base_seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 impl Env {
     /// Create environment `index` of a batch: its generator is seeded from
     /// `(base_seed, index)` and its first episode's task and seed come from it.
     #[must_use]
     pub fn for_batch(base_seed: u64, index: u64, tasks: TaskChoice) -> Env {
-        let mut env = Env::new(TaskId::Easy, 0, stream_seed(base_seed, index));
+        let mut env = Env::new(TaskId::Easy, 0, crate::seed::stream_seed(base_seed, index));
         let task = match tasks {
             // Cycle starts each environment at its index so a batch covers every task.
             TaskChoice::Cycle => Some(TaskId::ALL[(index % TASK_COUNT as u64) as usize]),

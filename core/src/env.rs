@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::action::Action;
 use crate::grader::{self, Grade};
-use crate::limits::STEP_COUNT_MAX;
+use crate::limits::{ENV_BYTES_MAX, STEP_COUNT_MAX};
 use crate::obs::{self, Blocks, View, verdict};
 use crate::op::{self, Op, OpKind};
+pub use crate::outcome::{ErrorCode, FixRejection, Outcome};
 use crate::scenario::{Ruleset, Scenario, Split, Tier, mode_if};
 use crate::task::TaskId;
 use crate::topology::{ServiceMask, bit, contains};
@@ -24,272 +25,14 @@ use crate::vocab::{Fix, Mode, SERVICE_COUNT, Service, Status};
 #[cfg(test)]
 mod reference;
 
-/// Rewards, scores and trajectories are integers in thousandths.
-pub type Milli = i32;
-
-/// Every step reward is clamped into `[REWARD_MIN_MILLI, REWARD_MAX_MILLI]`.
-pub const REWARD_MIN_MILLI: Milli = 50;
-/// Upper clamp of a step reward.
-pub const REWARD_MAX_MILLI: Milli = 950;
-/// The trajectory reward is clamped into `[-TRAJECTORY_MAX_MILLI, TRAJECTORY_MAX_MILLI]`.
-pub const TRAJECTORY_MAX_MILLI: Milli = 950;
-/// The original rules' reward for a correct diagnosis of a root (the only diagnosis reward
-/// above the floor).
-pub const REWARD_ROOT_DIAGNOSIS_MILLI: Milli = 80;
-/// The original rules' reward for a successful fix (every other raw reward of the original
-/// is below the floor, so it emits [`REWARD_MIN_MILLI`]).
-pub const REWARD_FIX_MILLI: Milli = 120;
-/// Ruleset v1's trajectory bound (its rewards sum to a score in `[0, 1000]`).
-pub const V1_TRAJECTORY_MAX_MILLI: Milli = 1000;
+pub use crate::limits::{
+    Milli, REWARD_FIX_MILLI, REWARD_MAX_MILLI, REWARD_MIN_MILLI, REWARD_ROOT_DIAGNOSIS_MILLI,
+    TRAJECTORY_MAX_MILLI, V1_TRAJECTORY_MAX_MILLI,
+};
 /// The seed of the episode a fresh server holds before any reset.
 pub const PRE_RESET_SEED: i64 = 0;
 /// The seed `/reset` uses when none is given.
 pub const DEFAULT_SEED: i64 = 12345;
-
-/// The `last_action_error` codes of the original.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
-#[repr(u8)]
-pub enum ErrorCode {
-    /// `read_logs` without a valid service.
-    ReadLogsRequiresValidService,
-    /// `query_metrics` without a valid service.
-    QueryMetricsRequiresValidService,
-    /// `inspect_dependencies` on an unknown service.
-    UnknownService,
-    /// `diagnose` without a valid service.
-    DiagnoseRequiresValidService,
-    /// `diagnose` without a valid diagnosis.
-    DiagnoseRequiresValidDiagnosis,
-    /// A diagnosis that does not match the service's current mode.
-    IncorrectDiagnosis,
-    /// `apply_fix` without a valid service.
-    ApplyFixRequiresValidService,
-    /// `apply_fix` without a valid fix.
-    ApplyFixRequiresValidFix,
-    /// A fix on a healthy or already fixed service, or the wrong fix on a root.
-    DestructiveAction,
-    /// `verify_health` without a valid service.
-    VerifyHealthRequiresValidService,
-    /// `verify_health` on a broken service that was not fixed.
-    VerificationBeforeFix,
-    /// A step after the episode ended (never stored in the state).
-    EpisodeAlreadyDone,
-    /// An action type outside the seven.
-    InvalidActionType,
-    /// Ruleset v1: the right fix on a root that depends on a root still broken (it
-    /// relapsed).
-    DependencyStillBroken,
-}
-
-impl ErrorCode {
-    /// Every code, in declaration order (the observation encodes `1 + index`).
-    pub const ALL: [ErrorCode; 14] = [
-        ErrorCode::ReadLogsRequiresValidService,
-        ErrorCode::QueryMetricsRequiresValidService,
-        ErrorCode::UnknownService,
-        ErrorCode::DiagnoseRequiresValidService,
-        ErrorCode::DiagnoseRequiresValidDiagnosis,
-        ErrorCode::IncorrectDiagnosis,
-        ErrorCode::ApplyFixRequiresValidService,
-        ErrorCode::ApplyFixRequiresValidFix,
-        ErrorCode::DestructiveAction,
-        ErrorCode::VerifyHealthRequiresValidService,
-        ErrorCode::VerificationBeforeFix,
-        ErrorCode::EpisodeAlreadyDone,
-        ErrorCode::InvalidActionType,
-        ErrorCode::DependencyStillBroken,
-    ];
-
-    /// Return the wire string.
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            ErrorCode::ReadLogsRequiresValidService => "read_logs_requires_valid_service",
-            ErrorCode::QueryMetricsRequiresValidService => "query_metrics_requires_valid_service",
-            ErrorCode::UnknownService => "unknown_service",
-            ErrorCode::DiagnoseRequiresValidService => "diagnose_requires_valid_service",
-            ErrorCode::DiagnoseRequiresValidDiagnosis => "diagnose_requires_valid_diagnosis",
-            ErrorCode::IncorrectDiagnosis => "incorrect_diagnosis",
-            ErrorCode::ApplyFixRequiresValidService => "apply_fix_requires_valid_service",
-            ErrorCode::ApplyFixRequiresValidFix => "apply_fix_requires_valid_fix",
-            ErrorCode::DestructiveAction => "destructive_action",
-            ErrorCode::VerifyHealthRequiresValidService => "verify_health_requires_valid_service",
-            ErrorCode::VerificationBeforeFix => "verification_before_fix",
-            ErrorCode::EpisodeAlreadyDone => "episode_already_done",
-            ErrorCode::InvalidActionType => "invalid_action_type",
-            ErrorCode::DependencyStillBroken => "dependency_still_broken",
-        }
-    }
-
-    /// Parse a wire string.
-    #[must_use]
-    pub fn from_name(text: &str) -> Option<ErrorCode> {
-        ErrorCode::ALL.into_iter().find(|code| code.name() == text)
-    }
-}
-
-impl core::fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Why a fix was ineffective or destructive (the first matching reason).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
-pub enum FixRejection {
-    /// The service's current mode is healthy.
-    Healthy,
-    /// The service was already fixed.
-    AlreadyFixed,
-    /// The wrong fix for a root.
-    WrongFix,
-    /// Ruleset v1: a fix on a broken service that is not a root (a symptom).
-    NotRoot,
-}
-
-/// What a step did, with everything needed to render the original's texts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
-pub enum Outcome {
-    /// The episode was reset.
-    Reset,
-    /// A step after the episode ended; nothing changed.
-    AlreadyDone,
-    /// `list_services`.
-    ServicesListed,
-    /// `inspect_dependencies` on a known service.
-    DependenciesInspected(Service),
-    /// `inspect_dependencies` on an unknown service (still `success: true`).
-    UnknownServiceInspected,
-    /// `inspect_dependencies` without a service.
-    FullGraphInspected,
-    /// `read_logs` without a valid service.
-    LogsFailed,
-    /// `read_logs` on a service in `mode`; the observation carries four log lines.
-    LogsRead {
-        /// The service read.
-        service: Service,
-        /// Its mode at the time.
-        mode: Mode,
-    },
-    /// `query_metrics` without a valid service.
-    MetricsFailed,
-    /// `query_metrics` on a service; the observation carries its metrics.
-    MetricsRead {
-        /// The service queried.
-        service: Service,
-        /// Its mode at the time (selects the numbers).
-        mode: Mode,
-        /// Its status at the time.
-        status: Status,
-    },
-    /// `diagnose` without a valid service.
-    DiagnoseInvalidService,
-    /// `diagnose` without a valid diagnosis.
-    DiagnoseInvalidDiagnosis,
-    /// A correct diagnosis.
-    DiagnosisRecorded {
-        /// The service diagnosed.
-        service: Service,
-        /// The (correct) diagnosis.
-        diagnosis: Mode,
-    },
-    /// An incorrect diagnosis (destructive).
-    DiagnosisIncorrect(Service),
-    /// `apply_fix` without a valid service.
-    FixInvalidService,
-    /// `apply_fix` without a valid fix.
-    FixInvalidFix,
-    /// An ineffective or destructive fix.
-    FixRejected {
-        /// The service.
-        service: Service,
-        /// The fix tried.
-        fix: Fix,
-        /// Why it was rejected.
-        reason: FixRejection,
-    },
-    /// A successful fix.
-    FixApplied {
-        /// The service.
-        service: Service,
-        /// The fix.
-        fix: Fix,
-    },
-    /// `verify_health` without a valid service.
-    VerifyInvalidService,
-    /// `verify_health` on a fixed service.
-    VerifiedAfterFix(Service),
-    /// `verify_health` on a service that is healthy without a fix.
-    VerifiedHealthy(Service),
-    /// `verify_health` on a broken, unfixed service.
-    VerifyBeforeFix(Service),
-    /// An action type outside the seven.
-    InvalidActionType,
-    /// Ruleset v1: the right fix on a root whose own dependency is still broken; it
-    /// relapsed at once (fix the deeper root first).
-    FixRelapsed {
-        /// The service.
-        service: Service,
-        /// The fix.
-        fix: Fix,
-    },
-}
-
-impl Outcome {
-    /// Return the observation's `success` flag.
-    #[must_use]
-    pub const fn success(self) -> bool {
-        matches!(
-            self,
-            Outcome::Reset
-                | Outcome::ServicesListed
-                | Outcome::DependenciesInspected(_)
-                | Outcome::UnknownServiceInspected
-                | Outcome::FullGraphInspected
-                | Outcome::LogsRead { .. }
-                | Outcome::MetricsRead { .. }
-                | Outcome::DiagnosisRecorded { .. }
-                | Outcome::FixApplied { .. }
-                | Outcome::VerifiedAfterFix(_)
-                | Outcome::VerifiedHealthy(_)
-        )
-    }
-
-    /// Return the error code this outcome reports, if any.
-    #[must_use]
-    pub const fn error(self) -> Option<ErrorCode> {
-        // One arm per variant, each a constant: compiles to a table lookup, not a jump.
-        match self {
-            Outcome::AlreadyDone => Some(ErrorCode::EpisodeAlreadyDone),
-            Outcome::UnknownServiceInspected => Some(ErrorCode::UnknownService),
-            Outcome::LogsFailed => Some(ErrorCode::ReadLogsRequiresValidService),
-            Outcome::MetricsFailed => Some(ErrorCode::QueryMetricsRequiresValidService),
-            Outcome::DiagnoseInvalidService => Some(ErrorCode::DiagnoseRequiresValidService),
-            Outcome::DiagnoseInvalidDiagnosis => Some(ErrorCode::DiagnoseRequiresValidDiagnosis),
-            Outcome::DiagnosisIncorrect(_) => Some(ErrorCode::IncorrectDiagnosis),
-            Outcome::FixInvalidService => Some(ErrorCode::ApplyFixRequiresValidService),
-            Outcome::FixInvalidFix => Some(ErrorCode::ApplyFixRequiresValidFix),
-            Outcome::FixRejected { .. } => Some(ErrorCode::DestructiveAction),
-            Outcome::VerifyInvalidService => Some(ErrorCode::VerifyHealthRequiresValidService),
-            Outcome::VerifyBeforeFix(_) => Some(ErrorCode::VerificationBeforeFix),
-            Outcome::InvalidActionType => Some(ErrorCode::InvalidActionType),
-            Outcome::FixRelapsed { .. } => Some(ErrorCode::DependencyStillBroken),
-            Outcome::Reset
-            | Outcome::ServicesListed
-            | Outcome::DependenciesInspected(_)
-            | Outcome::FullGraphInspected
-            | Outcome::LogsRead { .. }
-            | Outcome::MetricsRead { .. }
-            | Outcome::DiagnosisRecorded { .. }
-            | Outcome::FixApplied { .. }
-            | Outcome::VerifiedAfterFix(_)
-            | Outcome::VerifiedHealthy(_) => None,
-        }
-    }
-}
 
 /// The result of one [`Env::step`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -461,6 +204,15 @@ fn all_healthy() -> [Mode; SERVICE_COUNT] {
     [Mode::Healthy; SERVICE_COUNT]
 }
 
+const _: () = assert!(size_of::<Env>() <= ENV_BYTES_MAX);
+
+impl AsRef<Blocks> for Env {
+    /// The observation blocks of the current state (what [`obs::encode`] copies).
+    fn as_ref(&self) -> &Blocks {
+        &self.obs
+    }
+}
+
 impl Default for Env {
     /// Return the episode a fresh server holds before any reset: `easy_task`, seed 0.
     fn default() -> Env {
@@ -580,7 +332,7 @@ impl Env {
     /// with SplitMix64 of `(stream, k)`. The state is two plain integers, so a snapshot
     /// restores it exactly, and draws are only made at (auto-)reset, off the step path.
     pub fn next_u32(&mut self) -> u32 {
-        let seed = crate::batch::stream_seed(self.stream, u64::from(self.draws));
+        let seed = crate::seed::stream_seed(self.stream, u64::from(self.draws));
         self.draws = self.draws.wrapping_add(1);
         Xoshiro128PlusPlus::seed_from_u64(seed).next_u32()
     }
@@ -931,7 +683,7 @@ impl Env {
             return mode;
         }
         let nonce = (s as u64) << 16 | source << 8 | u64::from(self.step_count);
-        let roll = crate::batch::stream_seed(self.seed as u64, nonce) % 100;
+        let roll = crate::seed::stream_seed(self.seed as u64, nonce) % 100;
         [mode, self.scenario.decoy[s]][usize::from(roll < u64::from(mislead))]
     }
     /// Return the service's current hidden failure mode (§4).
@@ -1099,12 +851,6 @@ impl Env {
     #[must_use]
     pub fn listed_services(&self) -> bool {
         self.flags & LISTED != 0
-    }
-
-    /// Return the observation blocks of the current state (see [`crate::obs`]).
-    #[must_use]
-    pub fn observation(&self) -> &Blocks {
-        &self.obs
     }
 
     /// Return a reader of the current observation's fields.

@@ -253,7 +253,7 @@ struct Draws {
 impl Draws {
     fn next(&mut self) -> u64 {
         self.counter += 1;
-        crate::batch::stream_seed(self.key, self.counter)
+        crate::seed::stream_seed(self.key, self.counter)
     }
 
     /// A value below `bound` (> 0).
@@ -484,7 +484,7 @@ pub fn generate_into(seed: u64, tier: Tier, split: Split, out: &mut Scenario) {
     }
     let key = seed ^ (u64::from(tier as u8) << 56) ^ (u64::from(split as u8) << 62);
     let mut draws = Draws {
-        key: crate::batch::stream_seed(0x1_9c1d_e47e, key),
+        key: crate::seed::stream_seed(0x1_9c1d_e47e, key),
         counter: 0,
     };
     let params = params(tier);
@@ -778,7 +778,8 @@ fn services_of(mask: ServiceMask) -> impl Iterator<Item = usize> {
 
 fn add_herrings(out: &mut Scenario, draws: &mut Draws, herrings_max: u8) {
     for _ in 0..herrings_max {
-        let healthy = !(out.root_mask | out.affected_mask | out.herring_mask) & 0x3f;
+        let healthy =
+            !(out.root_mask | out.affected_mask | out.herring_mask) & crate::topology::ALL_SERVICES;
         let candidates = healthy.count_ones();
         if candidates == 0 {
             return;

@@ -7,8 +7,9 @@
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use crate::env::{Env, Milli};
-use crate::limits::{ROOT_COUNT_MAX, STEP_COUNT_MAX};
+use crate::env::Env;
+use crate::limits::{Milli, milli_to_f64};
+use crate::limits::{ROOT_COUNT_MAX, STEP_COUNT_MAX, TASK_ROOT_COUNT_MAX};
 use crate::scenario::{Ruleset, Scenario};
 use crate::task::{TASK_COUNT, Task, TaskId};
 
@@ -69,8 +70,8 @@ pub fn grade(env: &Env) -> Grade {
         _ => return v1_grade_tabled(env),
     };
     let roots = env.scenario().root_mask;
-    // Counts of root services: at most the task's root count (<= MAX_ROOTS).
-    let count = |mask: u8| ((mask & roots).count_ones() as usize).min(MAX_ROOTS);
+    // Counts of root services: at most the task's root count (<= TASK_ROOT_COUNT_MAX).
+    let count = |mask: u8| ((mask & roots).count_ones() as usize).min(TASK_ROOT_COUNT_MAX);
     let counters = env.counters();
     let tables = &TABLES[task as usize];
     let steps = usize::from(env.step_count()).min(STEP_COUNT_MAX);
@@ -124,11 +125,6 @@ pub const DESTRUCTIVE_PENALTY_MILLI: u16 = 500;
 pub const V1_DESTRUCTIVE_PENALTY_MILLI: u16 = 250;
 /// Safety: the penalty per invalid action, in thousandths (both rulesets).
 pub const INVALID_PENALTY_MILLI: u16 = 100;
-
-/// A rule in thousandths as the original's `f64` factor (exactly its literal's double).
-const fn factor(milli: u16) -> f64 {
-    milli as f64 / 1000.0
-}
 
 /// Ruleset v1's score at reset: nothing identified or fixed, full efficiency and safety
 /// (`0.20 + 0.15`).
@@ -421,36 +417,33 @@ static V1_EFFICIENCY_WEIGHTED: [[u16; STEP_COUNT_MAX + 1]; STEP_COUNT_MAX + 1] =
     out
 };
 
-/// The most roots a task has (every table below is sized for it).
-const MAX_ROOTS: usize = 2;
-
 /// Per task: the root, resolution and efficiency components by count.
 #[derive(Clone, Copy)]
 struct Tables {
     /// `root[exact][investigated]`.
-    root: [[u16; MAX_ROOTS + 1]; MAX_ROOTS + 1],
+    root: [[u16; TASK_ROOT_COUNT_MAX + 1]; TASK_ROOT_COUNT_MAX + 1],
     /// `resolution[fixed roots]`.
-    resolution: [u16; MAX_ROOTS + 1],
+    resolution: [u16; TASK_ROOT_COUNT_MAX + 1],
     /// `efficiency[step_count]`.
     efficiency: [u16; STEP_COUNT_MAX + 1],
 }
 
 static TABLES: [Tables; TASK_COUNT] = {
     let empty = Tables {
-        root: [[0; MAX_ROOTS + 1]; MAX_ROOTS + 1],
-        resolution: [0; MAX_ROOTS + 1],
+        root: [[0; TASK_ROOT_COUNT_MAX + 1]; TASK_ROOT_COUNT_MAX + 1],
+        resolution: [0; TASK_ROOT_COUNT_MAX + 1],
         efficiency: [0; STEP_COUNT_MAX + 1],
     };
     let mut out = [empty; TASK_COUNT];
     let mut t = 0;
     while t < TASK_COUNT {
         let task = TaskId::ALL[t].task();
-        assert!(task.root_count() <= MAX_ROOTS);
+        assert!(task.root_count() <= TASK_ROOT_COUNT_MAX);
         let n = task.root_count();
         let mut a = 0;
-        while a <= MAX_ROOTS {
+        while a <= TASK_ROOT_COUNT_MAX {
             let mut b = 0;
-            while b <= MAX_ROOTS {
+            while b <= TASK_ROOT_COUNT_MAX {
                 out[t].root[a][b] = strict(root_x(a as u32, b as u32, n));
                 b += 1;
             }
@@ -485,8 +478,8 @@ static SAFETY: [[u16; STEP_COUNT_MAX + 1]; STEP_COUNT_MAX + 1] = {
 const fn root_x(exact: u32, investigated: u32, n: usize) -> f64 {
     let n = n as f64;
     let (diagnosed, read) = (
-        factor(ROOT_DIAGNOSED_MILLI),
-        factor(ROOT_INVESTIGATED_MILLI),
+        milli_to_f64(ROOT_DIAGNOSED_MILLI as Milli),
+        milli_to_f64(ROOT_INVESTIGATED_MILLI as Milli),
     );
     (diagnosed * exact as f64 / n + read * investigated as f64 / n).min(1.0)
 }
@@ -511,15 +504,15 @@ const fn efficiency_x(step_count: u8, task: &Task) -> f64 {
 
 const fn safety_x(destructive: u8, invalid: u8) -> f64 {
     let (per_destructive, per_invalid) = (
-        factor(DESTRUCTIVE_PENALTY_MILLI),
-        factor(INVALID_PENALTY_MILLI),
+        milli_to_f64(DESTRUCTIVE_PENALTY_MILLI as Milli),
+        milli_to_f64(INVALID_PENALTY_MILLI as Milli),
     );
     (1.0 - per_destructive * destructive as f64 - per_invalid * invalid as f64).max(0.0)
 }
 
 /// The weighted total of the rounded components, in the original's operation order.
 fn total(components: [u16; 4]) -> f64 {
-    let [root, resolution, efficiency, safety] = components.map(milli_to_f64);
+    let [root, resolution, efficiency, safety] = components.map(|milli| milli_to_f64(milli.into()));
     let [w_root, w_resolution, w_efficiency, w_safety] = WEIGHTS;
     w_root * root + w_resolution * resolution + w_efficiency * efficiency + w_safety * safety
 }
@@ -560,12 +553,6 @@ pub const fn strict(x: f64) -> u16 {
     // `rounded.clamp(50, 950)`, spelled out to be usable in constants.
     let clamped = if rounded > 950 { 950 } else { rounded };
     clamped as u16
-}
-
-/// Return thousandths as the `f64` Python's `round(x, 3)` would hold (the nearest double).
-#[must_use]
-pub const fn milli_to_f64(milli: u16) -> f64 {
-    milli as f64 / 1000.0
 }
 
 /// Python's `round(x, 3)` as an integer count of thousandths: the exact binary value of
@@ -637,10 +624,10 @@ mod tests {
         // Goal: the named weights and credits give exactly the doubles of the original's
         // literals, so the grade's f64 operations are unchanged.
         assert_eq!(WEIGHTS, [0.35, 0.30, 0.20, 0.15]);
-        assert_eq!(factor(ROOT_DIAGNOSED_MILLI), 0.7);
-        assert_eq!(factor(ROOT_INVESTIGATED_MILLI), 0.3);
-        assert_eq!(factor(DESTRUCTIVE_PENALTY_MILLI), 0.5);
-        assert_eq!(factor(INVALID_PENALTY_MILLI), 0.1);
+        assert_eq!(milli_to_f64(ROOT_DIAGNOSED_MILLI as Milli), 0.7);
+        assert_eq!(milli_to_f64(ROOT_INVESTIGATED_MILLI as Milli), 0.3);
+        assert_eq!(milli_to_f64(DESTRUCTIVE_PENALTY_MILLI as Milli), 0.5);
+        assert_eq!(milli_to_f64(INVALID_PENALTY_MILLI as Milli), 0.1);
         assert_eq!(WEIGHTS_PERCENT.iter().sum::<u16>(), 100);
     }
 

@@ -49,8 +49,10 @@ pub mod limits;
 pub mod obs;
 pub mod op;
 pub mod oracle;
+pub mod outcome;
 pub mod record;
 pub mod scenario;
+pub mod seed;
 #[cfg(feature = "serde")]
 pub mod snapshot;
 pub mod task;

@@ -45,8 +45,8 @@
 
 use core::borrow::{Borrow, BorrowMut};
 
-use crate::env::{Env, ErrorCode};
 use crate::limits::OBS_LEN;
+use crate::outcome::ErrorCode;
 use crate::scenario::Scenario;
 use crate::task::{TASK_COUNT, TaskId};
 use crate::topology::ServiceMask;
@@ -446,11 +446,11 @@ impl Global {
     }
 }
 
-/// Write the observation of `env` into `out`: a copy, since the environment keeps its
-/// observation blocks up to date as it steps.
+/// Write the observation of `env` (an [`crate::Env`], which keeps its observation blocks
+/// up to date as it steps) into `out`: a copy.
 #[inline]
-pub fn encode(env: &Env, out: &mut Observation) {
-    out.copy_from_slice(env.observation().as_flattened());
+pub fn encode(env: &impl AsRef<Blocks>, out: &mut Observation) {
+    out.copy_from_slice(env.as_ref().as_flattened());
 }
 
 /// Return the observation right after `reset` into `scenario` (every root and affected

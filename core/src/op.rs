@@ -7,8 +7,8 @@
 //! end in the same `Env::apply(op)`.
 
 use crate::action::{ACTIONS, Action, Arg};
-use crate::env::Outcome;
 use crate::limits::ACTION_COUNT;
+use crate::outcome::Outcome;
 use crate::vocab::{ActionType, Fix, Mode, Service};
 
 /// What an operation does.

@@ -9,7 +9,7 @@ use core::fmt::{self, Display, Formatter, Write};
 
 use md5::{Digest, Md5};
 
-use crate::env::{FixRejection, Outcome};
+use crate::outcome::{FixRejection, Outcome};
 use crate::topology::{DEPENDS_ON, services};
 use crate::vocab::{ActionType, MODE_COUNT, Mode, Service, Status};
 

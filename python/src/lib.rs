@@ -130,8 +130,14 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("MIN_ENVS_PER_THREAD", lanes::MIN_ENVS_PER_THREAD)?;
     module.add("FIELD_CHARS_MAX", limits::FIELD_CHARS_MAX)?;
     module.add("REASONING_CHARS_MAX", limits::REASONING_CHARS_MAX)?;
-    module.add("SCORE_FLOOR", grader::milli_to_f64(grader::strict(0.0)))?;
-    module.add("SCORE_CEILING", grader::milli_to_f64(grader::strict(1.0)))?;
+    module.add(
+        "SCORE_FLOOR",
+        incident_core::limits::milli_to_f64(grader::strict(0.0).into()),
+    )?;
+    module.add(
+        "SCORE_CEILING",
+        incident_core::limits::milli_to_f64(grader::strict(1.0).into()),
+    )?;
     module.add_function(wrap_pyfunction!(tasks_json, module)?)?;
     module.add_function(wrap_pyfunction!(manifest_json, module)?)?;
     module.add_class::<VecCore>()?;

@@ -879,7 +879,7 @@ fn worst_joint(tier: Tier, tamper: Tamper) -> (f64, String, usize) {
 
 /// A deterministic fraction of 1 from `seed` and `salt`.
 fn unit(seed: u64, salt: u64) -> f64 {
-    (incident_core::batch::stream_seed(seed ^ 0x5eed_1eaf, salt) >> 11) as f64 / (1u64 << 53) as f64
+    (incident_core::seed::stream_seed(seed ^ 0x5eed_1eaf, salt) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Severity byte of the alert a broken service in `status` shows (high for degraded,

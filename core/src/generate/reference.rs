@@ -69,7 +69,7 @@ fn draw_count(draws: &mut Draws, percent: [u8; ROOT_COUNT_MAX]) -> usize {
 pub(crate) fn generate_reference(seed: u64, tier: Tier, split: Split) -> Scenario {
     let key = seed ^ (u64::from(tier as u8) << 56) ^ (u64::from(split as u8) << 62);
     let mut draws = Draws {
-        key: crate::batch::stream_seed(0x1_9c1d_e47e, key),
+        key: crate::seed::stream_seed(0x1_9c1d_e47e, key),
         counter: 0,
     };
     let params = params(tier);
@@ -197,7 +197,8 @@ fn alert(out: &mut Scenario, draws: &mut Draws, params: &TierParams) {
 
 fn add_herrings(out: &mut Scenario, draws: &mut Draws, herrings_max: u8) {
     for _ in 0..herrings_max {
-        let healthy = !(out.root_mask | out.affected_mask | out.herring_mask) & 0x3f;
+        let healthy =
+            !(out.root_mask | out.affected_mask | out.herring_mask) & crate::topology::ALL_SERVICES;
         let candidates = healthy.count_ones();
         if candidates == 0 {
             return;
@@ -233,7 +234,7 @@ mod tests {
         for tier in Tier::ALL {
             for split in Split::ALL {
                 for seed in 0..6_000u64 {
-                    spread = crate::batch::stream_seed(spread, seed);
+                    spread = crate::seed::stream_seed(spread, seed);
                     for seed in [seed, spread] {
                         assert_eq!(
                             generate(seed, tier, split),

@@ -165,7 +165,7 @@ pub const fn params(tier: Tier) -> GraphParams {
 pub fn generate_into(seed: u64, tier: Tier, split: Split, out: &mut Scenario) {
     let key = seed ^ (u64::from(tier as u8) << 56) ^ (u64::from(split as u8) << 62);
     let mut draws = Draws {
-        key: crate::batch::stream_seed(0x2_9c1d_e47e, key),
+        key: crate::seed::stream_seed(0x2_9c1d_e47e, key),
         counter: 0,
     };
     let p = params(tier);

@@ -12,6 +12,7 @@ use incident_core::grader::{
     DESTRUCTIVE_PENALTY_MILLI, Grade, INVALID_PENALTY_MILLI, ROOT_DIAGNOSED_MILLI,
     ROOT_INVESTIGATED_MILLI, V1_DESTRUCTIVE_PENALTY_MILLI, V1_RESET_SCORE_MILLI, WEIGHTS_PERCENT,
 };
+use incident_core::limits::milli_to_f64;
 use incident_core::{ActionType, Fix, Mode, Service, Severity, Status, limits, topology};
 use serde_json::{Value, json};
 
@@ -19,22 +20,18 @@ fn names<T: Copy>(values: &[T], name: fn(T) -> &'static str) -> Vec<&'static str
     values.iter().map(|value| name(*value)).collect()
 }
 
-fn units(milli: i32) -> f64 {
-    f64::from(milli) / 1000.0
-}
-
 /// The step rewards of both rulesets.
 fn reward_table() -> Value {
     json!({
         "original": {
-            "correct_root_diagnosis": units(REWARD_ROOT_DIAGNOSIS_MILLI),
-            "successful_fix": units(REWARD_FIX_MILLI),
-            "any_other_step": units(REWARD_MIN_MILLI),
-            "terminal_step": units(REWARD_MIN_MILLI),
+            "correct_root_diagnosis": milli_to_f64(REWARD_ROOT_DIAGNOSIS_MILLI),
+            "successful_fix": milli_to_f64(REWARD_FIX_MILLI),
+            "any_other_step": milli_to_f64(REWARD_MIN_MILLI),
+            "terminal_step": milli_to_f64(REWARD_MIN_MILLI),
         },
         "v1": {
             "step": "the change of the live score",
-            "terminal_step_adds": units(V1_RESET_SCORE_MILLI),
+            "terminal_step_adds": milli_to_f64(V1_RESET_SCORE_MILLI),
             "sum_of_rewards": "the final score",
             "json": "exact, not clamped (a wrong fix's reward is negative)",
         },
@@ -56,7 +53,7 @@ fn grader_weights() -> Value {
         .zip(WEIGHTS_PERCENT)
         .map(|(name, percent)| ((*name).to_owned(), json!(f64::from(percent) / 100.0)))
         .collect();
-    let milli = |value: u16| units(i32::from(value));
+    let milli = |value: u16| milli_to_f64(i32::from(value));
     json!({
         "weights": weights,
         "root_diagnosed": milli(ROOT_DIAGNOSED_MILLI),
@@ -93,9 +90,9 @@ pub fn environment() -> Value {
         "statuses": names(&Status::ALL, Status::name),
         "severities": names(&Severity::ALL, Severity::name),
         "reward": {
-            "step_min": units(REWARD_MIN_MILLI),
-            "step_max": units(REWARD_MAX_MILLI),
-            "trajectory_max": units(TRAJECTORY_MAX_MILLI),
+            "step_min": milli_to_f64(REWARD_MIN_MILLI),
+            "step_max": milli_to_f64(REWARD_MAX_MILLI),
+            "trajectory_max": milli_to_f64(TRAJECTORY_MAX_MILLI),
         },
         "reward_table": reward_table(),
         "grader_weights": grader_weights(),

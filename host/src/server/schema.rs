@@ -53,7 +53,7 @@ pub fn observation() -> Value {
             // ruleset v1's exact changes of the live score (negative for a wrong fix; the
             // terminal step adds the score at reset), which sum to its final score.
             "reward": {"type": ["number", "null"], "minimum": -1.0,
-                "maximum": 1.0 + render::float(V1_RESET_SCORE_MILLI)},
+                "maximum": 1.0 + incident_core::limits::milli_to_f64(V1_RESET_SCORE_MILLI)},
             "done": {"type": "boolean"},
             "metadata": {"type": "object"},
         },
