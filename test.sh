@@ -26,6 +26,12 @@ section "Python: train_ppo.py smoke and reproduce.py's comparison (same venv)"
 # reproduction script's comparison (python/examples/reproduce.py) on the committed table.
 "$venv/bin/pytest" -q python/examples/test_train_ppo.py
 
+section "Python: TRL's GRPOTrainer with environment_factory=IncidentToolEnv (venv target/trl-venv)"
+# One GRPO step on CPU with a tiny random Llama and a tokenizer built in the test (no hub).
+# Its own venv (TRL, PyTorch and PyPI's CUDA packages, ~6 GB) keeps target/py-venv small.
+bash python/venv.sh --trl
+INCIDENT_ENV_TRL=required target/trl-venv/bin/pytest -q python/tests/test_trl.py
+
 section "Browser: /ui/ and /docs in headless Chromium (tests/browser, playwright-core)"
 # Debian's Chromium (no browser download) and playwright-core from npm; the tests start the
 # server binary themselves on a free port and print where their screenshots go.

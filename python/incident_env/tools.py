@@ -52,6 +52,12 @@ class IncidentToolEnv:
         self._session = Session(sealed=True)
         self._done = False
 
+    @property
+    def session(self) -> Session:
+        """The episode's :class:`Session` (state, grade with its parts), for reward functions
+        and logging; a property, so TRL does not offer it to the model as a tool."""
+        return self._session
+
     def reset(self, **kwargs: Any) -> str:
         """Start an episode and return the incident briefing.
 
