@@ -76,7 +76,7 @@ where
         (&Method::GET, "/state") => episode(shared, Ok(Command::State)),
         (&Method::GET, "/grader") => episode(shared, Ok(Command::Grade)),
         (&Method::GET, "/baseline" | "/sample_action") => episode(shared, Ok(Command::Baseline)),
-        (&Method::GET, "/schema") => json_value(StatusCode::OK, &schema::schema()),
+        (&Method::GET, "/schema") => json_value(StatusCode::OK, &incident_api::schema::schema()),
         (&Method::GET, "/metadata") => json_value(StatusCode::OK, &schema::metadata()),
         (&Method::GET, "/environment") => json_value(StatusCode::OK, &environment::environment()),
         (&Method::GET, "/openapi.json") => json_value(StatusCode::OK, &schema::openapi()),
