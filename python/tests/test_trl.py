@@ -41,7 +41,6 @@ from transformers import AutoModelForCausalLM, LlamaConfig, PreTrainedTokenizerF
 from trl import GRPOConfig, GRPOTrainer  # noqa: E402
 from trl.chat_template_utils import qwen2_5_chat_template  # noqa: E402
 
-from incident_env import Session  # noqa: E402
 from incident_env.tools import IncidentToolEnv  # noqa: E402
 
 #: The dataset: an original task, a generated tier's train incident and the same tier's
@@ -144,6 +143,13 @@ def train_one_step(tokenizer: PreTrainedTokenizerFast, model: torch.nn.Module, t
     return recorder, trainer.state.log_history
 
 
+def briefing_grade(row: dict[str, Any]) -> float:
+    """The grade of ``row``'s episode right after reset, from a fresh environment."""
+    env = IncidentToolEnv()
+    env.reset(**row)
+    return env.get_reward()
+
+
 def batch_rows(batch: dict[str, Any]) -> list[dict[str, Any]]:
     """The dataset row of each rollout, from the columns TRL passed the reward function."""
     columns = batch["columns"]
@@ -184,9 +190,7 @@ def test_grpo_step_with_a_random_model(tmp_path):
                                              batch["steps"], batch["scores"]):
         if steps == 0:  # the usual case: no parsable tool call, so no step
             assert not completion[0].get("tool_calls")
-            fresh = Session(sealed=True)
-            fresh.reset(**row)
-            assert score == fresh.grade()["score"]
+            assert score == briefing_grade(row)
     assert any(steps == 0 for steps in batch["steps"]), "a random model called tools every time"
 
 
@@ -199,7 +203,7 @@ def test_grpo_step_runs_the_models_tool_calls(tmp_path):
     recorder, logs = train_one_step(tokenizer, model, tmp_path, 2048)
     batch = check_resets_and_rewards(recorder, logs)
     assert batch["steps"] == [1] * len(batch["steps"])
-    for row, completion in zip(batch_rows(batch), batch["completions"]):
+    for row, completion, score in zip(batch_rows(batch), batch["completions"], batch["scores"]):
         call, result = completion[0], completion[1]
         assert call["tool_calls"][0]["function"] == {
             "name": "read_logs", "arguments": {"service": "api_gateway"}}
@@ -208,5 +212,9 @@ def test_grpo_step_runs_the_models_tool_calls(tmp_path):
         alone.reset(**row)
         assert result == {"role": "tool", "name": "read_logs",
                           "content": alone.read_logs("api_gateway")}
+        # The reward is the grade after that step (easy_task's rises from 0.195 to 0.453).
+        assert score == alone.get_reward()
+    # ... so these rewards are not the reset grades a skipped tool call would leave.
+    assert batch["scores"] != [briefing_grade(row) for row in batch_rows(batch)]
     logged = next(entry for entry in logs if "tools/call_frequency" in entry)
     assert logged["tools/call_frequency"] == 1.0 and logged["tools/failure_frequency"] == 0.0
