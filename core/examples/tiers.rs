@@ -1,7 +1,8 @@
 //! Print, per generated tier and split, the number of distinct incident structures among
 //! the first `SEEDS` seeds (a structure: the root `(service, mode)` pairs, the red
-//! herrings and the alerted services) and the mean scores of the oracle, the rule baseline
-//! and a uniformly random policy.
+//! herrings and the alerted services; for the graph tiers also the graph, the masking,
+//! the onsets and the flapping services) and the mean scores of the oracle, the rule
+//! baseline and a uniformly random policy; then the graph tiers' parameters.
 //!
 //! `cargo run --release -p incident-core --example tiers -- [SEEDS] [EPISODES]`
 
@@ -11,7 +12,11 @@ use incident_core::baseline::{self, Shown};
 use incident_core::scenario::{Scenario, Split, Tier};
 use incident_core::{ACTION_COUNT, Action, Env, oracle};
 
-fn structure(s: &Scenario) -> (Vec<(u8, u8)>, u8, u8) {
+/// The roots, herrings and alerted services, and (graph tiers; fixed otherwise) the
+/// graph, masking, onsets and flapping services.
+type Structure = (Vec<(u8, u8)>, u8, u8, [u8; 6], [u8; 6], [u8; 6], u8);
+
+fn structure(s: &Scenario) -> Structure {
     let roots = s
         .roots()
         .iter()
@@ -20,7 +25,15 @@ fn structure(s: &Scenario) -> (Vec<(u8, u8)>, u8, u8) {
     let alerted = (0..s.alert.len())
         .filter(|&i| s.alert[i].is_some())
         .fold(0, |m, i| m | 1 << i);
-    (roots, s.herring_mask, alerted)
+    (
+        roots,
+        s.herring_mask,
+        alerted,
+        s.depends_on,
+        s.masked_by,
+        s.onset,
+        s.flap_mask,
+    )
 }
 
 /// Play one episode with `policy` and return (score, steps, resolved, mitigated).
@@ -45,7 +58,7 @@ fn main() {
         "| tier | split | distinct structures (first {seeds} seeds) | oracle | baseline | random | oracle resolved | baseline resolved |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|");
-    for tier in Tier::ALL {
+    for tier in Tier::EVERY {
         for split in Split::ALL {
             let distinct: HashSet<_> = (0..seeds)
                 .map(|seed| structure(&Scenario::generated(seed, tier, split)))
@@ -88,5 +101,13 @@ fn main() {
                 100.0 * resolved[1] as f64 / episodes as f64,
             );
         }
+    }
+    println!();
+    for tier in Tier::GRAPH {
+        println!(
+            "{}: {:?}",
+            tier.name(),
+            incident_core::generate::v2::params(tier)
+        );
     }
 }

@@ -65,8 +65,9 @@ impl Grade {
 #[must_use]
 pub fn grade(env: &Env) -> Grade {
     // The original ruleset is the four tasks' (a generated incident is always v1).
-    let task = match env.task_id() {
-        Some(task) if env.scenario().ruleset == Ruleset::Original => task,
+    let task = match (env.task_id(), env.scenario().ruleset) {
+        (_, Ruleset::V2) => return crate::v2::grade(env),
+        (Some(task), Ruleset::Original) => task,
         _ => return v1_grade_tabled(env),
     };
     let roots = env.scenario().root_mask;
@@ -216,7 +217,7 @@ const fn averaged_over(root_count: u8) -> u32 {
 
 /// Ruleset v1's efficiency after `steps`: 1 up to `optimal`, then falling linearly to 0
 /// at `max_steps` (a budget of at least one step).
-const fn v1_efficiency(steps: u32, optimal: u32, max_steps: u32) -> u32 {
+pub(crate) const fn v1_efficiency(steps: u32, optimal: u32, max_steps: u32) -> u32 {
     let budget = if max_steps > optimal {
         max_steps - optimal
     } else {
@@ -227,7 +228,7 @@ const fn v1_efficiency(steps: u32, optimal: u32, max_steps: u32) -> u32 {
 }
 
 /// Ruleset v1's safety: `1 − 0.25·destructive − 0.1·invalid`, at least 0.
-const fn v1_safety(destructive: u8, invalid: u8) -> u32 {
+pub(crate) const fn v1_safety(destructive: u8, invalid: u8) -> u32 {
     let penalty = V1_DESTRUCTIVE_PENALTY_MILLI as u32 * destructive as u32
         + INVALID_PENALTY_MILLI as u32 * invalid as u32;
     1000u32.saturating_sub(penalty)

@@ -146,7 +146,9 @@ impl Lists {
                     }
                 }
             }
-            (Some(ActionType::VerifyHealth), Some(s)) if contains(*fixed, s) => {
+            // A fixed service's verification fails only while its fix has not landed
+            // (ruleset v2).
+            (Some(ActionType::VerifyHealth), Some(s)) if contains(*fixed, s) && record.success => {
                 push_once(&mut self.successful_verifications, verified, s);
             }
             _ => {}

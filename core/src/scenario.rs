@@ -279,6 +279,9 @@ pub struct Scenario {
     pub flap_mask: ServiceMask,
     /// Ruleset v2: the step at which the flapping services of a control self-heal.
     pub heal_at: u8,
+    /// Ruleset v2: the last step at which a service's shown state changes by time alone
+    /// (the latest onset or heal); later only a landing fix changes it.
+    pub settle_at: u8,
 }
 
 impl Scenario {
@@ -539,6 +542,7 @@ pub(crate) const BLANK: Scenario = Scenario {
     fix_delay: 0,
     flap_mask: 0,
     heal_at: 0,
+    settle_at: 0,
 };
 
 /// The scenario of an original task, from its static data: a symptom is broken while

@@ -10,7 +10,7 @@ use core::fmt::{self, Display, Formatter, Write};
 use md5::{Digest, Md5};
 
 use crate::outcome::{FixRejection, Outcome};
-use crate::topology::{DEPENDS_ON, services};
+use crate::topology::{DEPENDS_ON, ServiceMask, services};
 use crate::vocab::{ActionType, MODE_COUNT, Mode, Service, Status};
 
 /// Reset `action_result`.
@@ -47,7 +47,12 @@ impl Display for ActionResult<'_> {
             Outcome::Reset => f.write_str(RESET_RESULT),
             Outcome::AlreadyDone => f.write_str("Episode is already complete."),
             Outcome::ServicesListed => f.write_str("Available services listed."),
-            Outcome::DependenciesInspected(s) => write!(f, "Dependencies inspected for {s}."),
+            Outcome::DependenciesInspected(s) | Outcome::EdgesShown { service: s, .. } => {
+                write!(f, "Dependencies inspected for {s}.")
+            }
+            Outcome::GraphShown(_) => {
+                f.write_str("Dependency graph inspected (edges shown so far).")
+            }
             Outcome::UnknownServiceInspected => write!(f, "Unknown service '{}'.", self.unknown),
             Outcome::FullGraphInspected => f.write_str("Full dependency graph inspected."),
             Outcome::LogsFailed => f.write_str("Log retrieval failed."),
@@ -87,14 +92,12 @@ impl Display for Message {
             Outcome::Reset => f.write_str(RESET_MESSAGE),
             Outcome::AlreadyDone => f.write_str("Reset the environment to start a new task."),
             Outcome::ServicesListed => join(f, Service::ALL.iter(), ", "),
-            Outcome::DependenciesInspected(s) => {
-                write!(f, "{s} depends on: ")?;
-                if DEPENDS_ON[s as usize] == 0 {
-                    f.write_str("no downstream services")
-                } else {
-                    join(f, services(DEPENDS_ON[s as usize]), ", ")
-                }
-            }
+            Outcome::DependenciesInspected(s) => depends_on(f, s, DEPENDS_ON[s as usize]),
+            Outcome::EdgesShown {
+                service,
+                depends_on: mask,
+            } => depends_on(f, service, mask),
+            Outcome::GraphShown(view) => python_graph(f, view.entries()),
             Outcome::UnknownServiceInspected => {
                 f.write_str("Use one of the known services from the topology.")
             }
@@ -176,21 +179,44 @@ pub struct PythonGraph;
 
 impl Display for PythonGraph {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_char('{')?;
-        for (index, service) in Service::ALL.iter().enumerate() {
-            if index > 0 {
+        python_graph(
+            f,
+            Service::ALL
+                .into_iter()
+                .map(|s| (s, DEPENDS_ON[s as usize])),
+        )
+    }
+}
+
+/// Write the Python `str()` of a dependency dict with `entries` (service, its calls).
+fn python_graph(
+    f: &mut Formatter<'_>,
+    entries: impl Iterator<Item = (Service, ServiceMask)>,
+) -> fmt::Result {
+    f.write_char('{')?;
+    for (index, (service, calls)) in entries.enumerate() {
+        if index > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "'{service}': [")?;
+        for (dep_index, dep) in services(calls).enumerate() {
+            if dep_index > 0 {
                 f.write_str(", ")?;
             }
-            write!(f, "'{service}': [")?;
-            for (dep_index, dep) in services(DEPENDS_ON[index]).enumerate() {
-                if dep_index > 0 {
-                    f.write_str(", ")?;
-                }
-                write!(f, "'{dep}'")?;
-            }
-            f.write_char(']')?;
+            write!(f, "'{dep}'")?;
         }
-        f.write_char('}')
+        f.write_char(']')?;
+    }
+    f.write_char('}')
+}
+
+/// Write "`service` depends on: ..." for the services of `calls`.
+fn depends_on(f: &mut Formatter<'_>, service: Service, calls: ServiceMask) -> fmt::Result {
+    write!(f, "{service} depends on: ")?;
+    if calls == 0 {
+        f.write_str("no downstream services")
+    } else {
+        join(f, services(calls), ", ")
     }
 }
 

@@ -96,7 +96,8 @@ fn stepping_allocates_nothing() {
                 black_box(&lists);
                 black_box(oracle::choose(env));
                 if env.is_done() {
-                    let generated = TaskChoice::Generated(Tier::ALL[i % 4], Split::ALL[i / 4 % 2]);
+                    let generated =
+                        TaskChoice::Generated(Tier::EVERY[i % 8], Split::ALL[i / 8 % 2]);
                     env.auto_reset([TaskChoice::Cycle, generated][i % 2]);
                 }
             }

@@ -78,8 +78,8 @@ fn task_choice() -> impl Strategy<Value = TaskChoice> {
         task().prop_map(TaskChoice::Fixed),
         Just(TaskChoice::Cycle),
         Just(TaskChoice::Uniform),
-        (0..4usize, 0..2usize)
-            .prop_map(|(t, s)| TaskChoice::Generated(Tier::ALL[t], Split::ALL[s])),
+        (0..Tier::EVERY.len(), 0..2usize)
+            .prop_map(|(t, s)| TaskChoice::Generated(Tier::EVERY[t], Split::ALL[s])),
     ]
 }
 

@@ -5,9 +5,10 @@
 //! `{"scenario": NAME, "envs": N, "threads": T, "steps_per_sec": X, "ns_per_step": Y}`,
 //! then `{"scenario": "env_bytes", "bytes": B}`.
 //!
-//! `single_env_gen_*` and `batch_4096_gen_hard` step generated incidents of a tier (train
-//! split) instead; `reset_*` rows count resets per second (`steps/s` is resets/s):
-//! an original task's reset, and a generated expert incident's (generation included).
+//! `single_env_gen_*`, `single_env_graph_*` (the generated-graph tiers, ruleset v2) and
+//! `batch_4096_gen_hard` step generated incidents of a tier (train split) instead;
+//! `reset_*` rows count resets per second (`steps/s` is resets/s): an original task's
+//! reset, and a generated expert incident's of either family (generation included).
 //!
 //! Every scenario feeds pre-generated valid action indices (uniform over the 115 discrete
 //! actions, from a seeded xorshift) and auto-resets finished episodes with a uniformly
@@ -206,12 +207,27 @@ fn main() {
         single_env("single_env_gen_medium", 10_000_000, generated(Tier::Medium)),
         single_env("single_env_gen_hard", 10_000_000, generated(Tier::Hard)),
         single_env("single_env_gen_expert", 10_000_000, generated(Tier::Expert)),
+        single_env(
+            "single_env_graph_easy",
+            10_000_000,
+            generated(Tier::GraphEasy),
+        ),
+        single_env(
+            "single_env_graph_expert",
+            10_000_000,
+            generated(Tier::GraphExpert),
+        ),
         batch("batch_4096", 4096, 1, 2_000),
         batch_of("batch_4096_gen_hard", 4096, 1, 2_000, generated(Tier::Hard)),
         batch("batch_4096_threads_2", 4096, 2, 2_000),
         batch("batch_1m", 1_000_000, 1, 10),
         resets("reset_task", 2_000_000, TASKS),
         resets("reset_gen_expert", 2_000_000, generated(Tier::Expert)),
+        resets(
+            "reset_graph_expert",
+            2_000_000,
+            generated(Tier::GraphExpert),
+        ),
     ];
     let env_bytes = size_of::<Env>();
     if json {

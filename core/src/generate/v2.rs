@@ -25,8 +25,8 @@
 //!   (any other mode, `healthy` included for a broken one) with the tier's
 //!   [`GraphParams::noise_percent`].
 //! - **Alerts**: the gateway when it is broken at reset, each other service broken at
-//!   reset with [`GraphParams::alert_percent`] whatever its role, and at least one (the
-//!   broken service highest in the drawn order).
+//!   reset with [`GraphParams::alert_percent`] whatever its role (an incident may show
+//!   statuses only).
 
 use super::{Draws, FIX_OF, HERRING_MISLEAD_PERCENT, Roots, draw_count, draw_roots, fallback};
 use crate::limits::{ROOT_COUNT_MAX, STEP_COUNT_MAX};
@@ -191,7 +191,7 @@ pub fn generate_into(seed: u64, tier: Tier, split: Split, out: &mut Scenario) {
         flap(out, &mut draws);
     }
     draw_statuses(out, &mut draws, p.status_percent);
-    alert(out, &mut draws, &order, p.alert_percent);
+    alert(out, &mut draws, p.alert_percent);
     if let Some(d) = shared.filter(|&d| out.cause[d] == 0) {
         mark_herring(out, &mut draws, d);
     }
@@ -202,6 +202,7 @@ pub fn generate_into(seed: u64, tier: Tier, split: Split, out: &mut Scenario) {
         }
     }
     add_noise(out, &mut draws, p.noise_percent);
+    out.settle_at = out.onset.iter().copied().fold(out.heal_at, u8::max);
     out.optimal_steps = oracle_steps(out);
     let budget = usize::from(out.optimal_steps + p.slack_steps).min(STEP_COUNT_MAX);
     out.max_steps = budget as u8;
@@ -449,17 +450,13 @@ fn draw_statuses(out: &mut Scenario, draws: &mut Draws, percent: [u8; 3]) {
 }
 
 /// Alerts on the services shown broken (or flapping) at reset: the gateway always, the
-/// others with `percent` whatever their role, and at least the one highest in `order`.
-fn alert(out: &mut Scenario, draws: &mut Draws, order: &[usize; SERVICE_COUNT], percent: u8) {
+/// others with `percent` each, whatever their role (an incident may page on statuses
+/// alone: a rule such as "at least one alert" would tie alerts to the broken set's size).
+fn alert(out: &mut Scenario, draws: &mut Draws, percent: u8) {
     let shown = reset_broken(out);
     for s in super::services_of(shown) {
         if s == 0 || draws.percent(percent) {
             out.alert[s] = Some(super::severity_of(out.status[s]));
-        }
-    }
-    if out.alert.iter().all(Option::is_none) {
-        if let Some(&top) = order.iter().find(|&&s| shown & (1 << s) != 0) {
-            out.alert[top] = Some(super::severity_of(out.status[top]));
         }
     }
 }
@@ -538,7 +535,7 @@ fn oracle_steps(out: &Scenario) -> u8 {
         let r = roots[next].service as usize;
         if stage[next] < 2 {
             stage[next] += 1;
-        } else if out.blocked_by[r] & !landed_mask == 0 {
+        } else if (out.blocked_by[r] | out.masked_by[r]) & !landed_mask == 0 {
             stage[next] = 3;
             fixed_at[next] = step;
         } else if let Some(later) = (next + 1..roots.len()).find(|&i| stage[i] < 2) {
@@ -598,7 +595,7 @@ mod tests {
                         }
                     }
                     assert_eq!(s.affected_mask, above & !s.root_mask, "{s:?}");
-                    assert!(s.alert.iter().any(Option::is_some), "{s:?}");
+                    assert_ne!(reset_broken(&s), 0, "{s:?}");
                     assert!(s.optimal_steps < s.max_steps, "{s:?}");
                     assert!(s.max_steps <= params(tier).max_steps_max(), "{s:?}");
                     assert_eq!(s, crate::generate::generate(seed, tier, split));

@@ -1,0 +1,268 @@
+//! Ruleset v2's step rules (the generated-graph tiers, [`crate::generate::v2`]): the
+//! timeline of an episode, the partial topology it shows and its grade.
+//!
+//! On top of ruleset v1, each step ends by advancing the timeline ([`Env`]'s `v2_tick`):
+//!
+//! - a fix applied at step `t` is in effect from step `t + fix_delay` (until then the service
+//!   shows `recovering` with remediation bit 2 set, and its failure stays in effect:
+//!   its symptoms stay broken, a root above it relapses, a verification fails);
+//! - a symptom shows broken from its onset (the upstream spread), a masked root once the
+//!   root masking it has landed, a control's flapping services heal at `heal_at`;
+//! - the error budget burns one step whenever the gateway is broken (users affected).
+//!
+//! Edges are shown only once inspected: `inspect_dependencies(s)` shows `s`'s,
+//! `list_services` the gateway's, `inspect_dependencies()` every edge shown so far (every
+//! edge on the tiers whose [`GraphParams::full_graph_shown`] is set). The observation's
+//! `+4` byte of a service is `0x40 | its dependency mask` once shown (0 before).
+//!
+//! The grade ([`grade`]) is v1's four parts (a root whose diagnosis was ever rejected
+//! earns no root-cause credit), with efficiency the mean of the step
+//! efficiency and the error budget's (steps with users affected beyond the optimal path,
+//! against the budget). A no-fault control ends when the service whose failure flapped
+//! is verified healthy after a read of it; its root-cause part is that read and its
+//! resolution that verification.
+
+#[cfg(feature = "serde")]
+use serde::{Deserialize, Serialize};
+
+use crate::env::Env;
+use crate::generate::v2::{GraphParams, params};
+use crate::grader::{self, Grade, WEIGHTS_PERCENT};
+use crate::obs::field;
+use crate::scenario::{Origin, Scenario};
+use crate::topology::{ALL_SERVICES, ServiceMask, services};
+use crate::vocab::{Mode, SERVICE_COUNT, Service, Status};
+
+/// The observation byte `+4` of a service whose edges are shown: this bit, or its mask.
+pub const SHOWN_BIT: u8 = 0x40;
+
+/// The remediation bit of a fix applied that has not landed yet.
+pub const PENDING_BIT: u8 = 4;
+
+/// An episode's v2 timeline (all zero under the other rulesets).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Timeline {
+    /// Services whose fix has landed.
+    pub landed: ServiceMask,
+    /// Per service: the step its fix was applied at (0: none).
+    pub fixed_at: [u8; SERVICE_COUNT],
+    /// Steps so far with the gateway broken (the error budget burned).
+    pub burned: u8,
+}
+
+/// The dependency edges an `inspect_dependencies()` of ruleset v2 shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct GraphView {
+    /// Per service: the services it calls (meaningful for the services of `shown`).
+    pub depends_on: [ServiceMask; SERVICE_COUNT],
+    /// The services whose edges are shown.
+    pub shown: ServiceMask,
+}
+
+impl GraphView {
+    /// Return the shown services with their dependencies, in canonical order.
+    pub fn entries(&self) -> impl Iterator<Item = (Service, ServiceMask)> + '_ {
+        services(self.shown).map(|s| (s, self.depends_on[s as usize]))
+    }
+}
+
+/// Return the graph parameters of the scenario's tier (a non-generated scenario reads as
+/// the easiest).
+fn tier_params(scenario: &Scenario) -> GraphParams {
+    match scenario.origin {
+        Origin::Generated { tier, .. } => params(tier),
+        _ => params(crate::scenario::Tier::GraphEasy),
+    }
+}
+
+impl Env {
+    /// Ruleset v2 at reset: the services broken at step 0 and the controls' flapping
+    /// statuses.
+    pub(crate) fn v2_reset(&mut self) {
+        self.timeline = Timeline::default();
+        self.modes = self.scenario.modes_at(0, 0);
+        self.v2_write_statuses();
+    }
+
+    /// Advance the timeline at the end of a step: land the fixes due (applied at step
+    /// `t`, a fix lands at the end of step `t + fix_delay - 1`: with a delay of 1 at once),
+    /// show what has spread, unmasked or healed by the next step, and burn the error
+    /// budget if users are affected.
+    pub(crate) fn v2_tick(&mut self) {
+        let step = self.step_count;
+        let pending = self.fixed & !self.timeline.landed;
+        let mut landing = 0;
+        if pending != 0 {
+            let delay = self.scenario.fix_delay;
+            for s in crate::topology::services(pending) {
+                let applied = self.timeline.fixed_at[s as usize];
+                landing |= u8::from(applied.saturating_add(delay) <= step + 1) << s as u8;
+            }
+            self.timeline.landed |= landing;
+            for s in crate::topology::services(landing) {
+                self.obs[s as usize][field::REMEDIATION] &= !PENDING_BIT;
+            }
+        }
+        // Time changes what is shown only until the scenario settles; a landing always.
+        if landing != 0 || step <= self.scenario.settle_at {
+            self.modes = self.scenario.modes_at(self.timeline.landed, step);
+            self.v2_write_statuses();
+        }
+        let affected = self.modes[0] != Mode::Healthy;
+        self.timeline.burned += u8::from(affected);
+        self.obs.as_flattened_mut()[field::RESERVED] = self.timeline.burned;
+    }
+
+    /// Write every service's status byte: `recovering` between fix and verification,
+    /// else the status at this step.
+    fn v2_write_statuses(&mut self) {
+        let recovering = self.fixed & !self.verified;
+        for (s, service) in Service::ALL.into_iter().enumerate() {
+            let status = self
+                .scenario
+                .status_at(service, self.modes[s], self.step_count);
+            let shown = [status, Status::Recovering][usize::from(recovering >> s & 1 != 0)];
+            self.obs[s][field::STATUS] = shown as u8;
+        }
+    }
+
+    /// Return whether verifying `service` healthy ends a no-fault control: it is the
+    /// service whose failure flapped, and its logs or metrics were read.
+    pub(crate) fn v2_control_ends(&self, service: Service) -> bool {
+        let read = self.investigated | self.metrics_queried;
+        crate::generate::v2::flap_origin(&self.scenario) == Some(service)
+            && crate::topology::contains(read, service)
+    }
+
+    /// A fix on service `s` was accepted: it lands `fix_delay` steps from now.
+    pub(crate) fn v2_fix_applied(&mut self, s: usize) {
+        self.timeline.fixed_at[s] = self.step_count;
+        self.obs[s][field::REMEDIATION] |= PENDING_BIT;
+    }
+
+    /// Show the edges of the services of `mask` in the observation.
+    pub(crate) fn v2_show(&mut self, mask: ServiceMask) {
+        for s in crate::topology::services(mask) {
+            let index = s as usize;
+            self.obs[index][field::INSPECTED] = SHOWN_BIT | self.scenario.depends_on[index];
+        }
+    }
+
+    /// `inspect_dependencies()`: show every edge on tiers that show the whole graph, and
+    /// return the edges shown so far.
+    pub(crate) fn v2_full_graph(&mut self) -> GraphView {
+        if tier_params(&self.scenario).full_graph_shown {
+            self.v2_show(ALL_SERVICES);
+        }
+        GraphView {
+            depends_on: self.scenario.depends_on,
+            shown: self.shown_services(),
+        }
+    }
+
+    /// Return the services whose edges the episode has shown.
+    #[must_use]
+    pub fn shown_services(&self) -> ServiceMask {
+        let mut mask = 0;
+        for (s, block) in self.obs[..SERVICE_COUNT].iter().enumerate() {
+            mask |= u8::from(block[field::INSPECTED] & SHOWN_BIT != 0) << s;
+        }
+        mask
+    }
+
+    /// Return the services `service` calls, if the episode has shown them: always under
+    /// the other rulesets (their graph is the fixed, documented one), under ruleset v2
+    /// once inspected (or, for the gateway, listed).
+    #[must_use]
+    pub fn visible_dependencies(&self, service: Service) -> Option<ServiceMask> {
+        let v2 = self.scenario.ruleset == crate::scenario::Ruleset::V2;
+        let shown = !v2 || self.shown_services() & crate::topology::bit(service) != 0;
+        shown.then(|| self.scenario.depends_on(service))
+    }
+
+    /// Return the v2 timeline (fixes landed, error budget burned).
+    #[must_use]
+    pub fn timeline(&self) -> Timeline {
+        self.timeline
+    }
+
+    /// Rebuild the timeline a snapshot does not store, by replaying the history.
+    #[cfg(feature = "serde")]
+    pub(crate) fn v2_restore(&mut self) {
+        let mut replay = Env::with_scenario(self.scenario, self.seed, self.stream);
+        for record in &self.history {
+            let _ = replay.step(record.action);
+        }
+        self.timeline = replay.timeline;
+        self.modes = replay.modes;
+    }
+}
+
+/// The error budget beyond the optimal path: steps with users affected until its part
+/// of the efficiency is 0.
+pub const ERROR_BUDGET_STEPS: u32 = 6;
+
+/// Ruleset v2's grade (see the module docs), in integer thousandths.
+#[must_use]
+pub fn grade(env: &Env) -> Grade {
+    let scenario = env.scenario();
+    let read = env.investigated() | env.metrics_queried();
+    let (root, resolution) = if scenario.root_count == 0 {
+        // A control's diagnosis is the read of the service that flapped and no
+        // remediation anywhere.
+        let origin = crate::generate::v2::flap_origin(scenario);
+        let remediated = env
+            .history()
+            .iter()
+            .any(|r| r.action.kind == Some(crate::ActionType::ApplyFix));
+        let looked = origin.is_some_and(|s| crate::topology::contains(read, s)) && !remediated;
+        (
+            1000 * u32::from(looked),
+            1000 * u32::from(env.is_resolved()),
+        )
+    } else {
+        let roots = scenario.root_mask;
+        let count = |mask: ServiceMask| (mask & roots).count_ones();
+        let n = u32::from(scenario.root_count);
+        // A root counts as identified only if no diagnosis of it was rejected: guessing
+        // through the modes earns nothing.
+        let rejected = env.seen().iter().enumerate().fold(0u8, |m, (s, seen)| {
+            m | u8::from(seen.verdicts & 2 != 0) << s
+        });
+        let identified = env.root_identified() & !rejected;
+        let credit = u32::from(grader::ROOT_DIAGNOSED_MILLI) * count(identified)
+            + u32::from(grader::ROOT_INVESTIGATED_MILLI) * count(identified & read);
+        ((credit / n).min(1000), 1000 * count(env.fixed()) / n)
+    };
+    let (optimal, budget) = (scenario.optimal_steps, scenario.max_steps);
+    let steps = grader::v1_efficiency(env.step_count().into(), optimal.into(), budget.into());
+    // The error budget: users may be affected for the optimal path's steps and
+    // `ERROR_BUDGET_STEPS` more (a control affects no user: its steps only).
+    let burned = u32::from(env.timeline.burned);
+    let over = burned
+        .saturating_sub(optimal.into())
+        .min(ERROR_BUDGET_STEPS);
+    let error_budget =
+        [1000 - 1000 * over / ERROR_BUDGET_STEPS, steps][usize::from(scenario.root_count == 0)];
+    let efficiency = (steps + error_budget) / 2;
+    let counters = env.counters();
+    let safety = grader::v1_safety(counters.destructive_actions, counters.invalid_actions);
+    let [w_root, w_resolution, w_efficiency, w_safety] = WEIGHTS_PERCENT.map(u32::from);
+    let score =
+        (w_root * root + w_resolution * resolution + w_efficiency * efficiency + w_safety * safety)
+            / 100;
+    Grade {
+        root_cause_identification: root as u16,
+        resolution: resolution as u16,
+        efficiency: efficiency as u16,
+        safety: safety as u16,
+        score: score as u16,
+    }
+}
+
+/// Ruleset v2's live score (the reward's potential).
+#[must_use]
+pub fn score(env: &Env) -> crate::env::Milli {
+    crate::env::Milli::from(grade(env).score)
+}
