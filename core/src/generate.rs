@@ -101,11 +101,7 @@ impl TierParams {
     /// Return the most roots an incident of the tier has.
     #[must_use]
     pub const fn roots_max(&self) -> u8 {
-        let mut count = ROOT_COUNT_MAX;
-        while count > 1 && self.root_count_percent[count - 1] == 0 {
-            count -= 1;
-        }
-        count as u8
+        roots_max(self.root_count_percent)
     }
 
     /// Return the largest step budget of the tier's incidents.
@@ -113,6 +109,16 @@ impl TierParams {
     pub const fn max_steps_max(&self) -> u8 {
         STEPS_PER_ROOT * self.roots_max() + self.slack_steps
     }
+}
+
+/// Return the most roots of the root-count percentages `percent` (at least 1).
+#[must_use]
+pub(crate) const fn roots_max(percent: [u8; ROOT_COUNT_MAX]) -> u8 {
+    let mut count = ROOT_COUNT_MAX;
+    while count > 1 && percent[count - 1] == 0 {
+        count -= 1;
+    }
+    count as u8
 }
 
 /// Percent of reads of a red herring that show its misleading mode.

@@ -160,6 +160,13 @@ pub fn v1_grade(env: &Env) -> Grade {
         u32::from(scenario.max_steps),
     );
     let safety = v1_safety(counters.destructive_actions, counters.invalid_actions);
+    weighted([root, resolution, efficiency, safety])
+}
+
+/// The grade of four parts in thousandths, in [`Grade::details`] order, with their
+/// [`WEIGHTS_PERCENT`]-weighted score (rulesets v1 and v2).
+pub(crate) fn weighted(parts: [u32; 4]) -> Grade {
+    let [root, resolution, efficiency, safety] = parts;
     let [w_root, w_resolution, w_efficiency, w_safety] = WEIGHTS_PERCENT.map(u32::from);
     let score =
         (w_root * root + w_resolution * resolution + w_efficiency * efficiency + w_safety * safety)

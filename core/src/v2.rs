@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
 use crate::generate::v2::{GraphParams, params};
-use crate::grader::{self, Grade, WEIGHTS_PERCENT};
+use crate::grader::{self, Grade};
 use crate::obs::field;
 use crate::scenario::{Origin, Scenario};
 use crate::topology::{ALL_SERVICES, ServiceMask, services};
@@ -248,17 +248,7 @@ pub fn grade(env: &Env) -> Grade {
     let efficiency = (steps + error_budget) / 2;
     let counters = env.counters();
     let safety = grader::v1_safety(counters.destructive_actions, counters.invalid_actions);
-    let [w_root, w_resolution, w_efficiency, w_safety] = WEIGHTS_PERCENT.map(u32::from);
-    let score =
-        (w_root * root + w_resolution * resolution + w_efficiency * efficiency + w_safety * safety)
-            / 100;
-    Grade {
-        root_cause_identification: root as u16,
-        resolution: resolution as u16,
-        efficiency: efficiency as u16,
-        safety: safety as u16,
-        score: score as u16,
-    }
+    grader::weighted([root, resolution, efficiency, safety])
 }
 
 /// Ruleset v2's live score (the reward's potential).

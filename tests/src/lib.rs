@@ -875,3 +875,22 @@ pub struct Readme;
 #[doc = include_str!("../../docs/tiers.md")]
 #[cfg(doctest)]
 pub struct TiersPage;
+
+/// Helpers of the core's episode tests (`core_generated`, `core_graph`).
+pub mod episode {
+    use incident_core::{Env, OBS_LEN, obs};
+
+    /// Return the numeric observation of `env`.
+    #[must_use]
+    pub fn observation(env: &Env) -> [u8; OBS_LEN] {
+        let mut out = [0; OBS_LEN];
+        obs::encode(env, &mut out);
+        out
+    }
+
+    /// Return the final score of an ended episode as a fraction (0 before it ends).
+    #[must_use]
+    pub fn score(env: &Env) -> f64 {
+        f64::from(env.final_grade().map_or(0, |g| g.score)) / 1000.0
+    }
+}

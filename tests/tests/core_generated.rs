@@ -7,9 +7,10 @@ use std::collections::{HashMap, HashSet};
 
 use incident_core::baseline::{self, Shown};
 use incident_core::generate::{self, descendants, fix_for, is_test_structure};
-use incident_core::obs::{self, field};
+use incident_core::obs::field;
 use incident_core::scenario::{Origin, Ruleset, Scenario, Split, Tier};
-use incident_core::{ACTION_COUNT, Action, ActionType, Env, Fix, Mode, OBS_LEN, Service, oracle};
+use incident_core::{ACTION_COUNT, Action, ActionType, Env, Fix, Mode, Service, oracle};
+use incident_tests::episode::{observation, score};
 
 /// Play `scenario` to the end with `policy`; return the finished environment.
 fn play(scenario: Scenario, seed: i64, mut policy: impl FnMut(&Env) -> Action) -> Env {
@@ -26,10 +27,6 @@ fn play(scenario: Scenario, seed: i64, mut policy: impl FnMut(&Env) -> Action) -
         "{env:?}"
     );
     env
-}
-
-fn score(env: &Env) -> f64 {
-    f64::from(env.final_grade().map_or(0, |g| g.score)) / 1000.0
 }
 
 fn baseline_policy(env: &Env) -> Action {
@@ -180,12 +177,6 @@ fn honest(env: &Env) -> Action {
         return Action::apply_fix(service, fix_for(mode));
     }
     Action::list_services()
-}
-
-fn observation(env: &Env) -> [u8; OBS_LEN] {
-    let mut out = [0; OBS_LEN];
-    obs::encode(env, &mut out);
-    out
 }
 
 #[test]

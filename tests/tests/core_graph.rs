@@ -9,12 +9,13 @@ use std::collections::HashMap;
 use incident_core::baseline::{self, Shown};
 use incident_core::batch::TaskChoice;
 use incident_core::generate::v2::{flap_origin, params, reset_broken};
-use incident_core::obs::{self, field};
+use incident_core::obs::field;
 use incident_core::scenario::{Ruleset, Scenario, Split, Tier};
 use incident_core::v2::{PENDING_BIT, SHOWN_BIT};
 use incident_core::{
     ACTION_COUNT, Action, ActionType, Env, Mode, OBS_LEN, Service, Status, oracle,
 };
+use incident_tests::episode::{observation, score};
 
 fn play(scenario: Scenario, seed: i64, mut policy: impl FnMut(&Env) -> Action) -> Env {
     let mut env = Env::with_scenario(scenario, seed, seed as u64);
@@ -29,16 +30,6 @@ fn play(scenario: Scenario, seed: i64, mut policy: impl FnMut(&Env) -> Action) -
         "{env:?}"
     );
     env
-}
-
-fn score(env: &Env) -> f64 {
-    f64::from(env.final_grade().map_or(0, |g| g.score)) / 1000.0
-}
-
-fn observation(env: &Env) -> [u8; OBS_LEN] {
-    let mut out = [0; OBS_LEN];
-    obs::encode(env, &mut out);
-    out
 }
 
 #[test]

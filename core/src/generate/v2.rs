@@ -72,11 +72,7 @@ impl GraphParams {
     /// Return the most roots a real incident of the tier has.
     #[must_use]
     pub const fn roots_max(&self) -> u8 {
-        let mut count = ROOT_COUNT_MAX;
-        while count > 1 && self.root_count_percent[count - 1] == 0 {
-            count -= 1;
-        }
-        count as u8
+        super::roots_max(self.root_count_percent)
     }
 
     /// Return a bound on the step budget of the tier's incidents: per root the four
