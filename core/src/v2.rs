@@ -16,7 +16,8 @@
 //! `+4` byte of a service is `0x40 | its dependency mask` once shown (0 before).
 //!
 //! The grade ([`grade`]) is v1's four parts (a root whose diagnosis was ever rejected
-//! earns no root-cause credit), with efficiency the mean of the step
+//! earns no root-cause credit, a root fixed before its diagnosis was accepted no
+//! resolution credit), with efficiency the mean of the step
 //! efficiency and the error budget's (steps with users affected beyond the optimal path,
 //! against the budget). A no-fault control ends when the service whose failure flapped
 //! is verified healthy after a read of it; its root-cause part is that read and its
@@ -48,6 +49,9 @@ pub struct Timeline {
     pub fixed_at: [u8; SERVICE_COUNT],
     /// Steps so far with the gateway broken (the error budget burned).
     pub burned: u8,
+    /// Roots fixed after their diagnosis was accepted (a blind fix lands but earns no
+    /// resolution credit).
+    pub informed: ServiceMask,
 }
 
 /// The dependency edges an `inspect_dependencies()` of ruleset v2 shows.
@@ -138,6 +142,7 @@ impl Env {
     /// A fix on service `s` was accepted: it lands `fix_delay` steps from now.
     pub(crate) fn v2_fix_applied(&mut self, s: usize) {
         self.timeline.fixed_at[s] = self.step_count;
+        self.timeline.informed |= self.root_identified & (1 << s);
         self.obs[s][field::REMEDIATION] |= PENDING_BIT;
     }
 
@@ -233,7 +238,10 @@ pub fn grade(env: &Env) -> Grade {
         let identified = env.root_identified() & !rejected;
         let credit = u32::from(grader::ROOT_DIAGNOSED_MILLI) * count(identified)
             + u32::from(grader::ROOT_INVESTIGATED_MILLI) * count(identified & read);
-        ((credit / n).min(1000), 1000 * count(env.fixed()) / n)
+        (
+            (credit / n).min(1000),
+            1000 * count(env.timeline.informed) / n,
+        )
     };
     let (optimal, budget) = (scenario.optimal_steps, scenario.max_steps);
     let steps = grader::v1_efficiency(env.step_count().into(), optimal.into(), budget.into());
