@@ -16,8 +16,8 @@
 //! `+4` byte of a service is `0x40 | its dependency mask` once shown (0 before).
 //!
 //! The grade ([`grade`]) is v1's four parts (a root whose diagnosis was ever rejected
-//! earns no root-cause credit, a root fixed before its diagnosis was accepted no
-//! resolution credit), with efficiency the mean of the step
+//! earns no root-cause credit, and a root fixed before its diagnosis was accepted, or
+//! after one was rejected, no resolution credit), with efficiency the mean of the step
 //! efficiency and the error budget's (steps with users affected beyond the optimal path,
 //! against the budget). A no-fault control ends when the service whose failure flapped
 //! is verified healthy after a read of it; its root-cause part is that read and its
@@ -49,8 +49,8 @@ pub struct Timeline {
     pub fixed_at: [u8; SERVICE_COUNT],
     /// Steps so far with the gateway broken (the error budget burned).
     pub burned: u8,
-    /// Roots fixed after their diagnosis was accepted (a blind fix lands but earns no
-    /// resolution credit).
+    /// Roots fixed on evidence: their diagnosis accepted before the fix and none
+    /// rejected (any other fix lands but earns no resolution credit).
     pub informed: ServiceMask,
 }
 
@@ -142,7 +142,9 @@ impl Env {
     /// A fix on service `s` was accepted: it lands `fix_delay` steps from now.
     pub(crate) fn v2_fix_applied(&mut self, s: usize) {
         self.timeline.fixed_at[s] = self.step_count;
-        self.timeline.informed |= self.root_identified & (1 << s);
+        let rejected = self.seen[s].verdicts & 2 != 0;
+        self.timeline.informed |=
+            self.root_identified & (1 << s) & 0u8.wrapping_sub(u8::from(!rejected));
         self.obs[s][field::REMEDIATION] |= PENDING_BIT;
     }
 
