@@ -184,6 +184,10 @@ pub struct Env {
     /// its service's mode with one load. Derived, so a snapshot does not store it.
     #[cfg_attr(feature = "serde", serde(skip, default = "all_healthy"))]
     pub(crate) modes: [Mode; SERVICE_COUNT],
+    /// Ruleset v2 ([`crate::v2`]): the timeline a snapshot rebuilds by replaying the
+    /// history (fixes landed, their steps, error budget burned); zero otherwise.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(crate) timeline: crate::v2::Timeline,
     /// The numeric observation of the current state ([`crate::obs`]), kept up to date by
     /// `reset` and every step so that reading it is a copy. A function of the fields
     /// above, so [`Env::check`]'s replay reproduces it.
@@ -257,6 +261,7 @@ impl Env {
             stream,
             draws: 0,
             modes: [Mode::Healthy; SERVICE_COUNT],
+            timeline: crate::v2::Timeline::default(),
             obs: [[0; obs::SERVICE_BLOCK]; obs::BLOCK_COUNT],
         };
         env.reset_scenario(scenario, seed);
@@ -290,7 +295,10 @@ impl Env {
         let scenario = &self.scenario;
         let (first, modes) = (obs::reset_blocks(scenario), scenario.modes_now(0));
         self.reset_to(first, modes, seed);
-        if self.scenario.ruleset == Ruleset::V1 {
+        if self.is_v2() {
+            self.v2_reset();
+        }
+        if self.is_v1() {
             // Nothing identified or fixed, full efficiency and safety.
             self.potential_milli = grader::V1_RESET_SCORE_MILLI as i16;
             self.v1_budget_row = grader::v1_budget_row(&self.scenario);
@@ -323,6 +331,7 @@ impl Env {
         self.v1_budget_row = 0;
         self.v1_credit = 0;
         self.modes = modes;
+        self.timeline = crate::v2::Timeline::default();
         self.obs = first;
     }
 
@@ -401,12 +410,15 @@ impl Env {
             OpKind::Verify => self.verify(service),
             OpKind::Invalid => self.invalid(op.failure, &mut effects),
         };
+        if self.is_v2() {
+            self.v2_tick();
+        }
         self.finish_step(op.action, outcome, effects)
     }
 
     /// The observation's writer.
     #[inline(always)]
-    fn view_mut(&mut self) -> View<&mut Blocks> {
+    pub(crate) fn view_mut(&mut self) -> View<&mut Blocks> {
         View::new(&mut self.obs)
     }
 
@@ -415,6 +427,9 @@ impl Env {
     fn list_services(&mut self, effects: &mut Effects) -> Outcome {
         self.flags |= LISTED;
         effects.global.set_flags(obs::flag::LISTED);
+        if self.is_v2() {
+            self.v2_show(bit(Service::ApiGateway));
+        }
         Outcome::ServicesListed
     }
 
@@ -423,6 +438,14 @@ impl Env {
     fn inspect(&mut self, service: Service) -> Outcome {
         self.inspected |= bit(service);
         self.view_mut().set_inspected(service as usize);
+        if self.is_v2() {
+            self.v2_show(bit(service));
+            let depends_on = self.scenario.depends_on(service);
+            return Outcome::EdgesShown {
+                service,
+                depends_on,
+            };
+        }
         Outcome::DependenciesInspected(service)
     }
 
@@ -431,6 +454,9 @@ impl Env {
     fn inspect_full_graph(&mut self, effects: &mut Effects) -> Outcome {
         self.full_graph = true;
         effects.global.set_flags(obs::flag::FULL_GRAPH);
+        if self.is_v2() {
+            return Outcome::GraphShown(self.v2_full_graph());
+        }
         Outcome::FullGraphInspected
     }
 
@@ -453,7 +479,7 @@ impl Env {
         effects.credit_changed = true;
         let recovering = usize::from(self.fixed & !self.verified & bit(service) != 0);
         let status = [
-            self.scenario.status_of(service, true_mode),
+            self.scenario.status_at(service, true_mode, self.step_count),
             Status::Recovering,
         ][recovering];
         self.metrics_queried |= bit(service);
@@ -510,7 +536,7 @@ impl Env {
                 reason,
             };
         }
-        if self.scenario.blocked_by[s] & !self.fixed != 0 {
+        if self.scenario.blocked_by[s] & !self.effective_fixes() != 0 {
             self.view_mut().add_verdict(s, verdict::FIX_RELAPSED);
             return Outcome::FixRelapsed { service, fix };
         }
@@ -547,7 +573,10 @@ impl Env {
         effects.reward_milli = REWARD_FIX_MILLI;
         self.counters.fix_correct_count += 1;
         self.view_mut().set_fixed(s);
-        if self.scenario.root_mask & bit != 0 {
+        if self.is_v2() {
+            // It lands `fix_delay` steps from now ([`crate::v2`]).
+            self.v2_fix_applied(s);
+        } else if self.scenario.root_mask & bit != 0 {
             self.modes = self.scenario.modes_now(self.fixed);
             View::new(&mut self.obs).set_statuses(&self.scenario, self.fixed, self.verified);
         }
@@ -563,7 +592,7 @@ impl Env {
     fn verify(&mut self, service: Service) -> Outcome {
         let (s, bit) = (service as usize, bit(service));
         let mode = self.modes[s];
-        if self.fixed & bit != 0 {
+        if self.effective_fixes() & bit != 0 {
             self.verified |= bit;
             // Only a verification can resolve the incident (every root verified; a
             // scenario has at least one root).
@@ -573,6 +602,9 @@ impl Env {
             self.view_mut().set_verified(s, status);
             Outcome::VerifiedAfterFix(service)
         } else if mode == Mode::Healthy {
+            // Ruleset v2's no-fault control ends here (`flap_mask` is empty otherwise).
+            let control = self.scenario.flap_mask != 0 && self.v2_control_ends(service);
+            self.flags |= u8::from(control) * (RESOLVED | DONE);
             Outcome::VerifiedHealthy(service)
         } else {
             Outcome::VerifyBeforeFix(service)
@@ -594,10 +626,23 @@ impl Env {
         effects.global.count_destructive();
     }
 
-    /// Whether the scenario plays ruleset v1.
+    /// Whether the scenario plays ruleset v1's rules (v1, or v2: v1's rules and a
+    /// timeline).
     #[inline(always)]
     fn is_v1(&self) -> bool {
-        self.scenario.ruleset == Ruleset::V1
+        self.scenario.ruleset != Ruleset::Original
+    }
+
+    /// Whether the scenario plays ruleset v2 ([`crate::v2`]).
+    #[inline(always)]
+    pub(crate) fn is_v2(&self) -> bool {
+        self.scenario.ruleset == Ruleset::V2
+    }
+
+    /// The fixes in effect: under ruleset v2 the landed ones, else every accepted one.
+    #[inline(always)]
+    fn effective_fixes(&self) -> ServiceMask {
+        [self.fixed, self.timeline.landed][usize::from(self.is_v2())]
     }
 
     /// The bookkeeping every step shares, after its handler: the outcome's flag and error,
@@ -659,7 +704,11 @@ impl Env {
     /// final score exactly.
     #[inline(always)]
     fn v1_reward(&mut self, terminal: bool) -> Milli {
-        let score = grader::v1_score_kept(self);
+        let score = if self.is_v2() {
+            crate::v2::score(self)
+        } else {
+            grader::v1_score_kept(self)
+        };
         let reward = score - Milli::from(self.potential_milli)
             + Milli::from(terminal) * grader::V1_RESET_SCORE_MILLI;
         self.potential_milli = score as i16;
@@ -689,6 +738,10 @@ impl Env {
     /// Return the service's current hidden failure mode (§4).
     #[must_use]
     pub fn mode(&self, service: Service) -> Mode {
+        if self.is_v2() {
+            // The timeline's: onsets, masking and landed fixes ([`crate::v2`]).
+            return self.modes[service as usize];
+        }
         self.scenario.mode_now(service, self.fixed)
     }
 
@@ -698,7 +751,8 @@ impl Env {
         if contains(self.fixed & !self.verified, service) {
             Status::Recovering
         } else {
-            self.scenario.status_of(service, self.mode(service))
+            let step = self.step_count;
+            self.scenario.status_at(service, self.mode(service), step)
         }
     }
 
@@ -885,12 +939,15 @@ impl Env {
         if self.verified & !self.fixed != 0 || self.root_identified & !task.root_mask != 0 {
             return Err(Invariant::Inconsistent);
         }
-        let reached_end = self.step_count >= task.max_steps || task.root_mask & !self.verified == 0;
+        // A control (no root) ends only by its verification (`RESOLVED`).
+        let all_verified = task.root_count > 0 && task.root_mask & !self.verified == 0;
+        let control_resolved = task.root_count == 0 && self.is_resolved();
+        let reached_end = self.step_count >= task.max_steps || all_verified || control_resolved;
         if self.is_done() != reached_end || self.is_done() != self.final_grade.is_some() {
             return Err(Invariant::Termination);
         }
         let bound = [TRAJECTORY_MAX_MILLI, V1_TRAJECTORY_MAX_MILLI]
-            [usize::from(task.ruleset == Ruleset::V1)];
+            [usize::from(task.ruleset != Ruleset::Original)];
         if self.trajectory_milli().abs() > bound || self.flags & !7 != 0 {
             return Err(Invariant::Inconsistent);
         }

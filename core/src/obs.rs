@@ -11,16 +11,16 @@
 //! | +1 | most severe visible alert on the service | 0 none (or resolved), 1 low, 2 medium, 3 high, 4 critical |
 //! | +2 | mode the last `read_logs` of it showed (noisy in generated tiers) | 0 never read, else 1 + mode index |
 //! | +3 | mode the last `query_metrics` of it showed | 0 never queried, else 1 + mode index |
-//! | +4 | its dependencies were inspected | 0 / 1 |
+//! | +4 | its dependencies were inspected | 0 / 1; ruleset v2: 0 until its edges are shown, then `0x40` + its dependency mask ([`crate::v2`]) |
 //! | +5 | last diagnosis the agent recorded for it | 0 none, else 1 + mode index |
 //! | +6 | verdicts the agent received | bit 0 a diagnosis accepted, bit 1 a diagnosis rejected, bit 2 a fix rejected, bit 3 a fix relapsed (v1) |
-//! | +7 | remediation | bit 0 fixed successfully, bit 1 verified after the fix |
+//! | +7 | remediation | bit 0 fixed successfully, bit 1 verified after the fix, bit 2 (v2) the fix has not landed yet |
 //!
 //! Then 8 global bytes at 48:
 //!
 //! | offset | field |
 //! |---|---|
-//! | 48 | tier code: 0 easy .. 3 expert for the original tasks, 4 + tier for generated incidents |
+//! | 48 | tier code: 0 easy .. 3 expert for the original tasks, 4 + tier for generated incidents (8..11 the graph tiers) |
 //! | 49 | step count |
 //! | 50 | steps remaining |
 //! | 51 | max steps |
@@ -36,9 +36,9 @@
 //! | 56 + s | agreement run of service `s`'s `read_logs`: how many reads in a row showed the mode of the last one (0 never read) |
 //! | 62 + s | the same for `query_metrics` |
 //! | 68 | layout version (2) |
-//! | 69 | ruleset: 0 original, 1 v1 |
+//! | 69 | ruleset: 0 original, 1 v1, 2 v2 |
 //! | 70 | step at which the last root was fixed (time to mitigation), 0 before |
-//! | 71 | reserved, 0 |
+//! | 71 | ruleset v2: steps with users affected (the error budget burned); 0 otherwise |
 //!
 //! Nothing here reveals the hidden answer: statuses and alerts are in every HTTP
 //! observation, and the rest records the results of the agent's own actions.
@@ -106,8 +106,8 @@ pub mod field {
     pub const RULESET: usize = EVIDENCE_OFFSET + 13;
     /// Step at which the last root was fixed (time to mitigation), 0 before.
     pub const MITIGATED_AT: usize = EVIDENCE_OFFSET + 14;
-    /// Reserved, always 0.
-    pub const RESERVED: usize = EVIDENCE_OFFSET + 15;
+    /// Ruleset v2: steps with users affected (the error budget burned); 0 otherwise.
+    pub const BUDGET_BURNED: usize = EVIDENCE_OFFSET + 15;
 
     use super::EVIDENCE_OFFSET;
 }
@@ -164,7 +164,13 @@ pub mod remediation {
     pub const FIXED: u8 = 1;
     /// Verified after the fix.
     pub const VERIFIED: u8 = 2;
+    /// Ruleset v2: the fix has not landed yet.
+    pub const PENDING: u8 = 4;
 }
+
+/// Ruleset v2: the bit of byte `+4` that says the service's edges are shown (its low six
+/// bits are then its dependency mask).
+pub const EDGES_SHOWN: u8 = 0x40;
 
 /// Return the last-error byte of `error`: 0 none, else `1 + index` in [`ErrorCode::ALL`].
 #[inline]
@@ -186,8 +192,8 @@ const fn mode_byte(mode: Mode) -> u8 {
 /// setter per field, the only code outside the layout table above that knows offsets
 /// and bits. `View<&Blocks>` reads; `View<&mut Blocks>` also writes.
 ///
-/// A new field takes a name in [`field`] (byte 71, [`field::RESERVED`], is free), a row
-/// in the layout table, and a getter and setter here.
+/// A new field takes a name in [`field`], a row in the layout table, and a getter and
+/// setter here (every byte is taken).
 #[derive(Debug)]
 pub struct View<T>(T);
 
@@ -232,6 +238,12 @@ impl<T: Borrow<Blocks>> View<T> {
     #[must_use]
     pub fn inspected(&self, s: usize) -> bool {
         self.service_byte(s, field::INSPECTED) != 0
+    }
+    /// Ruleset v2: the dependency edges of service `s`, if shown.
+    #[must_use]
+    pub fn edges(&self, s: usize) -> Option<ServiceMask> {
+        let byte = self.service_byte(s, field::INSPECTED);
+        (byte & EDGES_SHOWN != 0).then_some(byte & !EDGES_SHOWN)
     }
     /// Last diagnosis recorded for service `s` (`1 + mode`, 0 none).
     #[must_use]
@@ -287,6 +299,11 @@ impl<T: Borrow<Blocks>> View<T> {
     #[must_use]
     pub fn mitigated_at(&self) -> u8 {
         self.byte(field::MITIGATED_AT)
+    }
+    /// Ruleset v2: steps with users affected so far.
+    #[must_use]
+    pub fn budget_burned(&self) -> u8 {
+        self.byte(field::BUDGET_BURNED)
     }
 }
 
@@ -345,6 +362,27 @@ impl<T: BorrowMut<Blocks>> View<T> {
     #[inline]
     pub(crate) fn add_verdict(&mut self, s: usize, bits: u8) {
         self.service_mut(s)[field::VERDICTS] |= bits;
+    }
+    /// Ruleset v2: show service `s`'s dependency edges `calls`.
+    #[inline]
+    pub(crate) fn set_edges(&mut self, s: usize, calls: ServiceMask) {
+        self.service_mut(s)[field::INSPECTED] = EDGES_SHOWN | calls;
+    }
+    /// Set service `s`'s status byte.
+    #[inline]
+    pub(crate) fn set_status(&mut self, s: usize, status: Status) {
+        self.service_mut(s)[field::STATUS] = status as u8;
+    }
+    /// Ruleset v2: mark service `s`'s fix as not landed yet, or landed.
+    #[inline]
+    pub(crate) fn set_pending(&mut self, s: usize, pending: bool) {
+        let byte = &mut self.service_mut(s)[field::REMEDIATION];
+        *byte = (*byte & !remediation::PENDING) | (remediation::PENDING * u8::from(pending));
+    }
+    /// Ruleset v2: record the error budget burned.
+    #[inline]
+    pub(crate) fn set_budget_burned(&mut self, steps: u8) {
+        *self.byte_mut(field::BUDGET_BURNED) = steps;
     }
     /// Service `s` was fixed: recovering, not yet verified.
     #[inline]

@@ -5,6 +5,7 @@
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
+use crate::topology::ServiceMask;
 use crate::vocab::{Fix, Mode, Service, Status};
 
 /// The `last_action_error` codes of the original.
@@ -197,6 +198,16 @@ pub enum Outcome {
         /// The fix.
         fix: Fix,
     },
+    /// Ruleset v2: `inspect_dependencies` on a known service, with its edges in the
+    /// incident's graph.
+    EdgesShown {
+        /// The service inspected.
+        service: Service,
+        /// The services it calls.
+        depends_on: ServiceMask,
+    },
+    /// Ruleset v2: `inspect_dependencies` without a service: the edges shown so far.
+    GraphShown(crate::v2::GraphView),
 }
 
 impl Outcome {
@@ -210,6 +221,8 @@ impl Outcome {
             Outcome::Reset
                 | Outcome::ServicesListed
                 | Outcome::DependenciesInspected(_)
+                | Outcome::EdgesShown { .. }
+                | Outcome::GraphShown(_)
                 | Outcome::UnknownServiceInspected
                 | Outcome::FullGraphInspected
                 | Outcome::LogsRead { .. }
@@ -243,6 +256,8 @@ impl Outcome {
             Outcome::Reset
             | Outcome::ServicesListed
             | Outcome::DependenciesInspected(_)
+            | Outcome::EdgesShown { .. }
+            | Outcome::GraphShown(_)
             | Outcome::FullGraphInspected
             | Outcome::LogsRead { .. }
             | Outcome::MetricsRead { .. }

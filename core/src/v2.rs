@@ -29,16 +29,10 @@ use serde::{Deserialize, Serialize};
 use crate::env::Env;
 use crate::generate::v2::{GraphParams, params};
 use crate::grader::{self, Grade};
-use crate::obs::field;
+use crate::obs::verdict::DIAGNOSIS_REJECTED;
 use crate::scenario::{Origin, Scenario};
 use crate::topology::{ALL_SERVICES, ServiceMask, services};
 use crate::vocab::{Mode, SERVICE_COUNT, Service, Status};
-
-/// The observation byte `+4` of a service whose edges are shown: this bit, or its mask.
-pub const SHOWN_BIT: u8 = 0x40;
-
-/// The remediation bit of a fix applied that has not landed yet.
-pub const PENDING_BIT: u8 = 4;
 
 /// An episode's v2 timeline (all zero under the other rulesets).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -105,7 +99,7 @@ impl Env {
             }
             self.timeline.landed |= landing;
             for s in crate::topology::services(landing) {
-                self.obs[s as usize][field::REMEDIATION] &= !PENDING_BIT;
+                self.view_mut().set_pending(s as usize, false);
             }
         }
         // Time changes what is shown only until the scenario settles; a landing always.
@@ -115,7 +109,8 @@ impl Env {
         }
         let affected = self.modes[0] != Mode::Healthy;
         self.timeline.burned += u8::from(affected);
-        self.obs.as_flattened_mut()[field::RESERVED] = self.timeline.burned;
+        let burned = self.timeline.burned;
+        self.view_mut().set_budget_burned(burned);
     }
 
     /// Write every service's status byte: `recovering` between fix and verification,
@@ -127,7 +122,7 @@ impl Env {
                 .scenario
                 .status_at(service, self.modes[s], self.step_count);
             let shown = [status, Status::Recovering][usize::from(recovering >> s & 1 != 0)];
-            self.obs[s][field::STATUS] = shown as u8;
+            self.view_mut().set_status(s, shown);
         }
     }
 
@@ -142,17 +137,18 @@ impl Env {
     /// A fix on service `s` was accepted: it lands `fix_delay` steps from now.
     pub(crate) fn v2_fix_applied(&mut self, s: usize) {
         self.timeline.fixed_at[s] = self.step_count;
-        let rejected = self.seen[s].verdicts & 2 != 0;
+        let rejected = self.view().verdicts(s) & DIAGNOSIS_REJECTED != 0;
         self.timeline.informed |=
             self.root_identified & (1 << s) & 0u8.wrapping_sub(u8::from(!rejected));
-        self.obs[s][field::REMEDIATION] |= PENDING_BIT;
+        self.view_mut().set_pending(s, true);
     }
 
     /// Show the edges of the services of `mask` in the observation.
     pub(crate) fn v2_show(&mut self, mask: ServiceMask) {
         for s in crate::topology::services(mask) {
             let index = s as usize;
-            self.obs[index][field::INSPECTED] = SHOWN_BIT | self.scenario.depends_on[index];
+            let calls = self.scenario.depends_on[index];
+            self.view_mut().set_edges(index, calls);
         }
     }
 
@@ -171,11 +167,8 @@ impl Env {
     /// Return the services whose edges the episode has shown.
     #[must_use]
     pub fn shown_services(&self) -> ServiceMask {
-        let mut mask = 0;
-        for (s, block) in self.obs[..SERVICE_COUNT].iter().enumerate() {
-            mask |= u8::from(block[field::INSPECTED] & SHOWN_BIT != 0) << s;
-        }
-        mask
+        let view = self.view();
+        (0..SERVICE_COUNT).fold(0, |mask, s| mask | u8::from(view.edges(s).is_some()) << s)
     }
 
     /// Return the services `service` calls, if the episode has shown them: always under
@@ -206,6 +199,14 @@ impl Env {
     }
 }
 
+/// Return the services a diagnosis of which was rejected.
+fn rejected_diagnoses(env: &Env) -> ServiceMask {
+    let view = env.view();
+    (0..SERVICE_COUNT).fold(0, |mask, s| {
+        mask | u8::from(view.verdicts(s) & DIAGNOSIS_REJECTED != 0) << s
+    })
+}
+
 /// The error budget beyond the optimal path: steps with users affected until its part
 /// of the efficiency is 0.
 pub const ERROR_BUDGET_STEPS: u32 = 6;
@@ -234,9 +235,7 @@ pub fn grade(env: &Env) -> Grade {
         let n = u32::from(scenario.root_count);
         // A root counts as identified only if no diagnosis of it was rejected: guessing
         // through the modes earns nothing.
-        let rejected = env.seen().iter().enumerate().fold(0u8, |m, (s, seen)| {
-            m | u8::from(seen.verdicts & 2 != 0) << s
-        });
+        let rejected = rejected_diagnoses(env);
         let identified = env.root_identified() & !rejected;
         let credit = u32::from(grader::ROOT_DIAGNOSED_MILLI) * count(identified)
             + u32::from(grader::ROOT_INVESTIGATED_MILLI) * count(identified & read);
@@ -265,4 +264,27 @@ pub fn grade(env: &Env) -> Grade {
 #[must_use]
 pub fn score(env: &Env) -> crate::env::Milli {
     crate::env::Milli::from(grade(env).score)
+}
+
+/// Ruleset v2's observation bytes computed from the state (the test oracle of the step's
+/// in-place writes, `env/reference.rs`): statuses over time, the edges shown (from the
+/// inspections, the listing and the tier's full-graph rule), the pending bits and the
+/// error budget burned.
+#[cfg(test)]
+pub(crate) fn reference_blocks(env: &Env, out: &mut crate::obs::Blocks) {
+    use crate::obs::field;
+    let scenario = &env.scenario;
+    let full = env.full_graph && tier_params(scenario).full_graph_shown;
+    let listed = u8::from(env.listed_services());
+    let shown = env.inspected | listed | [0, ALL_SERVICES][usize::from(full)];
+    let pending = env.fixed & !env.timeline.landed;
+    for service in Service::ALL {
+        let s = service as usize;
+        let block = &mut out[s];
+        block[field::STATUS] = env.status(service) as u8;
+        let edges = crate::obs::EDGES_SHOWN | scenario.depends_on[s];
+        block[field::INSPECTED] = [0, edges][usize::from(shown >> s & 1 != 0)];
+        block[field::REMEDIATION] |= crate::obs::remediation::PENDING * (pending >> s & 1);
+    }
+    out.as_flattened_mut()[field::BUDGET_BURNED] = env.timeline.burned;
 }

@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use incident_core::baseline::{self, Shown};
 use incident_core::batch::TaskChoice;
 use incident_core::generate::v2::{flap_origin, params, reset_broken};
+use incident_core::obs::EDGES_SHOWN as SHOWN_BIT;
 use incident_core::obs::field;
+use incident_core::obs::remediation::PENDING as PENDING_BIT;
 use incident_core::scenario::{Ruleset, Scenario, Split, Tier};
-use incident_core::v2::{PENDING_BIT, SHOWN_BIT};
 use incident_core::{
     ACTION_COUNT, Action, ActionType, Env, Mode, OBS_LEN, Service, Status, oracle,
 };
@@ -160,7 +161,7 @@ fn the_reset_tells_neither_roots_nor_controls_from_symptoms() {
                 assert_eq!(obs[block + 2..block + 8], [0; 6], "{env:?}");
             }
             assert_eq!(obs[field::LOGS_RUN..field::VERSION], [0; 12]);
-            assert_eq!(obs[field::RESERVED], 0);
+            assert_eq!(obs[field::BUDGET_BURNED], 0);
         }
         let views = reset_views(tier);
         let groups: Vec<_> = ["root", "symptom", "flap"]
@@ -500,7 +501,7 @@ fn the_cached_observation_follows_the_state_on_random_trajectories() {
                     let bit = obs[block + field::REMEDIATION] & PENDING_BIT != 0;
                     assert_eq!(bit, pending, "{env:?}");
                 }
-                assert_eq!(obs[field::RESERVED], timeline.burned);
+                assert_eq!(obs[field::BUDGET_BURNED], timeline.burned);
             }
         }
     }

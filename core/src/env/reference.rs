@@ -228,7 +228,10 @@ pub(crate) fn blocks(env: &Env) -> Blocks {
     flat[field::VERSION] = obs::LAYOUT_VERSION;
     flat[field::RULESET] = env.scenario.ruleset as u8;
     flat[field::MITIGATED_AT] = env.mitigated_at;
-    flat[field::RESERVED] = 0;
+    flat[field::BUDGET_BURNED] = 0;
+    if env.is_v2() {
+        crate::v2::reference_blocks(env, &mut out);
+    }
     out
 }
 
