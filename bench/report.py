@@ -279,23 +279,26 @@ def python_section(rust_json: pathlib.Path, runs: int, quick: bool) -> str:
 
 def criterion_section(target: pathlib.Path) -> str:
     """Criterion's wall-clock medians, after a short run of every bench."""
+    started = time.time()
     run(["cargo", "bench", "-q", "-p", "incident-bench", "--bench", "env", "--bench", "host",
          "--", "--warm-up-time", "1", "--measurement-time", "2", "--noplot"], timeout=1800)
-    rows = []
-    for meta in sorted((target / "criterion").glob("**/new/benchmark.json")):
+    found = []
+    for meta in (target / "criterion").glob("**/new/benchmark.json"):
+        if meta.stat().st_mtime < started:
+            continue  # a bench of an earlier run that this one no longer has
         bench = json.loads(meta.read_text())
-        estimate = json.loads((meta.parent / "estimates.json").read_text())
-        median = estimate["median"]["point_estimate"]
-        elements = (bench.get("throughput") or {}).get("Elements")
-        rows.append((f"`{bench['full_id']}`", f"{median:,.1f}",
-                     f"{median / elements:.2f}" if elements else "-"))
+        median = json.loads((meta.parent / "estimates.json").read_text())["median"]
+        elements = (bench.get("throughput") or {}).get("Elements") or 1
+        found.append((bench["group_id"], elements, bench["full_id"], median["point_estimate"]))
+    rows = [(f"`{name}`", f"{ns:,.1f}", f"{ns / n:.2f}" if n > 1 else "-")
+            for _, n, name, ns in sorted(found)]
     return "\n\n".join([
         "## Criterion benches",
         "`cargo bench -p incident-bench --bench env --bench host -- --warm-up-time 1 "
         "--measurement-time 2`: wall-clock medians (`target/criterion/*/new/estimates.json`), "
         "so on a shared machine they move with its load; `step_batch/N` steps N environments "
         "per iteration.",
-        table(["bench", "median ns per iteration", "ns per environment step"], rows)])
+        table(["bench", "median ns per iteration", "ns per environment (batches)"], rows)])
 
 
 OTHER_TOOLS = """## Other tools (not run by this report)
