@@ -138,9 +138,19 @@ def throughput_section(target: pathlib.Path, out: pathlib.Path) -> tuple[str, li
 
 
 def tiers_of(rows: list[dict]) -> list[str]:
-    """Return the tiers the throughput binary measured (its ``single_env_<tier>`` rows)."""
+    """Return the scenario suffixes of the throughput binary's ``single_env_<tier>`` rows."""
     return [r["scenario"][len("single_env_"):] for r in rows
             if r["scenario"].startswith("single_env_")]
+
+
+def tier_name(profile: pathlib.Path, suffix: str) -> str | None:
+    """Return the wire name the profile example accepts for a throughput row's suffix: the
+    suffix itself (``gen_hard``) or with the generated prefix (``graph_easy`` is
+    ``gen_graph_easy``); ``None`` when it takes neither (it exits 2 on an unknown tier)."""
+    for name in (suffix, f"gen_{suffix}"):
+        if subprocess.run([str(profile), "0", name], capture_output=True).returncode == 0:
+            return name
+    return None
 
 
 def callgrind_counts(profile: pathlib.Path, args: list[str]) -> list[int]:
@@ -171,7 +181,8 @@ def callgrind_section(target: pathlib.Path, tiers: list[str], steps: int) -> str
     """Instructions and mispredictions per step for the original tasks and every tier."""
     profile = target / "profiling/examples/profile"
     rows = []
-    for tier in [None, *tiers]:
+    named = [tier_name(profile, suffix) for suffix in tiers]
+    for tier in [None, *(name for name in named if name)]:
         single = per_step(profile, tier, True, steps)
         batch = per_step(profile, tier, False, steps)
         name = f"`{tier}` (train)" if tier else "original tasks (uniform)"
@@ -189,7 +200,9 @@ def callgrind_section(target: pathlib.Path, tiers: list[str], steps: int) -> str
         "misses. These counts do not depend on the machine's load; the tiers are those the "
         "throughput binary measured.",
         table(["workload", "one env: instructions", "one env: mispredictions",
-               "batch 4096: instructions", "batch 4096: mispredictions"], rows)])
+               "batch 4096: instructions", "batch 4096: mispredictions"], rows),
+        "".join(f"Not profiled (no tier of that name): `single_env_{suffix}`. "
+                for suffix, name in zip(tiers, named) if not name)])
 
 
 def ws_instructions_section(target: pathlib.Path) -> str:

@@ -3,7 +3,8 @@
 //! `profiling` profile is release with line tables; release itself carries no debug info).
 //!
 //! Arguments: the steps per environment (default 200), optionally a generated tier's wire
-//! name (`gen_hard` ...) to step that tier's train incidents instead of the original tasks,
+//! name (`gen_hard` ...; an unknown name exits 2) to step that tier's train incidents
+//! instead of the original tasks,
 //! and optionally `--single`: one environment through the throughput report's
 //! `single_env` path (`step_index`, auto-reset, full `obs::encode` per step) for
 //! 4,096 × steps steps, instead of the 4,096-environment `step_batch`. Subtract a 0-step
@@ -28,12 +29,16 @@ fn main() {
         .next()
         .and_then(|arg| arg.parse().ok())
         .unwrap_or(200);
-    let tasks = positional
-        .next()
-        .and_then(|name| Tier::from_name(name))
-        .map_or(TaskChoice::Uniform, |tier| {
-            TaskChoice::Generated(tier, Split::Train)
-        });
+    let tasks = match positional.next() {
+        None => TaskChoice::Uniform,
+        Some(name) => match Tier::from_name(name) {
+            Some(tier) => TaskChoice::Generated(tier, Split::Train),
+            None => {
+                eprintln!("profile: unknown tier {name:?}");
+                std::process::exit(2);
+            }
+        },
+    };
     if single {
         let tape = ActionTape::new(7, 1);
         let mut env = Env::for_batch(42, 0, tasks);
