@@ -62,4 +62,9 @@ section "HAProxy: two servers behind Debian's haproxy, real clients (deploy/prox
 # Installs haproxy (apt, as root) when missing; its venv (target/proxy-venv) is reused.
 bash deploy/proxy-test.sh
 
+section "LLM: incident-env run against SmolLM2-135M via llama-cpp-python (.ci/llm-probe.sh)"
+# Its venv (target/llm-venv) is reused; the only section that may skip, and only when
+# llama-cpp-python cannot be installed (it says so in a banner).
+bash .ci/llm-probe.sh
+
 section "all suites passed"
