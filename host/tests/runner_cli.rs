@@ -66,6 +66,12 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Assert that the run's stderr contains `text`.
+fn assert_logged(output: &Output, text: &str) {
+    let log = stderr(output);
+    assert!(log.contains(text), "{log}");
+}
+
 /// What the fake endpoint does with a request.
 #[derive(Clone, Copy, Debug)]
 enum Script {
@@ -390,15 +396,10 @@ fn garbage_replies_fall_back_to_the_baseline() {
     fake.assert_clean();
     assert_eq!(stdout(&output), as_model(&reference()));
     assert_eq!(fake.requests.load(Ordering::SeqCst), 3 * 4);
-    assert!(
-        stderr(&output).contains("no JSON object"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(
-        stderr(&output).contains("[llm] the model chose 0 of 40 steps; the baseline chose 40"),
-        "{}",
-        stderr(&output)
+    assert_logged(&output, "no JSON object");
+    assert_logged(
+        &output,
+        "[llm] the model chose 0 of 40 steps; the baseline chose 40",
     );
 }
 
@@ -451,11 +452,7 @@ fn every_tier_the_api_accepts_is_a_task() {
         .output()
         .unwrap();
     assert!(!output.status.success());
-    assert!(
-        stderr(&output).contains("gen_graph_expert"),
-        "{}",
-        stderr(&output)
-    );
+    assert_logged(&output, "gen_graph_expert");
 }
 
 #[test]
@@ -466,7 +463,7 @@ fn server_errors_are_retried_then_fall_back() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(stdout(&output), as_model(&reference_task("easy_task")));
     assert_eq!(fake.requests.load(Ordering::SeqCst), 3 * 2);
-    assert!(stderr(&output).contains("HTTP 500"), "{}", stderr(&output));
+    assert_logged(&output, "HTTP 500");
 }
 
 #[test]
@@ -480,7 +477,7 @@ fn a_hanging_endpoint_times_out() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(stdout(&output), as_model(&reference_task("easy_task")));
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
-    assert!(stderr(&output).contains("timed out"), "{}", stderr(&output));
+    assert_logged(&output, "timed out");
 }
 
 #[test]
@@ -505,11 +502,7 @@ fn a_dead_endpoint_fails_fast_and_clearly() {
         "{:?}",
         started.elapsed()
     );
-    assert!(
-        stderr(&output).contains("connection refused"),
-        "{}",
-        stderr(&output)
-    );
+    assert_logged(&output, "connection refused");
 }
 
 #[test]
@@ -569,11 +562,7 @@ fn env_url_to_a_dead_server_reports_the_failure() {
         "[START] task=hard_task env=devops_incident_env model=Qwen/Qwen2.5-72B-Instruct\n\
          [END] success=false steps=0 score=0.050 rewards=\n"
     );
-    assert!(
-        stderr(&output).contains("reset failed"),
-        "{}",
-        stderr(&output)
-    );
+    assert_logged(&output, "reset failed");
 }
 
 #[test]
