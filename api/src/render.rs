@@ -86,13 +86,6 @@ impl Serialize for DependsOn {
     }
 }
 
-/// The services `service` calls as the episode shows them (`None`: not shown yet):
-/// always the incident's graph (the fixed one for the original tasks and ruleset v1).
-#[must_use]
-pub fn shown_dependencies(env: &Env, service: Service) -> Option<ServiceMask> {
-    Some(env.scenario().depends_on(service))
-}
-
 /// One active alert.
 #[derive(Serialize)]
 pub struct AlertJson {
@@ -184,7 +177,7 @@ impl Serialize for Graph<'_> {
         });
         let order: &mut dyn Iterator<Item = Service> = if every { &mut all } else { &mut listed };
         for service in order {
-            if let Some(mask) = shown_dependencies(env, service) {
+            if let Some(mask) = env.visible_dependencies(service) {
                 map.serialize_entry(service.name(), &DependsOn(mask))?;
             }
         }
@@ -201,7 +194,7 @@ impl Serialize for Summaries<'_> {
         serializer.collect_seq(Service::ALL.iter().map(|&service| Summary {
             service_name: service.name(),
             status: self.0.status(service).name(),
-            depends_on: shown_dependencies(self.0, service).map(DependsOn),
+            depends_on: self.0.visible_dependencies(service).map(DependsOn),
         }))
     }
 }

@@ -235,6 +235,11 @@ async fn environment_lists_the_cores_vocabulary() {
         environment["grader_weights"]["destructive_penalty"]["v1"],
         0.25
     );
+    assert_eq!(
+        environment["grader_weights"]["v2"]["error_budget_steps"],
+        incident_core::v2::ERROR_BUDGET_STEPS
+    );
+    assert!(table["v2"]["sum_of_rewards"].is_string());
     server.shutdown().await;
 }
 

@@ -1,8 +1,8 @@
 //! `GET /environment`: the vocabulary and the reward and grading rules, read from the
 //! core's own constants (the `/ui/` page's "Environment" view draws them; nothing is
 //! retyped here or in JavaScript): the reward clamps and per-action rewards of the
-//! original rules (`incident_core::env`), ruleset v1's reward relation, and the grader's
-//! weights and credits (`incident_core::grader`).
+//! original rules (`incident_core::env`), rulesets v1's and v2's reward relation, and the
+//! grader's weights and credits (`incident_core::grader`, `incident_core::v2`).
 
 use incident_core::env::{
     REWARD_FIX_MILLI, REWARD_MAX_MILLI, REWARD_MIN_MILLI, REWARD_ROOT_DIAGNOSIS_MILLI,
@@ -13,6 +13,7 @@ use incident_core::grader::{
     ROOT_INVESTIGATED_MILLI, V1_DESTRUCTIVE_PENALTY_MILLI, V1_RESET_SCORE_MILLI, WEIGHTS_PERCENT,
 };
 use incident_core::limits::milli_to_f64;
+use incident_core::v2::ERROR_BUDGET_STEPS;
 use incident_core::{ActionType, Fix, Mode, Service, Severity, Status, limits, topology};
 use serde_json::{Value, json};
 
@@ -35,6 +36,26 @@ fn reward_table() -> Value {
             "sum_of_rewards": "the final score",
             "json": "exact, not clamped (a wrong fix's reward is negative)",
         },
+        "v2": {
+            "step": "the change of the live score (ruleset v2's grade)",
+            "sum_of_rewards": "the final score",
+            "json": "exact, not clamped",
+        },
+    })
+}
+
+/// How ruleset v2 (the `gen_graph_*` tiers) grades on top of v1's parts and weights.
+fn v2_grading() -> Value {
+    json!({
+        "root_cause_identification": "v1's credits, but a root any of whose diagnoses was \
+            rejected earns none; a no-fault control: 1 if the service that flapped was read \
+            and nothing was remediated",
+        "resolution": "the share of roots fixed after their diagnosis was accepted (none \
+            rejected); a no-fault control: 1 once verified",
+        "efficiency": "the mean of v1's step efficiency and the error budget's part: 1 while \
+            the steps with users affected (the gateway broken) stay within the optimal \
+            path's length, falling to 0 over error_budget_steps more",
+        "error_budget_steps": ERROR_BUDGET_STEPS,
     })
 }
 
@@ -61,6 +82,7 @@ fn grader_weights() -> Value {
         "destructive_penalty": {"original": milli(DESTRUCTIVE_PENALTY_MILLI),
             "v1": milli(V1_DESTRUCTIVE_PENALTY_MILLI)},
         "invalid_penalty": milli(INVALID_PENALTY_MILLI),
+        "v2": v2_grading(),
     })
 }
 
