@@ -206,8 +206,10 @@ pub enum Outcome {
         /// The services it calls.
         depends_on: ServiceMask,
     },
-    /// Ruleset v2: `inspect_dependencies` without a service: the edges shown so far.
-    GraphShown(crate::v2::GraphView),
+    /// Ruleset v2: `inspect_dependencies` without a service: the services whose edges
+    /// are shown so far (the edges themselves are in the observation; a payload of one
+    /// byte keeps `Outcome` at four bytes).
+    GraphShown(ServiceMask),
 }
 
 impl Outcome {

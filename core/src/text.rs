@@ -97,7 +97,14 @@ impl Display for Message {
                 service,
                 depends_on: mask,
             } => depends_on(f, service, mask),
-            Outcome::GraphShown(view) => python_graph(f, view.entries()),
+            Outcome::GraphShown(shown) => {
+                f.write_str("Dependencies shown for: ")?;
+                if shown == 0 {
+                    f.write_str("no service yet")
+                } else {
+                    join(f, services(shown), ", ")
+                }
+            }
             Outcome::UnknownServiceInspected => {
                 f.write_str("Use one of the known services from the topology.")
             }

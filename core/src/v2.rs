@@ -23,15 +23,12 @@
 //! is verified healthy after a read of it; its root-cause part is that read and its
 //! resolution that verification.
 
-#[cfg(feature = "serde")]
-use serde::{Deserialize, Serialize};
-
 use crate::env::Env;
 use crate::generate::v2::{GraphParams, params};
 use crate::grader::{self, Grade};
 use crate::obs::verdict::DIAGNOSIS_REJECTED;
 use crate::scenario::{Origin, Scenario};
-use crate::topology::{ALL_SERVICES, ServiceMask, services};
+use crate::topology::{ALL_SERVICES, ServiceMask};
 use crate::vocab::{Mode, SERVICE_COUNT, Service, Status};
 
 /// An episode's v2 timeline (all zero under the other rulesets).
@@ -46,23 +43,6 @@ pub struct Timeline {
     /// Roots fixed on evidence: their diagnosis accepted before the fix and none
     /// rejected (any other fix lands but earns no resolution credit).
     pub informed: ServiceMask,
-}
-
-/// The dependency edges an `inspect_dependencies()` of ruleset v2 shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
-pub struct GraphView {
-    /// Per service: the services it calls (meaningful for the services of `shown`).
-    pub depends_on: [ServiceMask; SERVICE_COUNT],
-    /// The services whose edges are shown.
-    pub shown: ServiceMask,
-}
-
-impl GraphView {
-    /// Return the shown services with their dependencies, in canonical order.
-    pub fn entries(&self) -> impl Iterator<Item = (Service, ServiceMask)> + '_ {
-        services(self.shown).map(|s| (s, self.depends_on[s as usize]))
-    }
 }
 
 /// Return the graph parameters of the scenario's tier (a non-generated scenario reads as
@@ -153,15 +133,12 @@ impl Env {
     }
 
     /// `inspect_dependencies()`: show every edge on tiers that show the whole graph, and
-    /// return the edges shown so far.
-    pub(crate) fn v2_full_graph(&mut self) -> GraphView {
+    /// return the services whose edges are shown so far.
+    pub(crate) fn v2_full_graph(&mut self) -> ServiceMask {
         if tier_params(&self.scenario).full_graph_shown {
             self.v2_show(ALL_SERVICES);
         }
-        GraphView {
-            depends_on: self.scenario.depends_on,
-            shown: self.shown_services(),
-        }
+        self.shown_services()
     }
 
     /// Return the services whose edges the episode has shown.
