@@ -44,8 +44,8 @@ RESULTS = HERE / "results"
 DOCUMENTED = {
     "gen": ("--total-steps", "1000000", "--threads", "2", "--eval-every", "125000",
             "--eval-episodes", "500"),
-    "graph": ("--tiers", "graph", "--total-steps", "2500000", "--threads", "2",
-              "--eval-every", "500000", "--eval-episodes", "500", "--time-limit-s", "720"),
+    "graph": ("--tiers", "graph", "--total-steps", "7000000", "--threads", "2",
+              "--eval-every", "1000000", "--eval-episodes", "500", "--time-limit-s", "810"),
 }
 # Mean-score tolerance of the trained policy's rows, "within noise": a run of the same seed
 # on this machine reproduces the table exactly, and seeds 1-4 of the documented command
