@@ -95,7 +95,8 @@ pub fn observation() -> Value {
                 "properties": {
                     "service_name": string,
                     "status": string,
-                    "depends_on": strings,
+                    // null while a graph-tier service's edges are not shown yet.
+                    "depends_on": {"type": ["array", "null"], "items": {"type": "string"}},
                 },
             }},
             "active_alerts": {"type": "array", "items": {
