@@ -429,16 +429,6 @@ pub fn task_definitions(listing: Listing) -> Vec<TaskDefinition> {
     originals.chain(generated.iter().cloned()).collect()
 }
 
-/// The largest step budget of a generated tier's incidents (what a sealed reset gives
-/// every incident of the tier, and what `/tasks` lists).
-#[must_use]
-pub const fn tier_max_steps(tier: Tier) -> u8 {
-    match tier.ruleset() {
-        Ruleset::V2 => v2::params(tier).max_steps_max(),
-        Ruleset::Original | Ruleset::V1 => generate::params(tier).max_steps_max(),
-    }
-}
-
 /// A generated tier's definition, worded from its parameters (`generate::params`,
 /// `generate::v2::params`).
 #[must_use]
@@ -460,7 +450,7 @@ pub fn tier_definition(tier: Tier) -> TaskDefinition {
         name,
         description,
         difficulty,
-        max_steps: tier_max_steps(tier),
+        max_steps: generate::max_steps_max(tier),
         splits: Some(Split::ALL.map(Split::name)),
         seed: Some(GENERATED_SEED),
     }

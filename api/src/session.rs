@@ -146,7 +146,7 @@ impl Session {
                 if self.sealed {
                     // The budget grows with the root count: sealed, every incident of the
                     // tier gets the tier's largest, so `max_steps` tells nothing.
-                    scenario.max_steps = render::tier_max_steps(tier);
+                    scenario.max_steps = incident_core::generate::max_steps_max(tier);
                 }
                 self.env.reset_scenario(scenario, request.seed);
             }

@@ -481,6 +481,16 @@ pub fn generate(seed: u64, tier: Tier, split: Split) -> Scenario {
     out
 }
 
+/// Return the largest step budget of `tier`'s incidents, from the parameters of the
+/// family that generates it ([`params`] or [`v2::params`]).
+#[must_use]
+pub const fn max_steps_max(tier: Tier) -> u8 {
+    match tier.ruleset() {
+        Ruleset::V2 => v2::params(tier).max_steps_max(),
+        Ruleset::Original | Ruleset::V1 => params(tier).max_steps_max(),
+    }
+}
+
 /// Write the generated incident `seed` of `tier` in `split` into `out` (whatever it held):
 /// [`generate`] in place, so an environment's auto-reset generates into its own scenario
 /// instead of copying a returned one in.
