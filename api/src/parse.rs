@@ -5,7 +5,7 @@
 //! (`behaviour.md` §6.1, §11). Where the original answered HTTP 500, we answer 422 with a
 //! JSON `{"detail": ...}` that says what is wrong (`design.md`, deliberate differences).
 
-use incident_core::limits::{FIELD_CHARS_MAX, REASONING_CHARS_MAX};
+use incident_core::constants::{FIELD_CHARS_MAX, REASONING_CHARS_MAX};
 use incident_core::{Action, ActionType, Arg, Fix, Mode, Scenario, Service, Split, TaskId, Tier};
 use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;

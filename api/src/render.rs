@@ -4,10 +4,10 @@
 //! key order and whose strings borrow the core's static text, so rendering is one pass
 //! straight into the output buffer.
 
+use incident_core::constants::milli_to_f64;
 use incident_core::env::{Outcome, REWARD_MAX_MILLI, REWARD_MIN_MILLI};
 use incident_core::generate::{self, v2};
 use incident_core::grader::Grade;
-use incident_core::limits::milli_to_f64;
 use incident_core::record::{Inspected, Lists};
 use incident_core::scenario::Ruleset;
 use incident_core::task::{Alert, Root};

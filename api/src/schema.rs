@@ -20,7 +20,7 @@ fn nullable_string(max_chars: usize, description: String) -> Value {
 /// Return the JSON Schema of an action (the body of `/step`, or its `action` value).
 #[must_use]
 pub fn action() -> Value {
-    let field = incident_core::limits::FIELD_CHARS_MAX;
+    let field = incident_core::constants::FIELD_CHARS_MAX;
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "IncidentAction",
@@ -35,7 +35,7 @@ pub fn action() -> Value {
             "fix": nullable_string(field, format!(
                 "for apply_fix, one of: {}", names(&Fix::ALL, Fix::name).join(", "))),
             "reasoning": nullable_string(
-                incident_core::limits::REASONING_CHARS_MAX,
+                incident_core::constants::REASONING_CHARS_MAX,
                 "free text, ignored by the environment".to_owned()),
         },
     })
@@ -113,7 +113,7 @@ pub fn observation() -> Value {
             // ruleset v1's exact changes of the live score (negative for a wrong fix; the
             // terminal step adds the score at reset), which sum to its final score.
             "reward": {"type": ["number", "null"], "minimum": -1.0,
-                "maximum": 1.0 + incident_core::limits::milli_to_f64(incident_core::grader::V1_RESET_SCORE_MILLI)},
+                "maximum": 1.0 + incident_core::constants::milli_to_f64(incident_core::grader::V1_RESET_SCORE_MILLI)},
             "done": {"type": "boolean"},
             "metadata": {"type": "object"},
         },

@@ -8,7 +8,7 @@
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use crate::limits::ACTION_COUNT;
+use crate::constants::ACTION_COUNT;
 use crate::vocab::{ActionType, DIAGNOSIS_COUNT, FIX_COUNT, Fix, Mode, SERVICE_COUNT, Service};
 
 /// One argument of an action as the agent gave it.

@@ -9,8 +9,8 @@
 use core::fmt::{self, Display, Formatter, Write};
 
 use crate::action::Action;
+use crate::constants::SIGNAL_BYTES_MAX;
 use crate::env::Env;
-use crate::limits::SIGNAL_BYTES_MAX;
 use crate::outcome::Outcome;
 use crate::text::{self, ActionResult, Message, PythonMetrics};
 use crate::topology::contains;
@@ -214,7 +214,7 @@ fn target(env: &Env) -> Service {
 /// fix, or the `service_crash` / `restart_service` fallback.
 fn infer(env: &Env, shown: Shown<'_>) -> (Mode, Fix) {
     let mut signal = Lowercase(heapless::String::new());
-    // The longest signal is under half of SIGNAL_BYTES_MAX (see limits); a longer one
+    // The longest signal is under half of SIGNAL_BYTES_MAX (see constants); a longer one
     // would be cut, never overflow.
     let _ = write_signal(&mut signal, env, shown);
     let text = signal.0.as_str();

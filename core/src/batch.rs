@@ -14,8 +14,8 @@
 //! resets, so a caller can collect what auto-reset is about to replace (the last
 //! observation, the grade, the length) for the finished environments only.
 
+use crate::constants::OBS_LEN;
 use crate::env::{Env, Milli};
-use crate::limits::OBS_LEN;
 use crate::obs::{self, Observation};
 use crate::scenario::{Split, Tier};
 use crate::task::{TASK_COUNT, TaskId};
@@ -252,7 +252,7 @@ fn as_observation(chunk: &mut [u8]) -> &mut Observation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::ACTION_COUNT;
+    use crate::constants::ACTION_COUNT;
     use crate::scenario::{Split, Tier};
 
     /// A hook that keeps what each call saw.

@@ -12,8 +12,8 @@ use rand_xoshiro::Xoshiro128PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::action::Action;
+use crate::constants::{ENV_BYTES_MAX, STEP_COUNT_MAX};
 use crate::grader::{self, Grade};
-use crate::limits::{ENV_BYTES_MAX, STEP_COUNT_MAX};
 use crate::obs::{self, Blocks, View, verdict};
 use crate::op::{self, Op, OpKind};
 pub use crate::outcome::{ErrorCode, FixRejection, Outcome};
@@ -25,7 +25,7 @@ use crate::vocab::{Fix, Mode, SERVICE_COUNT, Service, Status};
 #[cfg(test)]
 mod reference;
 
-pub use crate::limits::{
+pub use crate::constants::{
     Milli, REWARD_FIX_MILLI, REWARD_MAX_MILLI, REWARD_MIN_MILLI, REWARD_ROOT_DIAGNOSIS_MILLI,
     TRAJECTORY_MAX_MILLI, V1_TRAJECTORY_MAX_MILLI,
 };

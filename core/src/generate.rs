@@ -55,7 +55,7 @@
 //! (rejection sampling over at most [`ATTEMPTS_MAX`] draws, then a deterministic
 //! fallback), so no test structure is ever generated in train and vice versa.
 
-use crate::limits::ROOT_COUNT_MAX;
+use crate::constants::ROOT_COUNT_MAX;
 use crate::scenario::{BLANK, Origin, Ruleset, Scenario, Split, TIER_COUNT, Tier};
 use crate::task::Root;
 use crate::topology::{ALL_SERVICES, DEPENDED_BY, DEPENDS_ON, ServiceMask};
@@ -880,7 +880,7 @@ mod tests {
                         assert_eq!(broken, DRAWN_STATUSES.contains(&s.status[service]));
                     }
                     assert_eq!(s.herring_mask & (s.root_mask | s.affected_mask), 0);
-                    assert!(s.max_steps as usize <= crate::limits::STEP_COUNT_MAX);
+                    assert!(s.max_steps as usize <= crate::constants::STEP_COUNT_MAX);
                     assert!(s.max_steps <= params(tier).max_steps_max());
                     assert!(s.root_count <= params(tier).roots_max());
                     assert_eq!(s, generate(seed, tier, split));

@@ -7,9 +7,9 @@
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
+use crate::constants::{Milli, milli_to_f64};
+use crate::constants::{ROOT_COUNT_MAX, STEP_COUNT_MAX, TASK_ROOT_COUNT_MAX};
 use crate::env::Env;
-use crate::limits::{Milli, milli_to_f64};
-use crate::limits::{ROOT_COUNT_MAX, STEP_COUNT_MAX, TASK_ROOT_COUNT_MAX};
 use crate::scenario::{Ruleset, Scenario};
 use crate::task::{TASK_COUNT, Task, TaskId};
 

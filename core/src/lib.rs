@@ -33,7 +33,7 @@
 //!   environment's seeded `Xoshiro128PlusPlus` and is used only to pick auto-reset episodes.
 //! - No input panics: every [`Action`] (and every discrete index, valid or not) is a step
 //!   outcome with the original's error code.
-//! - Every buffer has a bound, named in [`limits`]: the history holds at most
+//! - Every buffer has a bound, named in [`constants`]: the history holds at most
 //!   `STEP_COUNT_MAX` records, and `size_of::<Env>()` is checked against `ENV_BYTES_MAX` at
 //!   compile time.
 //! - Rewards, scores and trajectories are integers in thousandths ([`Milli`]).
@@ -42,10 +42,10 @@
 pub mod action;
 pub mod baseline;
 pub mod batch;
+pub mod constants;
 pub mod env;
 pub mod generate;
 pub mod grader;
-pub mod limits;
 pub mod obs;
 pub mod op;
 pub mod oracle;
@@ -62,9 +62,9 @@ pub mod v2;
 pub mod vocab;
 
 pub use action::{Action, Arg};
+pub use constants::{ACTION_COUNT, OBS_LEN};
 pub use env::{Env, ErrorCode, Milli, Outcome, StepResult};
 pub use grader::Grade;
-pub use limits::{ACTION_COUNT, OBS_LEN};
 pub use scenario::{Scenario, Split, Tier};
 pub use task::{Task, TaskId};
 pub use vocab::{ActionType, Fix, Mode, Service, Severity, Status};

@@ -45,7 +45,7 @@
 
 use core::borrow::{Borrow, BorrowMut};
 
-use crate::limits::OBS_LEN;
+use crate::constants::OBS_LEN;
 use crate::outcome::ErrorCode;
 use crate::scenario::Scenario;
 use crate::task::{TASK_COUNT, TaskId};

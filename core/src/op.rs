@@ -7,7 +7,7 @@
 //! end in the same `Env::apply(op)`.
 
 use crate::action::{ACTIONS, Action, Arg};
-use crate::limits::ACTION_COUNT;
+use crate::constants::ACTION_COUNT;
 use crate::outcome::Outcome;
 use crate::vocab::{ActionType, Fix, Mode, Service};
 

@@ -8,8 +8,8 @@
 use heapless::Vec as BoundedVec;
 
 use crate::action::Arg;
+use crate::constants::STEP_COUNT_MAX;
 use crate::env::{Env, Record};
-use crate::limits::STEP_COUNT_MAX;
 use crate::topology::{ServiceMask, bit, contains};
 use crate::vocab::{ActionType, Fix, Mode, SERVICE_COUNT, Service};
 

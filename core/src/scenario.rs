@@ -12,7 +12,7 @@
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use crate::limits::ROOT_COUNT_MAX;
+use crate::constants::ROOT_COUNT_MAX;
 use crate::task::{Alert, Root, TASK_COUNT, TaskId};
 use crate::topology::ServiceMask;
 use crate::vocab::{Fix, Mode, SERVICE_COUNT, Service, Severity, Status};

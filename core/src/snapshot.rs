@@ -4,8 +4,8 @@
 //! environment continues exactly as the original would. Restoring checks every invariant
 //! ([`Env::check`]); bytes from anywhere else are rejected, never trusted.
 
+use crate::constants::SNAPSHOT_BYTES_MAX;
 use crate::env::{Env, Invariant};
-use crate::limits::SNAPSHOT_BYTES_MAX;
 
 /// Why a snapshot could not be written or read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

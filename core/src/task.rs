@@ -202,7 +202,7 @@ const fn task(
         index += 1;
     }
     assert!(!roots.is_empty() && optimal_steps < max_steps);
-    assert!((max_steps as usize) <= crate::limits::STEP_COUNT_MAX);
+    assert!((max_steps as usize) <= crate::constants::STEP_COUNT_MAX);
     const { assert!(MODE_COUNT <= 8) };
     Task {
         task_id,

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use incident_core::limits::SNAPSHOT_BYTES_MAX;
+use incident_core::constants::SNAPSHOT_BYTES_MAX;
 use incident_core::{Action, Env, TaskId};
 
 fn write(target: &str, name: &str, bytes: &[u8]) {

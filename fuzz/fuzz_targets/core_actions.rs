@@ -8,7 +8,7 @@
 //! and the whole state; a snapshot round-trips.
 #![no_main]
 
-use incident_core::limits::SNAPSHOT_BYTES_MAX;
+use incident_core::constants::SNAPSHOT_BYTES_MAX;
 use incident_core::{Action, Env};
 use incident_fuzz::Input;
 use libfuzzer_sys::fuzz_target;

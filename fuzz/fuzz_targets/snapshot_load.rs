@@ -6,7 +6,7 @@
 //! (`step_index`) and reference (`step`) paths agree, and `check()` stays Ok.
 #![no_main]
 
-use incident_core::limits::SNAPSHOT_BYTES_MAX;
+use incident_core::constants::SNAPSHOT_BYTES_MAX;
 use incident_core::{Action, Arg, Env};
 use libfuzzer_sys::fuzz_target;
 

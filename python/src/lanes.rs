@@ -529,7 +529,7 @@ fn episode_stats(env: &Env, last_milli: i32) -> [f32; EPISODE_FIELDS.len()] {
 
 /// Convert thousandths to the float Python sees (the HTTP layer's double, as `f32`).
 fn milli(value: i32) -> f32 {
-    incident_core::limits::milli_to_f64(value) as f32
+    incident_core::constants::milli_to_f64(value) as f32
 }
 
 /// Return observation row `i` of a flat `n * OBS_LEN` buffer.

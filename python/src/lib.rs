@@ -16,7 +16,7 @@ mod vector;
 use incident_core::batch::TaskChoice;
 use incident_core::task::TaskId;
 use incident_core::{ACTION_COUNT, Action, OBS_LEN, Split, Tier};
-use incident_core::{grader, limits};
+use incident_core::{constants, grader};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -128,15 +128,15 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("NUM_ENVS_MAX", NUM_ENVS_MAX)?;
     module.add("NUM_THREADS_MAX", NUM_THREADS_MAX)?;
     module.add("MIN_ENVS_PER_THREAD", lanes::MIN_ENVS_PER_THREAD)?;
-    module.add("FIELD_CHARS_MAX", limits::FIELD_CHARS_MAX)?;
-    module.add("REASONING_CHARS_MAX", limits::REASONING_CHARS_MAX)?;
+    module.add("FIELD_CHARS_MAX", constants::FIELD_CHARS_MAX)?;
+    module.add("REASONING_CHARS_MAX", constants::REASONING_CHARS_MAX)?;
     module.add(
         "SCORE_FLOOR",
-        incident_core::limits::milli_to_f64(grader::strict(0.0).into()),
+        incident_core::constants::milli_to_f64(grader::strict(0.0).into()),
     )?;
     module.add(
         "SCORE_CEILING",
-        incident_core::limits::milli_to_f64(grader::strict(1.0).into()),
+        incident_core::constants::milli_to_f64(grader::strict(1.0).into()),
     )?;
     module.add_function(wrap_pyfunction!(tasks_json, module)?)?;
     module.add_function(wrap_pyfunction!(manifest_json, module)?)?;

@@ -164,8 +164,8 @@ pub mod adapter {
     //! anything it rejects (HTTP 422/500) is an `Err` here and leaves the environment as it
     //! was. `/reset` takes an optional object `{task_id?, seed?}`.
 
+    use incident_core::constants::{FIELD_CHARS_MAX, REASONING_CHARS_MAX};
     use incident_core::env::DEFAULT_SEED;
-    use incident_core::limits::{FIELD_CHARS_MAX, REASONING_CHARS_MAX};
     use incident_core::{Action, ActionType, Arg, Env, Fix, Mode, Service, StepResult, TaskId};
     use serde_json::{Map, Value};
 

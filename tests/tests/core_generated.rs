@@ -74,7 +74,7 @@ fn check_scenario(s: &Scenario, split: Split) {
     assert!(s.alert.iter().any(Option::is_some));
     assert_eq!(s.optimal_steps, 4 * s.root_count);
     assert!(s.optimal_steps < s.max_steps);
-    assert!(usize::from(s.max_steps) <= incident_core::limits::STEP_COUNT_MAX);
+    assert!(usize::from(s.max_steps) <= incident_core::constants::STEP_COUNT_MAX);
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn the_oracle_solves_every_generated_incident_within_budget() {
                 assert!(env.step_count() <= scenario.max_steps);
                 if seed % 500 == 0 {
                     assert_eq!(env.check(), Ok(()));
-                    let mut buffer = [0u8; incident_core::limits::SNAPSHOT_BYTES_MAX];
+                    let mut buffer = [0u8; incident_core::constants::SNAPSHOT_BYTES_MAX];
                     let bytes = env.save(&mut buffer).expect("fits");
                     assert_eq!(Env::load(bytes).as_ref(), Ok(&env));
                 }

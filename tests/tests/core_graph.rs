@@ -49,7 +49,7 @@ fn the_oracle_solves_every_graph_incident_on_its_optimal_path() {
                 assert_eq!(score(&env), 1.0, "{scenario:?} {:?}", env.final_grade());
                 if seed % 250 == 0 {
                     assert_eq!(env.check(), Ok(()));
-                    let mut buffer = [0u8; incident_core::limits::SNAPSHOT_BYTES_MAX];
+                    let mut buffer = [0u8; incident_core::constants::SNAPSHOT_BYTES_MAX];
                     let bytes = env.save(&mut buffer).expect("fits");
                     assert_eq!(Env::load(bytes).as_ref(), Ok(&env));
                 }

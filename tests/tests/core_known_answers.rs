@@ -3,9 +3,9 @@
 //! snapshots.
 
 use incident_core::baseline::{self, Shown};
+use incident_core::constants::{ENV_BYTES_MAX, SNAPSHOT_BYTES_MAX};
 use incident_core::env::Invariant;
 use incident_core::grader::{self, Grade};
-use incident_core::limits::{ENV_BYTES_MAX, SNAPSHOT_BYTES_MAX};
 use incident_core::snapshot::SnapshotError;
 use incident_core::{Action, ActionType, Env, Fix, Mode, Service, TaskId};
 use serde_json::{Value, json};

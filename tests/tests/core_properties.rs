@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use incident_core::baseline::{self, Shown};
 use incident_core::batch::{self, BatchOut, EpisodeStats, TaskChoice};
+use incident_core::constants::{OBS_LEN, SNAPSHOT_BYTES_MAX};
 use incident_core::env::Outcome;
-use incident_core::limits::{OBS_LEN, SNAPSHOT_BYTES_MAX};
 use incident_core::obs;
 use incident_core::record::Lists;
 use incident_core::scenario::Ruleset;

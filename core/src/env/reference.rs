@@ -286,7 +286,7 @@ mod tests {
     }
 
     /// Discrete indices drawn, past `ACTION_COUNT` included.
-    const ACTION_INDEX_SPAN: u64 = crate::limits::ACTION_COUNT as u64 + 8;
+    const ACTION_INDEX_SPAN: u64 = crate::constants::ACTION_COUNT as u64 + 8;
 
     #[test]
     fn the_one_step_path_equals_the_reference_step() {
@@ -313,7 +313,7 @@ mod tests {
             for episode in 0..6 {
                 let mut fast = Env::with_scenario(*scenario, (index * 7 + episode) as i64, 3);
                 let mut slow = fast.clone();
-                for _ in 0..=crate::limits::STEP_COUNT_MAX + 2 {
+                for _ in 0..=crate::constants::STEP_COUNT_MAX + 2 {
                     let op = Op::decode(action(&fast, &mut rng));
                     let expected = slow.apply_reference(op);
                     assert_eq!(fast.apply(op), expected, "{op:?} on {slow:?}");

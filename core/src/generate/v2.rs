@@ -29,7 +29,7 @@
 //!   statuses only).
 
 use super::{Draws, FIX_OF, HERRING_MISLEAD_PERCENT, Roots, draw_count, draw_roots, fallback};
-use crate::limits::{ROOT_COUNT_MAX, STEP_COUNT_MAX};
+use crate::constants::{ROOT_COUNT_MAX, STEP_COUNT_MAX};
 use crate::scenario::{BLANK, Origin, Ruleset, Scenario, Split, Tier};
 use crate::task::Root;
 use crate::topology::ServiceMask;

@@ -19,9 +19,9 @@ use incident_api::{Command, Session};
 /// The emitted reward's floor and ceiling for the original tasks (the original clamps
 /// every printed reward).
 const REWARD_MIN: f64 =
-    incident_core::limits::milli_to_f64(incident_core::limits::REWARD_MIN_MILLI);
+    incident_core::constants::milli_to_f64(incident_core::constants::REWARD_MIN_MILLI);
 const REWARD_MAX: f64 =
-    incident_core::limits::milli_to_f64(incident_core::limits::REWARD_MAX_MILLI);
+    incident_core::constants::milli_to_f64(incident_core::constants::REWARD_MAX_MILLI);
 /// A score at or above this counts as a success.
 pub const SUCCESS_SCORE_MIN: f64 = 0.5;
 /// The environment client's per-request timeout (the original's `client.py`: 15 s).

@@ -4,6 +4,7 @@
 //! original rules (`incident_core::env`), rulesets v1's and v2's reward relation, and the
 //! grader's weights and credits (`incident_core::grader`, `incident_core::v2`).
 
+use incident_core::constants::milli_to_f64;
 use incident_core::env::{
     REWARD_FIX_MILLI, REWARD_MAX_MILLI, REWARD_MIN_MILLI, REWARD_ROOT_DIAGNOSIS_MILLI,
     TRAJECTORY_MAX_MILLI,
@@ -12,9 +13,8 @@ use incident_core::grader::{
     DESTRUCTIVE_PENALTY_MILLI, Grade, INVALID_PENALTY_MILLI, ROOT_DIAGNOSED_MILLI,
     ROOT_INVESTIGATED_MILLI, V1_DESTRUCTIVE_PENALTY_MILLI, V1_RESET_SCORE_MILLI, WEIGHTS_PERCENT,
 };
-use incident_core::limits::milli_to_f64;
 use incident_core::v2::ERROR_BUDGET_STEPS;
-use incident_core::{ActionType, Fix, Mode, Service, Severity, Status, limits, topology};
+use incident_core::{ActionType, Fix, Mode, Service, Severity, Status, constants, topology};
 use serde_json::{Value, json};
 
 fn names<T: Copy>(values: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
@@ -119,9 +119,9 @@ pub fn environment() -> Value {
         "reward_table": reward_table(),
         "grader_weights": grader_weights(),
         "limits": {
-            "step_count_max": limits::STEP_COUNT_MAX,
-            "field_chars_max": limits::FIELD_CHARS_MAX,
-            "reasoning_chars_max": limits::REASONING_CHARS_MAX,
+            "step_count_max": constants::STEP_COUNT_MAX,
+            "field_chars_max": constants::FIELD_CHARS_MAX,
+            "reasoning_chars_max": constants::REASONING_CHARS_MAX,
         },
     })
 }
