@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use incident_tests::raw_ws;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -111,24 +112,6 @@ fn raise_file_limit(needed: u64) {
     assert!(limit >= needed, "the file limit {limit} is below {needed}");
 }
 
-/// Open a WebSocket by hand and return the raw stream after the 101.
-async fn raw_ws(addr: SocketAddr) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(stream.read(&mut byte).await.unwrap(), 1, "handshake cut");
-        head.push(byte[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
-    stream
-}
-
 /// One client frame (masked with a zero key, as RFC 6455 allows), `first` = FIN + opcode.
 fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = vec![first];
@@ -197,7 +180,7 @@ async fn a_ping_flood_keeps_memory_flat_and_is_dropped() {
     // pongs for the write timeout; other clients are still served.
     let _serial = SERIAL.lock().await;
     let server = Server::start(&["--write-timeout-secs", "1"]);
-    let stream = raw_ws(server.addr).await;
+    let stream = raw_ws::open(server.addr).await;
     let chunk: Vec<u8> = std::iter::repeat_n(frame(0x89, &[b'p'; 125]), 512)
         .flatten()
         .collect();
@@ -213,7 +196,7 @@ async fn a_request_flood_without_reading_keeps_memory_flat() {
     // reading from it, memory stays flat and the peer is dropped after the write timeout.
     let _serial = SERIAL.lock().await;
     let server = Server::start(&["--write-timeout-secs", "1"]);
-    let stream = raw_ws(server.addr).await;
+    let stream = raw_ws::open(server.addr).await;
     let step = frame(
         0x81,
         br#"{"type":"step","data":{"action_type":"list_services"}}"#,
@@ -226,7 +209,7 @@ async fn a_request_flood_without_reading_keeps_memory_flat() {
 
 /// Send raw bytes after the handshake and return the close code the server sent.
 async fn close_code_for(addr: SocketAddr, bytes: &[u8]) -> Option<u16> {
-    let mut stream = raw_ws(addr).await;
+    let mut stream = raw_ws::open(addr).await;
     stream.write_all(bytes).await.unwrap();
     let mut out = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
@@ -394,7 +377,7 @@ async fn never_reading_downloaders(
 /// Time a WebSocket upgrade to its 101 (or fail after 5 s).
 async fn upgrade_ms(addr: SocketAddr) -> f64 {
     let started = Instant::now();
-    let stream = tokio::time::timeout(Duration::from_secs(5), raw_ws(addr))
+    let stream = tokio::time::timeout(Duration::from_secs(5), raw_ws::open(addr))
         .await
         .expect("the upgrade answered");
     drop(stream);

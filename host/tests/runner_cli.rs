@@ -734,3 +734,52 @@ fn eval_prints_a_table_per_tier_and_split() {
         assert_eq!(refused.status.code(), Some(2), "{bad:?}");
     }
 }
+
+#[test]
+fn negative_seeds_of_generated_tiers_are_refused() {
+    // Goal: `run` and `eval` refuse a seed no server reset accepts for a generated tier
+    // (negative, or an eval range that wraps past the 64-bit range) with the server's
+    // message, before playing anything; an original task keeps its negative seeds.
+    let refusals = [
+        vec![
+            "run", "--policy", "baseline", "--task", "gen_easy", "--seed", "-1",
+        ],
+        vec![
+            "eval",
+            "--task",
+            "gen_graph_hard",
+            "--seed",
+            "-5",
+            "--episodes",
+            "2",
+        ],
+        vec![
+            "eval",
+            "--task",
+            "gen_easy",
+            "--seed",
+            "9223372036854775807",
+            "--episodes",
+            "2",
+        ],
+    ];
+    for args in refusals {
+        let output = incident_env().args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(stdout(&output).is_empty(), "{args:?}: {}", stdout(&output));
+        assert_logged(&output, incident_api::parse::NEGATIVE_INCIDENT_SEED);
+    }
+    let original = incident_env()
+        .args([
+            "run",
+            "--policy",
+            "baseline",
+            "--task",
+            "easy_task",
+            "--seed",
+            "-1",
+        ])
+        .output()
+        .unwrap();
+    assert!(original.status.success(), "{}", stderr(&original));
+}

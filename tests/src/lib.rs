@@ -894,3 +894,59 @@ pub mod episode {
         f64::from(env.final_grade().map_or(0, |g| g.score)) / 1000.0
     }
 }
+
+/// A WebSocket upgrade written by hand, for the tests that hold sockets the way a client
+/// library would not (unread refusals, raw frames): `ws_sessions` and the host's `abuse`.
+pub mod raw_ws {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    /// How long the answer's head may take.
+    pub const HEAD_WAIT: Duration = Duration::from_secs(10);
+
+    /// Send a `/ws` upgrade over a new connection to `addr` and return the answer's status
+    /// with the socket, read only up to the end of the head (so a refusal in progress
+    /// stays in progress and a 101's frames are left for the caller).
+    ///
+    /// # Panics
+    /// If the connection fails, or the head is cut or takes longer than [`HEAD_WAIT`].
+    pub async fn upgrade(addr: SocketAddr) -> (u16, TcpStream) {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let request = format!(
+            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .expect("send the upgrade");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            let read = tokio::time::timeout(HEAD_WAIT, stream.read(&mut byte)).await;
+            assert_eq!(
+                read.expect("an answer in time").expect("read"),
+                1,
+                "answer cut"
+            );
+            head.push(byte[0]);
+        }
+        let status = String::from_utf8_lossy(head.get(9..12).unwrap_or_default())
+            .parse()
+            .expect("a status line");
+        (status, stream)
+    }
+
+    /// Open a WebSocket session by hand and return the raw stream after its 101.
+    ///
+    /// # Panics
+    /// As [`upgrade`], or if the answer is not a 101.
+    pub async fn open(addr: SocketAddr) -> TcpStream {
+        let (status, stream) = upgrade(addr).await;
+        assert_eq!(status, 101, "the upgrade was refused");
+        stream
+    }
+}

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use incident_host::server::Config;
+use incident_tests::raw_ws;
 use serde_json::{Value, json};
 use support::{start, start_with};
 use tokio::net::TcpStream;
@@ -367,27 +368,6 @@ async fn a_client_that_never_reads_loses_its_slot() {
     server.shutdown().await;
 }
 
-/// Send a WebSocket upgrade by hand and return the status of the answer (the socket is
-/// kept, unread past the head, so a refusal in progress stays in progress).
-async fn raw_upgrade(addr: SocketAddr) -> (u16, TcpStream) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut byte)).await;
-        assert_eq!(read.expect("an answer in time").unwrap(), 1, "answer cut");
-        head.push(byte[0]);
-    }
-    let status = String::from_utf8_lossy(&head[9..12]).parse().unwrap();
-    (status, stream)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_at_capacity_are_bounded() {
     // Goal: at --max-sessions, refusals in progress (the CAPACITY_REACHED frame and its
@@ -403,7 +383,7 @@ async fn refusals_at_capacity_are_bounded() {
     let mut statuses = Vec::new();
     let mut sockets = Vec::new();
     for _ in 0..attempts {
-        let (status, socket) = raw_upgrade(addr).await;
+        let (status, socket) = raw_ws::upgrade(addr).await;
         statuses.push(status);
         sockets.push(socket);
     }

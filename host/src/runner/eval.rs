@@ -457,6 +457,10 @@ pub fn main(args: &EvalArgs) -> ExitCode {
         eprintln!("incident-env eval: --episodes must be at least 1");
         return ExitCode::from(2);
     }
+    if let Err(message) = super::check_seeds(&incidents, args.seed, args.episodes) {
+        eprintln!("incident-env eval: --seed: {message}");
+        return ExitCode::from(2);
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));

@@ -73,6 +73,22 @@ pub fn with_splits(tasks: &[Incident], splits: &[Split]) -> Vec<Incident> {
         .collect()
 }
 
+/// Refuse the seeds `first ..= first + count - 1` (wrapping, as episodes are numbered)
+/// wherever a task in `tasks` would refuse them on the server
+/// ([`Incident::check_seed`]: a negative seed for a generated tier).
+///
+/// # Errors
+/// The server's message for the first refused seed.
+pub fn check_seeds(tasks: &[Incident], first: i64, count: u32) -> Result<(), String> {
+    let last = first.wrapping_add(i64::from(count.saturating_sub(1)));
+    for &task in tasks {
+        for seed in [first, last] {
+            task.check_seed(seed).map_err(|error| error.message())?;
+        }
+    }
+    Ok(())
+}
+
 /// Options of `incident-env run`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct RunArgs {
@@ -217,6 +233,10 @@ pub fn run_main(args: RunArgs) -> ExitCode {
     };
     let remote = args.env_url.as_deref().map(RemoteEnv::new);
     let tasks = with_splits(&tasks_or(&args.tasks, &original_tasks()), &[args.split]);
+    if let Err(message) = check_seeds(&tasks, args.seed, 1) {
+        eprintln!("incident-env run: --seed: {message}");
+        return ExitCode::from(2);
+    }
     let stdout = io::stdout();
     let stderr = io::stderr();
     let result = run_tasks(
