@@ -20,7 +20,8 @@
 //! (idle, or not taking its response) is shed ([`conns`]); an HTTP write blocked for
 //! [`WRITE_TIMEOUT_SECS_DEFAULT`] drops its connection; the listen backlog is
 //! [`LISTEN_BACKLOG`]. At most [`MAX_SESSIONS_DEFAULT`]
-//! WebSocket sessions run at once (`CAPACITY_REACHED` beyond, with at most
+//! WebSocket sessions run at once, [`MAX_SESSIONS_PER_PEER_DEFAULT`] per client address
+//! (`CAPACITY_REACHED` beyond, with at most
 //! [`WS_REFUSALS_MAX`] refusals in progress: HTTP 503 past them); WebSocket messages are
 //! capped at [`FRAME_BYTES_MAX`] and what waits to be written at
 //! [`WS_WRITE_BUFFER_BYTES_MAX`]; a peer that does not take a reply or pong within
@@ -34,6 +35,7 @@ pub mod browser;
 pub mod conns;
 pub mod environment;
 pub mod mcp;
+pub mod peers;
 pub mod respond;
 pub mod router;
 pub mod schema;
@@ -74,8 +76,9 @@ pub const SESSION_IDLE_TIMEOUT_SECS_DEFAULT: u64 = 600;
 /// one per generation; memory per session is measured in `docs/benchmarks.md`), and of MCP
 /// sessions.
 pub const MAX_SESSIONS_DEFAULT: usize = 16_384;
-/// Default number of MCP sessions one address may hold (a trainer on one host opens
-/// hundreds, one per generation; a quarter of the table, so one address cannot fill it).
+/// Default number of WebSocket sessions, and of MCP sessions, one address may hold (a
+/// trainer on one host opens hundreds, one per generation; a quarter of the table, so one
+/// address cannot fill it).
 pub const MAX_SESSIONS_PER_PEER_DEFAULT: usize = 4_096;
 /// Most bytes waiting to be written on one WebSocket (a reply up to [`FRAME_BYTES_MAX`],
 /// plus room for a pong and a close frame); the buffer grows only as needed.
@@ -131,7 +134,8 @@ pub struct ServeArgs {
     /// most MCP sessions.
     #[arg(long, default_value_t = MAX_SESSIONS_DEFAULT)]
     pub max_sessions: usize,
-    /// Most MCP sessions one client address holds (IPv6: per /64).
+    /// Most WebSocket sessions, and most MCP sessions, one client address holds (IPv6:
+    /// per /64).
     #[arg(long, default_value_t = MAX_SESSIONS_PER_PEER_DEFAULT)]
     pub max_sessions_per_peer: usize,
     /// Close a WebSocket session after this many seconds without a message.
@@ -190,7 +194,7 @@ pub struct Config {
     pub sealed: bool,
     /// Most WebSocket sessions at once, and most MCP sessions.
     pub max_sessions: usize,
-    /// Most MCP sessions one address holds.
+    /// Most WebSocket sessions, and most MCP sessions, one address holds.
     pub max_sessions_per_peer: usize,
     /// Idle time after which a WebSocket session is closed.
     pub session_idle_timeout: Duration,
@@ -268,6 +272,8 @@ pub struct Shared {
     pub ws_slots: Arc<Semaphore>,
     /// One permit per WebSocket refusal in progress ([`WS_REFUSALS_MAX`]).
     pub ws_refusals: Arc<Semaphore>,
+    /// The WebSocket sessions each address holds (`--max-sessions-per-peer`).
+    pub ws_peers: Arc<peers::PeerCounts>,
     /// The MCP sessions of `POST /mcp` (one episode each).
     pub mcp: mcp::McpSessions,
     /// One permit per MCP message being answered ([`MCP_WORKERS_MAX`]).
@@ -283,6 +289,7 @@ impl Shared {
         Shared {
             ws_slots: Arc::new(Semaphore::new(config.max_sessions)),
             ws_refusals: Arc::new(Semaphore::new(WS_REFUSALS_MAX)),
+            ws_peers: Arc::new(peers::PeerCounts::new(config.max_sessions_per_peer)),
             session: Mutex::new(Session::new().with_sealed(config.sealed)),
             mcp: mcp::McpSessions::new(
                 config.max_sessions,

@@ -2,7 +2,7 @@
 
 mod support;
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -10,7 +10,7 @@ use incident_host::server::Config;
 use incident_tests::raw_ws;
 use serde_json::{Value, json};
 use support::{start, start_with};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async};
@@ -18,7 +18,14 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async};
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn connect(addr: SocketAddr) -> Client {
-    let stream = TcpStream::connect(addr).await.unwrap();
+    connect_from(Ipv4Addr::LOCALHOST, addr).await
+}
+
+/// Open a session from the loopback address `source` (any of 127.0.0.0/8 on Linux).
+async fn connect_from(source: Ipv4Addr, addr: SocketAddr) -> Client {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((source, 0))).unwrap();
+    let stream = socket.connect(addr).await.unwrap();
     let (client, response) = client_async(format!("ws://{addr}/ws"), MaybeTlsStream::Plain(stream))
         .await
         .expect("WebSocket handshake");
@@ -42,7 +49,12 @@ async fn next_json(client: &mut Client) -> Option<Value> {
 
 /// Connect and ask for the state; `true` when a session answered (not refused or closed).
 async fn session_answers(addr: SocketAddr) -> bool {
-    let mut client = connect(addr).await;
+    session_answers_from(Ipv4Addr::LOCALHOST, addr).await
+}
+
+/// [`session_answers`] from the loopback address `source`.
+async fn session_answers_from(source: Ipv4Addr, addr: SocketAddr) -> bool {
+    let mut client = connect_from(source, addr).await;
     if client
         .send(Message::text(r#"{"type":"state"}"#))
         .await
@@ -252,6 +264,56 @@ async fn capacity_is_refused_with_an_error_frame() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(reused, "the freed slot was never reused");
+    ask(&mut second, json!({"type": "state"})).await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_holds_at_most_its_share_of_sessions() {
+    // Goal: past --max-sessions-per-peer an address's next session gets one
+    // CAPACITY_REACHED frame (with its count and the bound) and a close, while another
+    // address still opens sessions; closing a session frees its address's slot.
+    let mut config = Config::local();
+    config.max_sessions_per_peer = 2;
+    let server = start_with(config).await;
+    let addr = server.local_addr();
+    let mut first = connect(addr).await;
+    let mut second = connect(addr).await;
+    ask(&mut first, json!({"type": "state"})).await;
+    ask(&mut second, json!({"type": "state"})).await;
+    let mut third = connect(addr).await;
+    let refusal = next_json(&mut third).await.expect("a refusal frame");
+    assert_eq!(refusal["data"]["code"], "CAPACITY_REACHED", "{refusal}");
+    assert_eq!(refusal["data"]["peer_sessions"], 2);
+    assert_eq!(refusal["data"]["max_sessions_per_peer"], 2);
+    assert!(
+        next_json(&mut third).await.is_none(),
+        "closed after the refusal"
+    );
+    let other = Ipv4Addr::new(127, 0, 0, 2);
+    let mut elsewhere = connect_from(other, addr).await;
+    assert_eq!(
+        ask(&mut elsewhere, json!({"type": "state"})).await["type"],
+        "state"
+    );
+    assert!(
+        session_answers_from(other, addr).await,
+        "another address is counted apart"
+    );
+    first
+        .send(Message::text(r#"{"type":"close"}"#))
+        .await
+        .unwrap();
+    assert!(next_json(&mut first).await.is_none());
+    let mut reused = false;
+    for _ in 0..50 {
+        if session_answers(addr).await {
+            reused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reused, "the address's freed slot was never reused");
     ask(&mut second, json!({"type": "state"})).await;
     server.shutdown().await;
 }

@@ -15,7 +15,7 @@
 //! blocking thread ([`off_thread`]), as are WebSocket `mcp` messages.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,7 @@ use hyper::{Request, Response, StatusCode};
 use incident_api::Session;
 use incident_api::mcp::{self, Message};
 
+use super::peers::peer_key;
 use super::respond::{HttpResponse, json_bytes, read_body};
 use super::{Peer, Shared};
 
@@ -60,19 +61,6 @@ pub enum AtBound {
     Table,
     /// The address holds `--max-sessions-per-peer` sessions in use.
     Peer,
-}
-
-/// The address sessions are counted under: IPv4 as it is (an IPv4-mapped IPv6 address as
-/// its IPv4 one), IPv6 by its /64 prefix (what one host is usually given).
-#[must_use]
-pub fn peer_key(address: IpAddr) -> IpAddr {
-    match address {
-        IpAddr::V4(_) => address,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
-        },
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -370,17 +358,5 @@ mod tests {
             sessions.open(Session::new(), other).unwrap_err(),
             AtBound::Table
         );
-    }
-
-    #[test]
-    fn ipv6_peers_count_by_their_64_prefix() {
-        // Goal: one host's IPv6 addresses share a bound; a mapped IPv4 is its IPv4.
-        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(peer_key(a), peer_key(b));
-        assert_ne!(peer_key(a), peer_key(c));
-        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
-        assert_eq!(peer_key(mapped), LOCAL);
     }
 }

@@ -9,6 +9,7 @@
 //! A session without a data message for the idle timeout (pings and pongs do not count) is
 //! closed with 1001; so is every session when the server shuts down.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -30,8 +31,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
+use super::peers::PeerSlot;
 use super::respond::{HttpResponse, detail};
-use super::{FRAME_BYTES_MAX, Shared, WS_WRITE_BUFFER_BYTES_MAX};
+use super::{FRAME_BYTES_MAX, Peer, Shared, WS_WRITE_BUFFER_BYTES_MAX};
 use incident_api::Session;
 use incident_api::openenv::{self, Answer, Unless, error_frame};
 
@@ -54,9 +56,9 @@ fn header_has<B>(request: &Request<B>, name: hyper::header::HeaderName, token: &
     })
 }
 
-/// Answer `GET /ws`: 101 and a spawned session task (or, at `--max-sessions`, a spawned
-/// refusal), 400 for a non-WebSocket request, 503 when [`super::WS_REFUSALS_MAX`]
-/// refusals are already in progress.
+/// Answer `GET /ws`: 101 and a spawned session task (or, at `--max-sessions` or the
+/// address's `--max-sessions-per-peer`, a spawned refusal), 400 for a non-WebSocket
+/// request, 503 when [`super::WS_REFUSALS_MAX`] refusals are already in progress.
 pub fn upgrade<B>(mut request: Request<B>, shared: &Arc<Shared>) -> HttpResponse
 where
     B: Send + 'static,
@@ -74,11 +76,20 @@ where
             "expected a WebSocket upgrade (OpenEnv session protocol)",
         );
     };
-    let permit = match shared.ws_slots.clone().try_acquire_owned() {
-        Ok(permit) => Ok(permit),
-        Err(_) => match shared.ws_refusals.clone().try_acquire_owned() {
-            Ok(refusal) => Err(refusal),
-            Err(_) => return detail(StatusCode::SERVICE_UNAVAILABLE, &at_capacity(shared)),
+    let peer = request
+        .extensions()
+        .get::<Peer>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |peer| peer.remote);
+    let admitted = match admit(shared, peer) {
+        Ok(admitted) => Ok(admitted),
+        Err(full) => match shared.ws_refusals.clone().try_acquire_owned() {
+            Ok(refusal) => Err((refusal, full)),
+            Err(_) => {
+                return detail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &at_capacity(shared, full, peer),
+                );
+            }
         },
     };
     let accept = derive_accept_key(key.as_bytes());
@@ -94,9 +105,9 @@ where
             Some(socket_config()),
         )
         .await;
-        match permit {
-            Ok(permit) => run(socket, permit, &shared).await,
-            Err(_refusal) => refuse(socket, &shared).await,
+        match admitted {
+            Ok(admitted) => run(socket, admitted, &shared).await,
+            Err((_refusal, full)) => refuse(socket, full, peer, &shared).await,
         }
     });
     let mut response = Response::new(http_body_util::Full::new(bytes::Bytes::new()));
@@ -125,18 +136,66 @@ fn socket_config() -> WebSocketConfig {
         .max_frame_size(Some(FRAME_BYTES_MAX))
 }
 
-/// Why a session is refused at `--max-sessions`.
-fn at_capacity(shared: &Shared) -> String {
-    format!(
-        "Server at capacity: {} WebSocket sessions are open",
-        shared.config.max_sessions
-    )
+/// What a running session holds: its slot of `--max-sessions` and of its address's
+/// `--max-sessions-per-peer` (both freed when the session ends).
+struct Admitted {
+    _slot: OwnedSemaphorePermit,
+    _peer: PeerSlot,
 }
 
-async fn refuse(mut socket: Socket, shared: &Shared) {
-    let mut frame = error_frame("CAPACITY_REACHED", &at_capacity(shared));
-    frame["data"]["active_sessions"] = Value::from(shared.active_sessions());
-    frame["data"]["max_sessions"] = Value::from(shared.config.max_sessions);
+/// Which bound refused a session.
+#[derive(Clone, Copy, Debug)]
+enum Full {
+    /// `--max-sessions` sessions are open.
+    Table,
+    /// The address holds `--max-sessions-per-peer` sessions.
+    Peer,
+}
+
+/// Take a session slot for `peer`, or say which bound is full.
+fn admit(shared: &Shared, peer: IpAddr) -> Result<Admitted, Full> {
+    let slot = shared
+        .ws_slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| Full::Table)?;
+    let peer = shared.ws_peers.enter(peer).ok_or(Full::Peer)?;
+    Ok(Admitted {
+        _slot: slot,
+        _peer: peer,
+    })
+}
+
+/// Why a session is refused at a bound.
+fn at_capacity(shared: &Shared, full: Full, peer: IpAddr) -> String {
+    match full {
+        Full::Table => format!(
+            "Server at capacity: {} WebSocket sessions are open",
+            shared.config.max_sessions
+        ),
+        Full::Peer => format!(
+            "Too many sessions: this address has {} WebSocket sessions open \
+             (--max-sessions-per-peer); close one first",
+            shared.ws_peers.held(peer)
+        ),
+    }
+}
+
+/// Send the `CAPACITY_REACHED` frame of a refused session (with the bound's figures),
+/// then close.
+async fn refuse(mut socket: Socket, full: Full, peer: IpAddr, shared: &Shared) {
+    let mut frame = error_frame("CAPACITY_REACHED", &at_capacity(shared, full, peer));
+    let data = &mut frame["data"];
+    match full {
+        Full::Table => {
+            data["active_sessions"] = Value::from(shared.active_sessions());
+            data["max_sessions"] = Value::from(shared.config.max_sessions);
+        }
+        Full::Peer => {
+            data["peer_sessions"] = Value::from(shared.ws_peers.held(peer));
+            data["max_sessions_per_peer"] = Value::from(shared.config.max_sessions_per_peer);
+        }
+    }
     if send(&mut socket, &frame, CLOSE_WAIT).await {
         close(&mut socket, CloseCode::Normal, "").await;
     }
@@ -191,7 +250,7 @@ where
     }
 }
 
-async fn run(mut socket: Socket, _permit: OwnedSemaphorePermit, shared: &Shared) {
+async fn run(mut socket: Socket, _admitted: Admitted, shared: &Shared) {
     let mut session = Session::new().with_sealed(shared.config.sealed);
     let mut shutdown = shared.shutdown.clone();
     let idle = shared.config.session_idle_timeout;
