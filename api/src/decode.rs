@@ -12,11 +12,6 @@ use serde_json::{Value, json};
 use crate::Command;
 use crate::parse::{self, ApiError, ParsedAction};
 
-/// Deepest nesting of arrays and objects a JSON body may have, the outermost counted:
-/// serde_json's recursion limit (it refuses the 128th level), which every transport's
-/// parse inherits; one level deeper is a decode error (`json_invalid` over HTTP).
-pub const JSON_NESTING_MAX: usize = 127;
-
 /// Decode a `/reset` body (empty: the defaults).
 ///
 /// # Errors
@@ -155,6 +150,7 @@ fn python_message(error: &serde_json::Error) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::constants::JSON_NESTING_MAX;
 
     #[test]
     fn the_recorded_decode_error_matches_fastapi() {

@@ -23,6 +23,7 @@
 //! ```
 //!
 //! Modules:
+//! - [`constants`]: the layer's bounds, sizes and defaults.
 //! - [`parse`]: JSON values into validated core values (422 errors otherwise).
 //! - [`decode`]: request bytes or values into [`Command`]s (FastAPI's error shapes).
 //! - [`session`]: one episode, [`Session::apply`].
@@ -34,6 +35,7 @@
 //! - [`schema`]: the action's JSON Schema.
 //! - [`guard`]: the no-cross-site-writes rules (`Content-Type`, `Origin`).
 
+pub mod constants;
 pub mod decode;
 pub mod guard;
 pub mod mcp;

@@ -25,6 +25,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
+use crate::constants::{BATCH_ENTRIES_MAX, REPLY_BYTES_MAX};
 use crate::parse::{ApiError, ObjectOnly};
 use crate::{Command, Session, decode};
 
@@ -42,12 +43,6 @@ pub const INTERNAL_ERROR: i64 = -32603;
 pub const SERVER_BUSY: i64 = -32000;
 /// Server error: the `Mcp-Session-Id` names no live session (as MCP's SDKs answer).
 pub const SESSION_NOT_FOUND: i64 = -32001;
-
-/// Most entries of one batch that are run; the rest get one error together.
-pub const BATCH_ENTRIES_MAX: usize = 128;
-/// Reply bytes after which no further batch entry is started (a reply may exceed it by
-/// its last answer, a few KiB; over WebSocket it then still fits one 1 MiB frame).
-pub const REPLY_BYTES_MAX: usize = 512 * 1024;
 
 /// The methods that act on or read a session's episode (an MCP session is needed).
 pub const SESSION_METHODS: [&str; 2] = ["tools/list", "tools/call"];

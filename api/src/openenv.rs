@@ -62,7 +62,7 @@ pub enum Unless {
     /// Any message but `mcp`: answered.
     Answered(Answer),
     /// An `mcp` message: its JSON-RPC text, to answer with [`answer_mcp`] (a batch is up
-    /// to [`mcp::BATCH_ENTRIES_MAX`] calls: a server runs it off its I/O threads).
+    /// to [`crate::constants::BATCH_ENTRIES_MAX`] calls: a server runs it off its I/O threads).
     Mcp(String),
 }
 

@@ -5,6 +5,7 @@
 //! (`behaviour.md` §6.1, §11). Where the original answered HTTP 500, we answer 422 with a
 //! JSON `{"detail": ...}` that says what is wrong (`design.md`, deliberate differences).
 
+use crate::constants::EPISODE_ID_CHARS_MAX;
 use incident_core::constants::{FIELD_CHARS_MAX, REASONING_CHARS_MAX};
 use incident_core::{Action, ActionType, Arg, Fix, Mode, Scenario, Service, Split, TaskId, Tier};
 use serde::Deserialize;
@@ -389,15 +390,27 @@ fn parse_incident(map: &Map<String, Value>) -> Result<Incident, ApiError> {
     Ok(Incident::Generated(tier, split))
 }
 
-/// The refusal of a negative seed for a generated tier on every interface that resets
-/// through this crate (HTTP, WebSocket, MCP, the Python `Session`), followed by
-/// `, got <seed>`. An original task keeps the original's negative seeds. (Python's
-/// `VectorEnv` takes `u64` seeds for every task and refuses any negative one itself.)
-pub const NEGATIVE_INCIDENT_SEED: &str =
-    "seed must be a non-negative integer for generated tiers (the incident index)";
+/// The words every refusal of a negative seed starts with ([`NEGATIVE_SEED`],
+/// [`NEGATIVE_INCIDENT_SEED`]).
+macro_rules! non_negative_seed {
+    () => {
+        "seed must be a non-negative integer"
+    };
+}
 
-/// Longest `episode_id` accepted (OpenEnv's limit).
-pub const EPISODE_ID_CHARS_MAX: usize = 255;
+/// The refusal of a negative seed where every seed is unsigned, followed by `, got <seed>`:
+/// the Python package's batch seeds (`VectorEnv`, `IncidentResponseEnv`), unsigned 64-bit
+/// numbers for every task, which the extension exports it for.
+pub const NEGATIVE_SEED: &str = non_negative_seed!();
+
+/// The refusal of a negative seed for a generated tier on every interface that resets
+/// through this crate (HTTP, WebSocket, MCP, the Python `Session`, the runner) and of a
+/// negative incident index in Python's `VectorEnv`, followed by `, got <seed>`. An
+/// original task keeps the original's negative seeds.
+pub const NEGATIVE_INCIDENT_SEED: &str = concat!(
+    non_negative_seed!(),
+    " for generated tiers (the incident index)"
+);
 
 /// Validate a reset body (`None` for no body at all).
 ///

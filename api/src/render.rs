@@ -588,7 +588,7 @@ pub fn manifest(listing: Listing) -> ManifestResponse {
         name: BENCHMARK,
         version: MANIFEST_VERSION,
         description: DESCRIPTION,
-        port: 8000,
+        port: crate::constants::PORT_DEFAULT,
         routes: MANIFEST_ROUTES,
         tasks: task_definitions(listing),
     }

@@ -8,11 +8,9 @@ use incident_core::env::Outcome;
 use incident_core::{Env, Milli};
 use serde_json::Value;
 
+use crate::constants::RESPONSE_BYTES_HINT;
 use crate::render;
 use crate::session::Last;
-
-/// Typical size of a step response (1.7 to 2.5 KB); one allocation holds it.
-pub const RESPONSE_BYTES_HINT: usize = 4096;
 
 /// The answer to one [`Command`](crate::Command).
 #[derive(Clone, Debug)]

@@ -65,7 +65,7 @@ pub fn reset() -> Value {
                 "default": "train", "description": "generated tiers: train (default) or test \
                  (the held-out incident structures); ignored for the original tasks"},
             "episode_id": {"type": ["string", "null"],
-                "maxLength": crate::parse::EPISODE_ID_CHARS_MAX},
+                "maxLength": crate::constants::EPISODE_ID_CHARS_MAX},
         },
     })
 }

@@ -8,7 +8,7 @@
 //! invariants hold.
 #![no_main]
 
-use incident_api::{Command, decode, parse};
+use incident_api::{Command, constants, decode};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
             };
             let (task, seed) = (reset.task, reset.seed);
             if let Some(id) = &reset.episode_id {
-                assert!(id.chars().count() <= parse::EPISODE_ID_CHARS_MAX);
+                assert!(id.chars().count() <= constants::EPISODE_ID_CHARS_MAX);
             }
             let episode_id = reset.episode_id.clone();
             let reply = session.apply(Command::Reset(reset));

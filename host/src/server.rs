@@ -12,8 +12,8 @@
 //!   (JSON-RPC 2.0 for `POST /mcp` and WebSocket `mcp` messages: [`incident_api::mcp`]).
 //!   [`schema`] holds `/schema`, `/metadata` and `/openapi.json`.
 //!
-//! Limits (all in [`Config`], defaults below; `host/SERVER.md` lists each with what
-//! happens at it): request bodies are capped at [`BODY_LIMIT_BYTES_DEFAULT`] (413 beyond),
+//! Limits (all in [`Config`], defaults in [`crate::constants`]; `host/SERVER.md` lists
+//! each with what happens at it): request bodies are capped at [`BODY_LIMIT_BYTES_DEFAULT`] (413 beyond),
 //! headers must arrive within [`HEADER_READ_TIMEOUT_SECS_DEFAULT`] and bodies within
 //! [`BODY_READ_TIMEOUT_SECS_DEFAULT`] (408); at most [`CONNECTIONS_MAX_DEFAULT`] HTTP
 //! connections are open at once, and at the bound the one waiting longest for its client
@@ -59,72 +59,24 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use crate::constants::{
+    ACCEPT_BACKOFF, BODY_LIMIT_BYTES_DEFAULT, BODY_READ_TIMEOUT_SECS_DEFAULT,
+    CONNECTIONS_MAX_DEFAULT, FDS_RESERVED, HEAD_BYTES_MAX, HEADER_READ_TIMEOUT_SECS_DEFAULT,
+    HOST_DEFAULT, LISTEN_BACKLOG, MAX_SESSIONS_DEFAULT, MAX_SESSIONS_PER_PEER_DEFAULT,
+    MCP_WORKERS_MAX, PORT_DEFAULT, SEND_BUFFER_BYTES, SESSION_IDLE_TIMEOUT_SECS_DEFAULT,
+    SESSIONS_CLOSE_GRACE, SHUTDOWN_GRACE_SECS, WRITE_TIMEOUT_SECS_DEFAULT, WS_REFUSALS_MAX,
+};
 use conns::{Connections, Slot};
 use incident_api::Session;
-
-/// Default cap on a request body (64 KiB; the largest legitimate body is under 6 KiB).
-pub const BODY_LIMIT_BYTES_DEFAULT: usize = 64 * 1024;
-/// Largest WebSocket message or frame accepted or sent (1 MiB, OpenEnv's validator limit).
-pub const FRAME_BYTES_MAX: usize = 1 << 20;
-/// Default time a client has to send a request's headers.
-pub const HEADER_READ_TIMEOUT_SECS_DEFAULT: u64 = 10;
-/// Default time a client has to send a request's body once its headers arrived.
-pub const BODY_READ_TIMEOUT_SECS_DEFAULT: u64 = 10;
-/// Default idle time after which a WebSocket session is closed (10 minutes).
-pub const SESSION_IDLE_TIMEOUT_SECS_DEFAULT: u64 = 600;
-/// Default number of WebSocket sessions that may run at once (a GRPO-style trainer opens
-/// one per generation; memory per session is measured in `docs/benchmarks.md`), and of MCP
-/// sessions.
-pub const MAX_SESSIONS_DEFAULT: usize = 16_384;
-/// Default number of WebSocket sessions, and of MCP sessions, one address may hold (a
-/// trainer on one host opens hundreds, one per generation; a quarter of the table, so one
-/// address cannot fill it).
-pub const MAX_SESSIONS_PER_PEER_DEFAULT: usize = 4_096;
-/// Most bytes waiting to be written on one WebSocket (a reply up to [`FRAME_BYTES_MAX`],
-/// plus room for a pong and a close frame); the buffer grows only as needed.
-pub const WS_WRITE_BUFFER_BYTES_MAX: usize = FRAME_BYTES_MAX + 4096;
-/// Default time a write may stay blocked (an HTTP client not taking its response, a
-/// WebSocket peer not taking a reply or pong) before the connection is dropped.
-pub const WRITE_TIMEOUT_SECS_DEFAULT: u64 = 10;
-/// Largest request head (start line and headers); 431 beyond.
-pub const HEAD_BYTES_MAX: usize = 64 * 1024;
-/// Default number of HTTP connections open at once; at the bound the connection idle
-/// longest is shed for a new one ([`conns`]).
-pub const CONNECTIONS_MAX_DEFAULT: usize = 16_384;
-/// Listen backlog asked of the kernel (Linux caps it at `net.core.somaxconn`, 4096 by
-/// default): connections that arrived but were not accepted yet.
-pub const LISTEN_BACKLOG: u32 = 16_384;
-/// Most WebSocket refusals in progress at once (at `--max-sessions`: the
-/// `CAPACITY_REACHED` frame and its close handshake, a few seconds at most); past it an
-/// upgrade is answered HTTP 503 without upgrading.
-pub const WS_REFUSALS_MAX: usize = 64;
-/// Kernel send buffer asked for every connection (set on the listener, which accepted
-/// sockets inherit; Linux doubles it, so 256 KiB). It bounds the kernel memory a client
-/// that never reads can hold per connection (autotuning grows it to `tcp_wmem`'s 4 MiB)
-/// and how long the server spends filling such buffers: 200 never-reading downloaders
-/// took 2 s of the server's CPU at the default, 0.2-0.4 s with this. It still allows
-/// 5 MB/s per connection at a 50 ms round trip.
-pub const SEND_BUFFER_BYTES: u32 = 128 * 1024;
-/// File descriptors kept for everything but connections and sessions (the listener,
-/// stdio, the runtime's epoll and wakers, the [`WS_REFUSALS_MAX`] refusals in progress).
-pub const FDS_RESERVED: usize = 256;
-/// Most MCP messages answered at once (each on a blocking thread, off the I/O threads:
-/// a batch is up to `incident_api::mcp::BATCH_ENTRIES_MAX` calls); others wait their turn.
-pub const MCP_WORKERS_MAX: usize = 4;
-/// Time open connections get to finish after a shutdown signal.
-pub const SHUTDOWN_GRACE_SECS: u64 = 10;
-
-const _: () = assert!(BODY_LIMIT_BYTES_DEFAULT <= FRAME_BYTES_MAX);
-const _: () = assert!(WS_REFUSALS_MAX < FDS_RESERVED);
 
 /// Options of `incident-env serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "0.0.0.0")]
+    #[arg(long, default_value = HOST_DEFAULT)]
     pub host: String,
     /// Port to listen on.
-    #[arg(long, env = "PORT", default_value_t = 8000, value_parser = parse_port)]
+    #[arg(long, env = "PORT", default_value_t = PORT_DEFAULT, value_parser = parse_port)]
     pub port: u16,
     /// Hide the answer fields (root causes, required fixes, affected services) from
     /// `/state` and WebSocket state.
@@ -341,7 +293,7 @@ impl Running {
         let _ = self.shutdown.send(true);
         let _ = self.accept_loop.await;
         // WebSocket sessions run on their own tasks: give their close handshakes a moment.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        let deadline = tokio::time::Instant::now() + SESSIONS_CLOSE_GRACE;
         while self.shared.active_sessions() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -394,7 +346,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 connections.spawn(serve_connection(stream, peer, slot, shared.clone()));
             }
             // Out of file descriptors and the like: back off instead of spinning.
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
         }
     }
     drop(listener);

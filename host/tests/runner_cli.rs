@@ -264,7 +264,7 @@ fn serve(mut stream: TcpStream, script: Script, max_tokens: u32, problems: &Mute
 
 impl FakeLlm {
     fn start(script: Script) -> FakeLlm {
-        FakeLlm::expecting(script, incident_host::runner::llm::MAX_TOKENS)
+        FakeLlm::expecting(script, incident_host::constants::LLM_MAX_TOKENS_DEFAULT)
     }
 
     /// Start a fake endpoint that expects `max_tokens` in every request.

@@ -160,7 +160,7 @@ GRAPH_PREFIX = "gen_graph_"
 SHOWN_BIT = 6
 TIER_CODES = 12  # 0..3 the original tasks, 4 + tier (8 tiers)
 RULESETS = 3
-STEP_SCALE = 24.0  # STEP_COUNT_MAX (core/src/constants.rs)
+STEP_SCALE = float(ie.STEP_COUNT_MAX)  # the longest episode, in steps
 ERROR_CODES = 15  # 0 none, else 1 + index in ErrorCode::ALL (14)
 RUN_CAP = 4  # agreement runs 0, 1, 2, 3, >=4
 # (byte in the service block, classes) of the categorical bytes, one-hot encoded:

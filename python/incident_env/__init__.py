@@ -11,7 +11,7 @@
   :mod:`incident_env.tools` the TRL ``environment_factory`` class ``IncidentToolEnv``.
 
 The sizes come from the core: ``OBS_LEN`` observation bytes, ``ACTION_COUNT`` discrete
-actions (``ACTIONS[i]`` is index ``i`` as the original's JSON action fields),
+actions, ``STEP_COUNT_MAX`` the longest episode's steps (``ACTIONS[i]`` is index ``i`` as the original's JSON action fields),
 ``TASK_CHOICES`` valid ``task`` arguments, ``TASK_IDS`` the server's reset task ids,
 ``SPLITS`` valid ``split`` arguments.
 """
@@ -29,6 +29,7 @@ from incident_env._native import (
     NUM_THREADS_MAX,
     OBS_LEN,
     SPLITS,
+    STEP_COUNT_MAX,
     TASK_CHOICES,
     TASK_IDS,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "NUM_THREADS_MAX",
     "OBS_LEN",
     "SPLITS",
+    "STEP_COUNT_MAX",
     "Session",
     "TASK_CHOICES",
     "TASK_IDS",

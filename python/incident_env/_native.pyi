@@ -8,6 +8,13 @@ import numpy.typing as npt
 __all__ = [
     "OBS_LEN",
     "ACTION_COUNT",
+    "OBS_DTYPE",
+    "OBS_LOW",
+    "OBS_HIGH",
+    "STEP_COUNT_MAX",
+    "SEED_MAX",
+    "NEGATIVE_SEED",
+    "NEGATIVE_INCIDENT_SEED",
     "ACTIONS",
     "TASK_CHOICES",
     "TASK_IDS",
@@ -29,8 +36,24 @@ __all__ = [
 
 #: Bytes of one numeric observation (``incident_core::OBS_LEN``).
 OBS_LEN: Final[int]
-#: Number of discrete actions (``incident_core::ACTION_COUNT``).
+#: Number of discrete actions (``incident_core::ACTION_COUNT``): the action space is
+#: ``Discrete(ACTION_COUNT)``.
 ACTION_COUNT: Final[int]
+#: The numpy dtype name of an observation's elements (``"uint8"``).
+OBS_DTYPE: Final[str]
+#: Lowest value of an observation element (the observation space's ``low``).
+OBS_LOW: Final[int]
+#: Highest value of an observation element (the observation space's ``high``).
+OBS_HIGH: Final[int]
+#: Longest episode of any task or tier, in steps (``incident_core::constants::STEP_COUNT_MAX``).
+STEP_COUNT_MAX: Final[int]
+#: Largest seed (batch seeds and incident seeds are unsigned 64-bit numbers).
+SEED_MAX: Final[int]
+#: The words refusing a negative seed (then ``, got <seed>``), as the server words them.
+NEGATIVE_SEED: Final[str]
+#: The server's refusal of a generated tier's negative seed (then ``, got <seed>``), also
+#: used for a negative incident index.
+NEGATIVE_INCIDENT_SEED: Final[str]
 #: The action of each discrete index as the original's JSON action fields.
 ACTIONS: Final[list[dict[str, str]]]
 #: Valid ``task`` arguments: each original task's id, each generated tier, then

@@ -50,12 +50,15 @@ from gymnasium.vector.utils import batch_space
 
 from incident_env import _native
 
-#: The observation space of one environment: the core's numeric observation bytes.
-SINGLE_OBSERVATION_SPACE = spaces.Box(0, 255, (_native.OBS_LEN,), np.uint8)
+#: The observation space of one environment: the core's numeric observation bytes, as the
+#: extension declares them (length, dtype, bounds).
+SINGLE_OBSERVATION_SPACE = spaces.Box(
+    _native.OBS_LOW, _native.OBS_HIGH, (_native.OBS_LEN,), np.dtype(_native.OBS_DTYPE)
+)
 #: The action space of one environment: the core's discrete action indices.
 SINGLE_ACTION_SPACE = spaces.Discrete(_native.ACTION_COUNT)
 #: Largest seed (batch seeds and incident seeds are unsigned 64-bit numbers).
-SEED_MAX = 2**64 - 1
+SEED_MAX = _native.SEED_MAX
 #: The ``options`` keys ``VectorEnv.reset`` accepts.
 RESET_OPTIONS = ("task", "split", "reset_mask", "incident_seeds")
 
@@ -65,14 +68,39 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def check_seed(seed: Any, what: str = "seed") -> int:
+def seed_refusal(seed: int, incident: bool = False) -> str:
+    """Return the message refusing ``seed`` (negative or past ``SEED_MAX``): the server's
+    words (``_native.NEGATIVE_SEED``; for an incident index the server's refusal of a
+    generated tier's negative seed, ``_native.NEGATIVE_INCIDENT_SEED``), then
+    ``, got <seed>``."""
+    if seed < 0:
+        words = _native.NEGATIVE_INCIDENT_SEED if incident else _native.NEGATIVE_SEED
+    else:
+        words = f"{_native.NEGATIVE_SEED} below 2**64"
+    return f"{words}, got {seed}"
+
+
+def check_seed(seed: Any) -> int:
     """Return ``seed`` as an ``int`` if it is an integer in ``0..=SEED_MAX``, else raise
     ``ValueError`` (``TypeError`` for a non-integer)."""
     if not _is_int(seed):
-        raise TypeError(f"{what} must be an integer, got {type(seed).__name__}")
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
     if not 0 <= int(seed) <= SEED_MAX:
-        raise ValueError(f"{what} must be a non-negative integer below 2**64, got {int(seed)}")
+        raise ValueError(seed_refusal(int(seed)))
     return int(seed)
+
+
+def _check_incident_seeds(values: Any, num_envs: int) -> np.ndarray:
+    """Return ``values`` as ``num_envs`` incident indices (``uint64``), or raise
+    ``ValueError``/``TypeError`` naming the first one out of range."""
+    array = _per_env(values, num_envs, "iu", "incident_seeds")
+    # Python integers no numpy integer dtype holds together are checked one by one; a
+    # numpy integer array by its extremes (the lowest first).
+    candidates = array if array.dtype == object else array[[array.argmin(), array.argmax()]]
+    bad = [int(v) for v in candidates if not 0 <= int(v) <= SEED_MAX]
+    if bad:
+        raise ValueError(f"incident_seeds: {seed_refusal(min(bad), incident=True)}")
+    return np.ascontiguousarray(array, dtype=np.uint64)
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -89,7 +117,7 @@ def _per_env(values: Any, num_envs: int, kind: str, what: str) -> np.ndarray:
     if array.shape != (num_envs,):
         raise ValueError(f"{what} must have shape ({num_envs},), got {array.shape}")
     if array.dtype == object and kind == "iu" and all(_is_int(v) for v in array):
-        raise ValueError(f"{what} must be non-negative integers below 2**64")  # numpy: too big
+        return array  # integers numpy could not hold: the caller names the one too big
     if array.dtype.kind not in kind:
         expected = "bool" if kind == "b" else "integer"
         raise TypeError(f"{what} must be {expected}, got dtype {array.dtype}")
@@ -221,14 +249,7 @@ class VectorEnv(GymVectorEnv):
             raise ValueError(f"incident_seeds needs a generated tier (gen_easy ...), not {task!r}")
         if mask is not None or seed is not None:
             raise ValueError("incident_seeds cannot be combined with seed or reset_mask")
-        array = _per_env(incidents, self.num_envs, "iu", "incident_seeds")
-        if array.size and (int(array.min()) < 0 or int(array.max()) > SEED_MAX):
-            low = int(array.min())
-            raise ValueError(
-                "incident_seeds must be non-negative integers below 2**64 (incident indices), "
-                f"got {low if low < 0 else int(array.max())}"
-            )
-        return task, split, None, np.ascontiguousarray(array, dtype=np.uint64)
+        return task, split, None, _check_incident_seeds(incidents, self.num_envs)
 
     def policy_actions(self, policy: str) -> npt.NDArray[np.uint8]:
         """Return the action index (``uint8``, one per environment) that a reference

@@ -18,9 +18,7 @@ use incident_core::obs::Observation;
 use incident_core::{Env, Milli, OBS_LEN, obs};
 use rayon::{ThreadPool, ThreadPoolBuildError, ThreadPoolBuilder};
 
-/// Fewest environments a thread is given; smaller batches run on the calling thread, where
-/// handing work to another thread would cost more than it saves.
-pub const MIN_ENVS_PER_THREAD: usize = 1024;
+use crate::constants::MIN_ENVS_PER_THREAD;
 
 /// Per-episode statistics written at episode end, one row each (see [`Lanes::episode`]).
 pub const EPISODE_FIELDS: [&str; 6] = [
@@ -493,7 +491,8 @@ impl EpisodeEnd for Stage<'_> {
         let mut last = [0; OBS_LEN];
         obs::encode(env, &mut last);
         self.0.push(Ended {
-            // Chunks hold at most NUM_ENVS_MAX (< 2^32) environments.
+            // Chunks hold at most NUM_ENVS_MAX environments, which fit a u32 (asserted in
+            // crate::constants).
             index: index as u32,
             resolved: env.is_resolved(),
             length: i32::from(env.step_count()),

@@ -8,15 +8,17 @@
 //! `incident_env/session.py`. [`CoreBatch`] is the core's plain batch step, the reference
 //! rate of the Python benchmark.
 
+pub mod constants;
 pub mod lanes;
 mod reference;
 mod session;
 mod vector;
 
 use incident_core::batch::TaskChoice;
+use incident_core::constants as core_constants;
+use incident_core::grader;
 use incident_core::task::TaskId;
 use incident_core::{ACTION_COUNT, Action, OBS_LEN, Split, Tier};
-use incident_core::{constants, grader};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -24,11 +26,6 @@ use pyo3::types::PyDict;
 pub use reference::CoreBatch;
 pub use session::{ApiSession, manifest_json, tasks_json};
 pub use vector::VecCore;
-
-/// Largest `num_envs` a [`VecCore`] accepts (about 1.7 GB of environments and buffers).
-pub const NUM_ENVS_MAX: usize = 1 << 22;
-/// Largest `num_threads` a [`VecCore`] accepts.
-pub const NUM_THREADS_MAX: usize = 256;
 
 /// The task choices besides a single task's wire id.
 const MIXED_CHOICES: [(&str, TaskChoice); 2] = [
@@ -125,18 +122,28 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("TASK_IDS", task_id_names())?;
     module.add("SPLITS", split_names())?;
     module.add("EPISODE_FIELDS", lanes::EPISODE_FIELDS.to_vec())?;
-    module.add("NUM_ENVS_MAX", NUM_ENVS_MAX)?;
-    module.add("NUM_THREADS_MAX", NUM_THREADS_MAX)?;
-    module.add("MIN_ENVS_PER_THREAD", lanes::MIN_ENVS_PER_THREAD)?;
-    module.add("FIELD_CHARS_MAX", constants::FIELD_CHARS_MAX)?;
-    module.add("REASONING_CHARS_MAX", constants::REASONING_CHARS_MAX)?;
+    module.add("OBS_DTYPE", constants::OBS_DTYPE)?;
+    module.add("OBS_LOW", constants::OBS_LOW)?;
+    module.add("OBS_HIGH", constants::OBS_HIGH)?;
+    module.add("STEP_COUNT_MAX", core_constants::STEP_COUNT_MAX)?;
+    module.add("SEED_MAX", constants::SEED_MAX)?;
+    module.add("NEGATIVE_SEED", incident_api::parse::NEGATIVE_SEED)?;
+    module.add(
+        "NEGATIVE_INCIDENT_SEED",
+        incident_api::parse::NEGATIVE_INCIDENT_SEED,
+    )?;
+    module.add("NUM_ENVS_MAX", constants::NUM_ENVS_MAX)?;
+    module.add("NUM_THREADS_MAX", constants::NUM_THREADS_MAX)?;
+    module.add("MIN_ENVS_PER_THREAD", constants::MIN_ENVS_PER_THREAD)?;
+    module.add("FIELD_CHARS_MAX", core_constants::FIELD_CHARS_MAX)?;
+    module.add("REASONING_CHARS_MAX", core_constants::REASONING_CHARS_MAX)?;
     module.add(
         "SCORE_FLOOR",
-        incident_core::constants::milli_to_f64(grader::strict(0.0).into()),
+        core_constants::milli_to_f64(grader::strict(0.0).into()),
     )?;
     module.add(
         "SCORE_CEILING",
-        incident_core::constants::milli_to_f64(grader::strict(1.0).into()),
+        core_constants::milli_to_f64(grader::strict(1.0).into()),
     )?;
     module.add_function(wrap_pyfunction!(tasks_json, module)?)?;
     module.add_function(wrap_pyfunction!(manifest_json, module)?)?;

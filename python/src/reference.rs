@@ -6,7 +6,8 @@ use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::{NUM_ENVS_MAX, parse_task_choice};
+use crate::constants::NUM_ENVS_MAX;
+use crate::parse_task_choice;
 
 /// The Rust batch: `incident_core::batch::step_batch` over environments built as
 /// `VectorEnv`'s are, into Rust-owned buffers, with no Python between steps.

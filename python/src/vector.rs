@@ -10,11 +10,9 @@ use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
+use crate::constants::{FLAG_ROWS, NUM_ENVS_MAX, NUM_THREADS_MAX};
 use crate::lanes::{Batch, EPISODE_FIELDS, Lanes};
-use crate::{NUM_ENVS_MAX, NUM_THREADS_MAX, parse_task_choice};
-
-/// Rows of [`VecCore::flags`].
-const FLAG_ROWS: usize = 3;
+use crate::parse_task_choice;
 
 /// A batch of incident environments stepping in place into numpy arrays it owns.
 ///

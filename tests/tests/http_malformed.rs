@@ -447,7 +447,7 @@ async fn the_documented_nesting_limit_is_the_enforced_one() {
     let server = start().await;
     let addr = server.local_addr();
     let levels = documented_nesting_levels();
-    assert_eq!(levels, incident_api::decode::JSON_NESTING_MAX);
+    assert_eq!(levels, incident_api::constants::JSON_NESTING_MAX);
     let kind = |reply: support::Reply| reply.json()["detail"][0]["type"].clone();
     let at_limit = post_raw(addr, "/step", &nested(levels - 1)).await;
     assert_eq!(at_limit.status, 422);

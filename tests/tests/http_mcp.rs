@@ -244,7 +244,7 @@ fn tools_list_batch(count: usize) -> String {
 fn check_bounded_batch(reply: &Value, sent: usize) -> usize {
     let entries = reply.as_array().expect("a batch reply");
     let (last, answered) = entries.split_last().expect("not empty");
-    assert!(answered.len() <= incident_api::mcp::BATCH_ENTRIES_MAX);
+    assert!(answered.len() <= incident_api::constants::BATCH_ENTRIES_MAX);
     for (index, entry) in answered.iter().enumerate() {
         assert_eq!(entry["id"], index, "answers in order");
         assert!(entry["result"]["tools"].is_array());
@@ -262,7 +262,7 @@ async fn a_batch_is_bounded_in_calls_and_reply_bytes_over_http() {
     // Goal: a 64 KiB POST /mcp of ~1,300 tools/list calls (5.7 MB of answers unbounded)
     // gets at most BATCH_ENTRIES_MAX answers within REPLY_BYTES_MAX (plus one answer),
     // then one JSON-RPC error for the rest; the session still works after.
-    use incident_api::mcp::{BATCH_ENTRIES_MAX, REPLY_BYTES_MAX};
+    use incident_api::constants::{BATCH_ENTRIES_MAX, REPLY_BYTES_MAX};
     let server = start().await;
     let addr = server.local_addr();
     let id = initialize(addr).await;

@@ -441,7 +441,7 @@ async fn refusals_at_capacity_are_bounded() {
     let addr = server.local_addr();
     let mut held = connect(addr).await;
     ask(&mut held, json!({"type": "state"})).await;
-    let attempts = incident_host::server::WS_REFUSALS_MAX + 40;
+    let attempts = incident_host::constants::WS_REFUSALS_MAX + 40;
     let mut statuses = Vec::new();
     let mut sockets = Vec::new();
     for _ in 0..attempts {

@@ -8,7 +8,6 @@
 //! server holds, and the baseline policy (which reads core state) can run against it.
 
 use std::io::{self, Write};
-use std::time::Duration;
 
 use incident_core::Env;
 use serde_json::{Value, json};
@@ -16,16 +15,7 @@ use serde_json::{Value, json};
 use incident_api::parse::{Incident, ParsedAction, ResetRequest};
 use incident_api::{Command, Session};
 
-/// The emitted reward's floor and ceiling for the original tasks (the original clamps
-/// every printed reward).
-const REWARD_MIN: f64 =
-    incident_core::constants::milli_to_f64(incident_core::constants::REWARD_MIN_MILLI);
-const REWARD_MAX: f64 =
-    incident_core::constants::milli_to_f64(incident_core::constants::REWARD_MAX_MILLI);
-/// A score at or above this counts as a success.
-pub const SUCCESS_SCORE_MIN: f64 = 0.5;
-/// The environment client's per-request timeout (the original's `client.py`: 15 s).
-const ENV_TIMEOUT: Duration = Duration::from_secs(15);
+use crate::constants::{ENV_TIMEOUT, REWARD_SHOWN_MAX, REWARD_SHOWN_MIN, SUCCESS_SCORE_MIN};
 
 /// One step taken so far, as the LLM prompt shows it.
 #[derive(Clone, Debug, PartialEq)]
@@ -199,8 +189,8 @@ pub struct TaskSummary {
 fn printed(task: Incident, value: Option<f64>) -> f64 {
     match task {
         Incident::Task(_) => match value {
-            Some(x) if !x.is_nan() => x.clamp(REWARD_MIN, REWARD_MAX),
-            _ => REWARD_MIN,
+            Some(x) if !x.is_nan() => x.clamp(REWARD_SHOWN_MIN, REWARD_SHOWN_MAX),
+            _ => REWARD_SHOWN_MIN,
         },
         Incident::Generated(..) => value.filter(|x| x.is_finite()).unwrap_or(0.0),
     }
@@ -426,7 +416,7 @@ fn check_mirror(
     }
     let emitted = backend.mirror.last_response()["reward"]
         .as_f64()
-        .unwrap_or(REWARD_MIN);
+        .unwrap_or(REWARD_SHOWN_MIN);
     if (emitted - reward).abs() > 1e-9 {
         writeln!(
             log,

@@ -11,15 +11,15 @@
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use incident_api::parse::Incident;
 use incident_core::baseline::{self, Shown};
 use incident_core::{ACTION_COUNT, Action, Env, Split, Tier, oracle};
 use serde_json::json;
 
-use super::episode::SUCCESS_SCORE_MIN;
 use super::{EvalArgs, PolicyKind};
+use crate::constants::{EVAL_PROGRESS_INTERVAL, SUCCESS_SCORE_MIN};
 
 /// One episode's result.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -129,7 +129,8 @@ pub struct TaskStats {
 }
 
 fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
+    let per_unit = f64::from(incident_core::constants::MILLI_PER_UNIT);
+    (x * per_unit).round() / per_unit
 }
 
 impl TaskStats {
@@ -312,7 +313,7 @@ fn show_progress(progress: &AtomicUsize, total: usize) {
             let _ = writeln!(stderr);
             return;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(EVAL_PROGRESS_INTERVAL);
     }
 }
 

@@ -13,22 +13,13 @@ use incident_core::{ActionType, Fix, Mode, Service};
 use serde_json::{Map, Value, json};
 
 use super::episode::{Policy, Taken, View, baseline_action};
+use crate::constants::{
+    API_BASE_URL_DEFAULT, LLM_BACKOFF_FIRST, LLM_CONNECT_TIMEOUT, LLM_ERROR_SNIPPET_CHARS,
+    LLM_FAILURE_STREAK_MAX, LLM_HISTORY_SHOWN_MAX, LLM_MAX_RETRIES_DEFAULT, LLM_MAX_TOKENS_DEFAULT,
+    LLM_REPLY_SNIPPET_CHARS, LLM_RESULT_CHARS_MAX, LLM_TEMPERATURE, LLM_TIMEOUT_SECS_DEFAULT,
+    MODEL_DEFAULT,
+};
 use incident_api::parse::{self, ParsedAction};
-
-/// Consecutive failures after which the LLM is not asked again in the same task.
-pub const FAILURE_STREAK_MAX: u32 = 3;
-/// How many of the latest steps the prompt lists.
-pub const HISTORY_SHOWN_MAX: usize = 6;
-/// How many characters of each step's result the prompt shows.
-pub const RESULT_CHARS_MAX: usize = 80;
-/// The sampling temperature (the original's).
-pub const TEMPERATURE: f64 = 0.1;
-/// The completion budget, unless `--llm-max-tokens` says otherwise (the original's).
-pub const MAX_TOKENS: u32 = 220;
-/// The connection timeout.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The first retry's backoff; each further retry doubles it.
-const BACKOFF_FIRST: Duration = Duration::from_millis(250);
 
 /// The environment variables the API key is read from, in order.
 pub const KEY_VARIABLES: [&str; 3] = ["HF_TOKEN", "API_KEY", "OPENAI_API_KEY"];
@@ -37,19 +28,19 @@ pub const KEY_VARIABLES: [&str; 3] = ["HF_TOKEN", "API_KEY", "OPENAI_API_KEY"];
 #[derive(Clone, Debug, clap::Args)]
 pub struct LlmArgs {
     /// The model name (`run` prints it in `[START]` for every policy, as the original does).
-    #[arg(long, env = "MODEL_NAME", default_value = super::DEFAULT_MODEL)]
+    #[arg(long, env = "MODEL_NAME", default_value = MODEL_DEFAULT)]
     pub model: String,
     /// The OpenAI-compatible base URL (`/chat/completions` is appended).
-    #[arg(long, env = "API_BASE_URL", default_value = super::DEFAULT_API_BASE_URL)]
+    #[arg(long, env = "API_BASE_URL", default_value = API_BASE_URL_DEFAULT)]
     pub api_base_url: String,
     /// The total time one LLM request may take, in seconds.
-    #[arg(long, env = "LLM_TIMEOUT_SECS", default_value_t = 30.0)]
+    #[arg(long, env = "LLM_TIMEOUT_SECS", default_value_t = LLM_TIMEOUT_SECS_DEFAULT)]
     pub llm_timeout_secs: f64,
     /// Retries after a failed LLM request (timeouts, HTTP 429 and 5xx).
-    #[arg(long, env = "LLM_MAX_RETRIES", default_value_t = 2)]
+    #[arg(long, env = "LLM_MAX_RETRIES", default_value_t = LLM_MAX_RETRIES_DEFAULT)]
     pub llm_max_retries: u32,
     /// The completion budget of one reply, in tokens (`max_tokens`).
-    #[arg(long, env = "LLM_MAX_TOKENS", default_value_t = MAX_TOKENS,
+    #[arg(long, env = "LLM_MAX_TOKENS", default_value_t = LLM_MAX_TOKENS_DEFAULT,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub llm_max_tokens: u32,
 }
@@ -191,11 +182,11 @@ pub fn public_state(state: &Value) -> Value {
 pub fn user_prompt(state: &Value, observation: &Value, taken: &[Taken]) -> String {
     let mut parts = Vec::new();
     if !taken.is_empty() {
-        let start = taken.len().saturating_sub(HISTORY_SHOWN_MAX);
+        let start = taken.len().saturating_sub(LLM_HISTORY_SHOWN_MAX);
         let lines: Vec<String> = taken[start..]
             .iter()
             .map(|t| {
-                let result: String = t.result.chars().take(RESULT_CHARS_MAX).collect();
+                let result: String = t.result.chars().take(LLM_RESULT_CHARS_MAX).collect();
                 format!(
                     "{}:{}:reward={:.2}:result={result}",
                     t.action_type, t.service, t.reward
@@ -282,7 +273,7 @@ impl LlmClient {
     pub fn new(config: LlmConfig) -> LlmClient {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_connect(Some(CONNECT_TIMEOUT.min(config.timeout)))
+            .timeout_connect(Some(LLM_CONNECT_TIMEOUT.min(config.timeout)))
             .timeout_global(Some(config.timeout))
             .build()
             .new_agent();
@@ -301,11 +292,11 @@ impl LlmClient {
                 {"role": "system", "content": system},
                 {"role": "user", "content": user},
             ],
-            "temperature": TEMPERATURE,
+            "temperature": LLM_TEMPERATURE,
             "max_tokens": self.config.max_tokens,
         })
         .to_string();
-        let mut backoff = BACKOFF_FIRST;
+        let mut backoff = LLM_BACKOFF_FIRST;
         let mut attempt = 0;
         loop {
             match self.attempt(&body) {
@@ -335,7 +326,7 @@ impl LlmClient {
             .read_to_string()
             .map_err(|error| transport_failure(url, &error))?;
         if !(200..300).contains(&status) {
-            let snippet: String = text.chars().take(200).collect();
+            let snippet: String = text.chars().take(LLM_ERROR_SNIPPET_CHARS).collect();
             return Err(Failure {
                 message: format!("POST {url}: HTTP {status}: {snippet}"),
                 retryable: status == 429 || status >= 500,
@@ -397,7 +388,7 @@ impl LlmPolicy {
         let user = user_prompt(view.state, view.observation, view.taken);
         let reply = self.client.complete(&self.system, &user)?;
         parse_reply(&reply).map_err(|error| {
-            let snippet: String = reply.chars().take(120).collect();
+            let snippet: String = reply.chars().take(LLM_REPLY_SNIPPET_CHARS).collect();
             format!("unusable reply ({error}): {snippet:?}")
         })
     }
@@ -412,7 +403,7 @@ impl Policy for LlmPolicy {
     fn choose(&mut self, view: &View<'_>) -> ParsedAction {
         let step = view.taken.len() + 1;
         let task = self.task.map_or("?", Incident::name);
-        if self.failure_streak < FAILURE_STREAK_MAX {
+        if self.failure_streak < LLM_FAILURE_STREAK_MAX {
             match self.ask(view) {
                 Ok(parsed) => {
                     self.failure_streak = 0;
@@ -422,9 +413,9 @@ impl Policy for LlmPolicy {
                 Err(error) => {
                     self.failure_streak += 1;
                     eprintln!("[llm] {task} step {step}: {error}; using the baseline");
-                    if self.failure_streak == FAILURE_STREAK_MAX {
+                    if self.failure_streak == LLM_FAILURE_STREAK_MAX {
                         eprintln!(
-                            "[llm] {task}: {FAILURE_STREAK_MAX} consecutive failures; \
+                            "[llm] {task}: {LLM_FAILURE_STREAK_MAX} consecutive failures; \
                              using the baseline for the rest of this task"
                         );
                     }

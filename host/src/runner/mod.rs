@@ -22,11 +22,6 @@ use incident_core::{Split, TaskId, Tier};
 
 pub use episode::{Baseline, Policy, RemoteEnv, TaskSummary, run_task};
 
-/// The model name printed (and asked for) when `MODEL_NAME` is unset.
-pub const DEFAULT_MODEL: &str = "Qwen/Qwen2.5-72B-Instruct";
-/// The chat-completions base URL used when `API_BASE_URL` is unset.
-pub const DEFAULT_API_BASE_URL: &str = "https://router.huggingface.co/v1";
-
 /// Which policy chooses the actions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum PolicyKind {
@@ -124,7 +119,7 @@ pub struct EvalArgs {
     #[arg(long, value_enum, default_value = "baseline")]
     pub policy: PolicyKind,
     /// Episodes per task.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = crate::constants::EVAL_EPISODES_DEFAULT)]
     pub episodes: u32,
     /// The first seed; episode i uses seed + i.
     #[arg(long, default_value_t = incident_core::env::DEFAULT_SEED, allow_negative_numbers = true)]

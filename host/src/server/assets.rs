@@ -20,6 +20,7 @@ use hyper::{Request, Response, StatusCode};
 use tokio::sync::OnceCell;
 
 use super::respond::HttpResponse;
+use crate::constants::GZIP_MIN_BYTES;
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
@@ -79,9 +80,6 @@ pub static ASSETS: [Asset; ASSET_COUNT] = [
         "vendor/swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt"
     ),
 ];
-
-/// Assets smaller than this are sent as they are (gzip would gain little).
-const GZIP_MIN_BYTES: usize = 1024;
 
 /// The gzip form of each asset, made on first request (requests that arrive meanwhile
 /// wait for that one compression without holding a thread).

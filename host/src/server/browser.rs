@@ -15,6 +15,7 @@ use incident_api::{ApiError, guard};
 
 use super::respond::HttpResponse;
 use super::{Peer, Shared};
+use crate::constants::CORS_MAX_AGE_SECS;
 
 /// The policy of the HTML pages (`/ui/`, `/docs`, `/redoc`): everything from this server
 /// only (scripts, styles, images, fetches and the `/ws` socket), inline styles allowed
@@ -30,8 +31,6 @@ pub const CORS_ALLOW_METHODS: &str = "GET, POST, DELETE";
 pub const CORS_ALLOW_HEADERS: &str = "Content-Type, Mcp-Session-Id, Mcp-Protocol-Version";
 /// Response headers an allowed origin's script may read.
 pub const CORS_EXPOSE_HEADERS: &str = "Mcp-Session-Id";
-/// Seconds a browser may cache a preflight's answer.
-pub const CORS_MAX_AGE_SECS: &str = "600";
 
 fn header<B>(request: &Request<B>, name: hyper::header::HeaderName) -> Option<&str> {
     let value = request.headers().get(name)?;
@@ -93,10 +92,7 @@ pub fn preflight<B>(request: &Request<B>, shared: &Shared) -> Result<HttpRespons
         ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static(CORS_ALLOW_HEADERS),
     );
-    headers.insert(
-        ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static(CORS_MAX_AGE_SECS),
-    );
+    headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from(CORS_MAX_AGE_SECS));
     Ok(response)
 }
 

@@ -34,11 +34,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::constants::SHED_IDLE_MIN;
+
 /// `idle_since` of a connection that is not waiting for its client.
 const NOT_WAITING: u64 = u64::MAX;
-
-/// Youngest idle connection that may be shed to make room (see the module docs).
-pub const SHED_IDLE_MIN: Duration = Duration::from_millis(100);
 
 /// The open connections, at most `max` of them.
 #[derive(Debug)]

@@ -195,7 +195,7 @@ fn unknown_session() -> HttpResponse {
 }
 
 /// Run `work` (answering an MCP message) on the blocking pool, at most
-/// [`super::MCP_WORKERS_MAX`] at once; `None` if it panicked.
+/// [`crate::constants::MCP_WORKERS_MAX`] at once; `None` if it panicked.
 pub async fn off_thread<T, F>(shared: &Shared, work: F) -> Option<T>
 where
     T: Send + 'static,

@@ -1,10 +1,10 @@
 //! OpenEnv WebSocket sessions (`GET /ws`): one [`Session`] per connection, the transport
 //! around [`incident_api::openenv`] (which answers each message). Framing, pings and the
 //! close handshake are
-//! tokio-tungstenite's; messages and frames over [`super::FRAME_BYTES_MAX`] are refused
+//! tokio-tungstenite's; messages and frames over [`FRAME_BYTES_MAX`] are refused
 //! (the connection is closed with 1009), protocol errors close with 1002 and text that is
 //! not UTF-8 with 1007. What waits to be written is capped
-//! ([`super::WS_WRITE_BUFFER_BYTES_MAX`]); a peer that does not take a reply or a pong
+//! ([`WS_WRITE_BUFFER_BYTES_MAX`]); a peer that does not take a reply or a pong
 //! within the write timeout is dropped, and until it takes it nothing more is read from it.
 //! A session without a data message for the idle timeout (pings and pongs do not count) is
 //! closed with 1001; so is every session when the server shuts down.
@@ -33,19 +33,13 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::peers::PeerSlot;
 use super::respond::{HttpResponse, detail};
-use super::{FRAME_BYTES_MAX, Peer, Shared, WS_WRITE_BUFFER_BYTES_MAX};
+use super::{Peer, Shared};
+use crate::constants::{
+    FRAME_BYTES_MAX, WS_CLOSE_REASON_BYTES_MAX, WS_CLOSE_WAIT, WS_READ_BUFFER_BYTES,
+    WS_WRITE_BUFFER_BYTES_MAX,
+};
 use incident_api::Session;
 use incident_api::openenv::{self, Answer, Unless, error_frame};
-
-/// Bytes tungstenite reads per call, and the read buffer each session keeps. Its default
-/// (128 KiB) is zero-filled before every read, which cost more than the rest of a step;
-/// 4 KiB still showed as `memset` in the profile and was a third of a held session's
-/// memory. Messages are ~100 bytes; larger ones (up to [`FRAME_BYTES_MAX`]) simply take
-/// several reads.
-const READ_BUFFER_BYTES: usize = 1024;
-
-/// How long we wait for the client's close reply after sending a close frame.
-const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 fn header_has<B>(request: &Request<B>, name: hyper::header::HeaderName, token: &str) -> bool {
     request.headers().get_all(name).iter().any(|value| {
@@ -58,7 +52,7 @@ fn header_has<B>(request: &Request<B>, name: hyper::header::HeaderName, token: &
 
 /// Answer `GET /ws`: 101 and a spawned session task (or, at `--max-sessions` or the
 /// address's `--max-sessions-per-peer`, a spawned refusal), 400 for a non-WebSocket
-/// request, 503 when [`super::WS_REFUSALS_MAX`] refusals are already in progress.
+/// request, 503 when [`crate::constants::WS_REFUSALS_MAX`] refusals are already in progress.
 pub fn upgrade<B>(mut request: Request<B>, shared: &Arc<Shared>) -> HttpResponse
 where
     B: Send + 'static,
@@ -129,7 +123,7 @@ type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 /// [`WS_WRITE_BUFFER_BYTES_MAX`], so a peer that never reads cannot grow it.
 fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER_BYTES)
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(WS_WRITE_BUFFER_BYTES_MAX)
         .max_message_size(Some(FRAME_BYTES_MAX))
@@ -196,7 +190,7 @@ async fn refuse(mut socket: Socket, full: Full, peer: IpAddr, shared: &Shared) {
             data["max_sessions_per_peer"] = Value::from(shared.config.max_sessions_per_peer);
         }
     }
-    if send(&mut socket, &frame, CLOSE_WAIT).await {
+    if send(&mut socket, &frame, WS_CLOSE_WAIT).await {
         close(&mut socket, CloseCode::Normal, "").await;
     }
 }
@@ -243,10 +237,10 @@ where
         code,
         reason: reason.into(),
     };
-    if let Ok(Ok(())) = tokio::time::timeout(CLOSE_WAIT, socket.close(Some(frame))).await {
+    if let Ok(Ok(())) = tokio::time::timeout(WS_CLOSE_WAIT, socket.close(Some(frame))).await {
         // Read until the client's close reply so the handshake completes cleanly.
         let wait = async { while let Some(Ok(_)) = socket.next().await {} };
-        let _ = tokio::time::timeout(CLOSE_WAIT, wait).await;
+        let _ = tokio::time::timeout(WS_CLOSE_WAIT, wait).await;
     }
 }
 
@@ -374,9 +368,10 @@ async fn fail(socket: &mut Socket, error: &WsError) {
     }
 }
 
-/// Cut a close reason to the 123 bytes a close frame has room for, on a char boundary.
+/// Cut a close reason to the [`WS_CLOSE_REASON_BYTES_MAX`] bytes a close frame has room
+/// for, on a char boundary.
 fn truncated(reason: &str) -> &str {
-    let mut end = reason.len().min(123);
+    let mut end = reason.len().min(WS_CLOSE_REASON_BYTES_MAX);
     while !reason.is_char_boundary(end) {
         end -= 1;
     }
@@ -396,7 +391,8 @@ mod tests {
             WebSocketStream::from_raw_socket(ours, Role::Server, Some(socket_config())).await;
         let mut client = WebSocketStream::from_raw_socket(theirs, Role::Client, None).await;
         let reply = "x".repeat(FRAME_BYTES_MAX + 1);
-        let sending = tokio::spawn(async move { send_text(&mut server, reply, CLOSE_WAIT).await });
+        let sending =
+            tokio::spawn(async move { send_text(&mut server, reply, WS_CLOSE_WAIT).await });
         let first = client.next().await;
         let Some(Ok(Message::Close(Some(frame)))) = first else {
             let length = first.map(|message| message.map(|m| m.len()));
