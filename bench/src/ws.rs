@@ -23,6 +23,11 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 /// Sessions that share one loopback source address (see the module docs).
 pub const SESSIONS_PER_SOURCE: usize = 1024;
 
+const _: () = assert!(
+    SESSIONS_PER_SOURCE <= incident_host::constants::MAX_SESSIONS_PER_PEER_DEFAULT,
+    "one source address stays within the server's per-address session bound"
+);
+
 /// The first loopback source address; session `i` binds this plus `i / SESSIONS_PER_SOURCE`.
 pub const SOURCE_BASE: Ipv4Addr = Ipv4Addr::new(127, 1, 0, 1);
 

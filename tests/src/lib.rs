@@ -891,7 +891,7 @@ pub mod episode {
     /// Return the final score of an ended episode as a fraction (0 before it ends).
     #[must_use]
     pub fn score(env: &Env) -> f64 {
-        f64::from(env.final_grade().map_or(0, |g| g.score)) / 1000.0
+        incident_core::constants::milli_to_f64(env.final_grade().map_or(0, |g| g.score.into()))
     }
 }
 

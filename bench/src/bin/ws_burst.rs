@@ -37,8 +37,9 @@ const READ_BUFFER_BYTES: usize = 4096;
 struct Options {
     #[command(flatten)]
     common: Common,
-    /// Sessions to open at once.
-    #[arg(long, default_value_t = 16_384, value_parser = ws::positive)]
+    /// Sessions to open at once (default: the server's default bound).
+    #[arg(long, default_value_t = incident_host::constants::MAX_SESSIONS_DEFAULT,
+          value_parser = ws::positive)]
     sessions: usize,
 }
 
