@@ -432,33 +432,52 @@ async fn a_client_that_never_reads_loses_its_slot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_at_capacity_are_bounded() {
-    // Goal: at --max-sessions, refusals in progress (the CAPACITY_REACHED frame and its
-    // close handshake, up to a few seconds with a peer that does not answer) are bounded
-    // by WS_REFUSALS_MAX; past it an upgrade gets HTTP 503 and no socket is kept.
-    let mut config = Config::local();
-    config.max_sessions = 1;
-    let server = start_with(config).await;
-    let addr = server.local_addr();
-    let mut held = connect(addr).await;
-    ask(&mut held, json!({"type": "state"})).await;
-    let attempts = incident_host::constants::WS_REFUSALS_MAX + 40;
-    let mut statuses = Vec::new();
-    let mut sockets = Vec::new();
-    for _ in 0..attempts {
-        let (status, socket) = raw_ws::upgrade(addr).await;
-        statuses.push(status);
-        sockets.push(socket);
+    // Goal: at --max-sessions, and at an address's --max-sessions-per-peer, refusals in
+    // progress (the CAPACITY_REACHED frame and its close handshake, up to a few seconds
+    // with a peer that does not answer) are bounded by WS_REFUSALS_MAX together; past it
+    // an upgrade gets HTTP 503 and no socket is kept. Another address still gets a
+    // session while one address's refusals fill that bound.
+    for per_peer in [false, true] {
+        let mut config = Config::local();
+        if per_peer {
+            config.max_sessions_per_peer = 1;
+        } else {
+            config.max_sessions = 1;
+        }
+        let server = start_with(config).await;
+        let addr = server.local_addr();
+        let mut held = connect(addr).await;
+        ask(&mut held, json!({"type": "state"})).await;
+        let attempts = incident_host::constants::WS_REFUSALS_MAX + 40;
+        let mut statuses = Vec::new();
+        let mut sockets = Vec::new();
+        for _ in 0..attempts {
+            let (status, socket) = raw_ws::upgrade(addr).await;
+            statuses.push(status);
+            sockets.push(socket);
+        }
+        assert!(
+            statuses.iter().all(|s| matches!(s, 101 | 503)),
+            "{statuses:?}"
+        );
+        let upgraded = statuses.iter().filter(|s| **s == 101).count();
+        assert!(
+            upgraded >= 1,
+            "no refusal frame at all (per peer: {per_peer})"
+        );
+        assert!(
+            upgraded < attempts,
+            "all {attempts} refusals were upgraded at once (per peer: {per_peer})"
+        );
+        if per_peer {
+            let other = Ipv4Addr::new(127, 0, 0, 2);
+            assert!(
+                session_answers_from(other, addr).await,
+                "another address was refused"
+            );
+        }
+        ask(&mut held, json!({"type": "state"})).await;
+        drop(sockets);
+        server.shutdown().await;
     }
-    assert!(
-        statuses.iter().all(|s| matches!(s, 101 | 503)),
-        "{statuses:?}"
-    );
-    let upgraded = statuses.iter().filter(|s| **s == 101).count();
-    assert!(upgraded >= 1, "no refusal frame at all");
-    assert!(
-        upgraded < attempts,
-        "all {attempts} refusals were upgraded at once"
-    );
-    ask(&mut held, json!({"type": "state"})).await;
-    server.shutdown().await;
 }
