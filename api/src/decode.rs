@@ -59,7 +59,7 @@ pub fn parse(bytes: &[u8]) -> Result<Option<Value>, ApiError> {
 }
 
 /// Parse and validate a `/step` body: a plain action object directly, anything else
-/// through [`parse`], [`parse::step_action`] and [`parse::parse_action`] (which word
+/// through [`fn@parse`], [`parse::step_action`] and [`parse::parse_action`] (which word
 /// every error).
 ///
 /// # Errors

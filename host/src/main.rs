@@ -18,7 +18,7 @@ struct Cli {
 enum Command {
     /// Serve the original's HTTP API and the OpenEnv WebSocket protocol.
     Serve(server::ServeArgs),
-    /// Run a policy through the tasks and print [START]/[STEP]/[END] lines.
+    /// Run a policy through the tasks and print `[START]`/`[STEP]`/`[END]` lines.
     Run(runner::RunArgs),
     /// Run many seeded episodes per task and print a score table.
     Eval(runner::EvalArgs),

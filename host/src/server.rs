@@ -23,8 +23,8 @@
 //! WebSocket sessions run at once, [`MAX_SESSIONS_PER_PEER_DEFAULT`] per client address
 //! (`CAPACITY_REACHED` beyond, with at most
 //! [`WS_REFUSALS_MAX`] refusals in progress: HTTP 503 past them); WebSocket messages are
-//! capped at [`FRAME_BYTES_MAX`] and what waits to be written at
-//! [`WS_WRITE_BUFFER_BYTES_MAX`]; a peer that does not take a reply or pong within
+//! capped at [`crate::constants::FRAME_BYTES_MAX`] and what waits to be written at
+//! [`crate::constants::WS_WRITE_BUFFER_BYTES_MAX`]; a peer that does not take a reply or pong within
 //! [`WRITE_TIMEOUT_SECS_DEFAULT`] is dropped, and a session without a data message for
 //! [`SESSION_IDLE_TIMEOUT_SECS_DEFAULT`] is closed. `serve` raises its file limit to the
 //! hard limit and shrinks the connection and session bounds to fit it

@@ -196,7 +196,7 @@ impl OwnedLanes {
     }
 }
 
-/// An environment saved by [`Batch::hold`]: its position, state and episode start time.
+/// An environment saved by `Batch::hold`: its position, state and episode start time.
 #[derive(Debug)]
 pub struct Held {
     index: usize,

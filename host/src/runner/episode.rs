@@ -24,7 +24,7 @@ pub struct Taken {
     pub action_type: &'static str,
     /// The service as given (empty when none).
     pub service: String,
-    /// The emitted reward as printed ([`printed`]).
+    /// The emitted reward as printed (`printed`).
     pub reward: f64,
     /// The observation's `action_result`.
     pub result: String,
@@ -172,7 +172,7 @@ pub struct TaskSummary {
     pub split: Option<&'static str>,
     /// The seed it was reset with.
     pub seed: i64,
-    /// The final score as printed ([`printed`]: an original task's clamped to
+    /// The final score as printed (`printed`: an original task's clamped to
     /// [0.05, 0.95]).
     pub score: f64,
     /// Whether the score reached [`SUCCESS_SCORE_MIN`].
