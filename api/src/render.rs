@@ -367,7 +367,7 @@ pub struct GraderResponse {
 /// generated incident, with its time to mitigation).
 #[must_use]
 pub fn grader(env: &Env) -> GraderResponse {
-    let grade = incident_core::grader::grade(env);
+    let grade = env.grade();
     GraderResponse {
         task_id: env.scenario().name(),
         score: shown(env.scenario(), Milli::from(grade.score)),

@@ -205,7 +205,7 @@ fn the_grader_scores_generated_incidents_by_ruleset_v1() {
         grade["time_to_mitigation"],
         json!(session.env().mitigated_at().unwrap())
     );
-    let core = incident_core::grader::v1_grade(session.env());
+    let core = session.env().grade();
     assert_eq!(grade["details"]["score"], f64::from(core.score) / 1000.0);
     let mut original = Session::new();
     reset(&mut original, &json!({"task_id": "hard_task", "seed": 42}));

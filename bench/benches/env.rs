@@ -15,7 +15,7 @@ use incident_bench::{ActionTape, Batch, random_actions};
 use incident_core::batch::{self, BatchOut, EpisodeStats, TaskChoice};
 use incident_core::scenario::{Scenario, Split, Tier};
 use incident_core::task::TaskId;
-use incident_core::{Env, OBS_LEN, grader, obs};
+use incident_core::{Env, OBS_LEN, obs};
 
 /// Task choice of every auto-reset.
 const TASKS: TaskChoice = TaskChoice::Uniform;
@@ -96,7 +96,7 @@ fn step(c: &mut Criterion) {
     let mut next = 0;
     group.bench_function("grade", |b| {
         b.iter(|| {
-            let grade = grader::grade(black_box(&envs[next % SCRIPT_LEN]));
+            let grade = black_box(&envs[next % SCRIPT_LEN]).grade();
             next += 1;
             grade
         });

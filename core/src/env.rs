@@ -24,6 +24,7 @@ use crate::vocab::{Fix, Mode, SERVICE_COUNT, Service, Status};
 
 #[cfg(test)]
 mod reference;
+pub mod v2;
 
 pub use crate::constants::{
     Milli, REWARD_FIX_MILLI, REWARD_MAX_MILLI, REWARD_MIN_MILLI, REWARD_ROOT_DIAGNOSIS_MILLI,
@@ -184,10 +185,10 @@ pub struct Env {
     /// its service's mode with one load. Derived, so a snapshot does not store it.
     #[cfg_attr(feature = "serde", serde(skip, default = "all_healthy"))]
     pub(crate) modes: [Mode; SERVICE_COUNT],
-    /// Ruleset v2 ([`crate::v2`]): the timeline a snapshot rebuilds by replaying the
+    /// Ruleset v2 ([`crate::env::v2`]): the timeline a snapshot rebuilds by replaying the
     /// history (fixes landed, their steps, error budget burned); zero otherwise.
     #[cfg_attr(feature = "serde", serde(skip))]
-    pub(crate) timeline: crate::v2::Timeline,
+    pub(crate) timeline: v2::Timeline,
     /// The numeric observation of the current state ([`crate::obs`]), kept up to date by
     /// `reset` and every step so that reading it is a copy. A function of the fields
     /// above, so [`Env::check`]'s replay reproduces it.
@@ -261,7 +262,7 @@ impl Env {
             stream,
             draws: 0,
             modes: [Mode::Healthy; SERVICE_COUNT],
-            timeline: crate::v2::Timeline::default(),
+            timeline: v2::Timeline::default(),
             obs: [[0; obs::SERVICE_BLOCK]; obs::BLOCK_COUNT],
         };
         env.reset_scenario(scenario, seed);
@@ -302,7 +303,10 @@ impl Env {
             // Nothing identified or fixed, full efficiency and safety.
             self.potential_milli = grader::V1_RESET_SCORE_MILLI as i16;
             self.v1_budget_row = grader::v1_budget_row(&self.scenario);
-            debug_assert_eq!(grader::v1_score(self), grader::V1_RESET_SCORE_MILLI);
+            debug_assert_eq!(
+                grader::v1_score(&self.scenario, &self.tally()),
+                grader::V1_RESET_SCORE_MILLI
+            );
         }
     }
 
@@ -331,7 +335,7 @@ impl Env {
         self.v1_budget_row = 0;
         self.v1_credit = 0;
         self.modes = modes;
-        self.timeline = crate::v2::Timeline::default();
+        self.timeline = v2::Timeline::default();
         self.obs = first;
     }
 
@@ -574,7 +578,7 @@ impl Env {
         self.counters.fix_correct_count += 1;
         self.view_mut().set_fixed(s);
         if self.is_v2() {
-            // It lands `fix_delay` steps from now ([`crate::v2`]).
+            // It lands `fix_delay` steps from now ([`crate::env::v2`]).
             self.v2_fix_applied(s);
         } else if self.scenario.root_mask & bit != 0 {
             self.modes = self.scenario.modes_now(self.fixed);
@@ -633,7 +637,7 @@ impl Env {
         self.scenario.ruleset != Ruleset::Original
     }
 
-    /// Whether the scenario plays ruleset v2 ([`crate::v2`]).
+    /// Whether the scenario plays ruleset v2 ([`crate::env::v2`]).
     #[inline(always)]
     pub(crate) fn is_v2(&self) -> bool {
         self.scenario.ruleset == Ruleset::V2
@@ -661,7 +665,7 @@ impl Env {
         let mut reward_milli = effects.reward_milli;
         if v1 {
             if effects.credit_changed {
-                self.v1_credit = grader::v1_credit(self);
+                self.v1_credit = grader::v1_credit(&self.scenario, &self.tally());
             }
             reward_milli = self.v1_reward(terminal);
         }
@@ -691,7 +695,7 @@ impl Env {
     /// on resolution hide every alert.
     #[inline(always)]
     fn end_episode(&mut self, global: &mut obs::Global) {
-        self.final_grade = Some(grader::grade(self));
+        self.final_grade = Some(self.grade());
         let resolved = self.is_resolved();
         global.set_end(resolved);
         if resolved {
@@ -705,9 +709,10 @@ impl Env {
     #[inline(always)]
     fn v1_reward(&mut self, terminal: bool) -> Milli {
         let score = if self.is_v2() {
-            crate::v2::score(self)
+            v2::score(self)
         } else {
-            grader::v1_score_kept(self)
+            let (credit, row) = (self.v1_credit, self.v1_budget_row);
+            grader::v1_score_kept(&self.scenario, &self.tally(), credit, row)
         };
         let reward = score - Milli::from(self.potential_milli)
             + Milli::from(terminal) * grader::V1_RESET_SCORE_MILLI;
@@ -739,7 +744,7 @@ impl Env {
     #[must_use]
     pub fn mode(&self, service: Service) -> Mode {
         if self.is_v2() {
-            // The timeline's: onsets, masking and landed fixes ([`crate::v2`]).
+            // The timeline's: onsets, masking and landed fixes ([`crate::env::v2`]).
             return self.modes[service as usize];
         }
         self.scenario.mode_now(service, self.fixed)
@@ -839,6 +844,31 @@ impl Env {
     #[must_use]
     pub fn truncated(&self) -> bool {
         self.is_done() && !self.is_resolved()
+    }
+
+    /// Return what the agent did, as the grade reads it.
+    #[must_use]
+    #[inline(always)]
+    pub fn tally(&self) -> grader::Tally {
+        grader::Tally {
+            step_count: self.step_count,
+            root_identified: self.root_identified,
+            investigated: self.investigated,
+            metrics_queried: self.metrics_queried,
+            fixed: self.fixed,
+            destructive_actions: self.counters.destructive_actions,
+            invalid_actions: self.counters.invalid_actions,
+        }
+    }
+
+    /// Grade the episode as it stands now (the live `/grader`), under its ruleset.
+    #[must_use]
+    #[inline(never)]
+    pub fn grade(&self) -> Grade {
+        match self.scenario.ruleset {
+            Ruleset::V2 => v2::grade(self),
+            _ => grader::grade(&self.scenario, &self.tally()),
+        }
     }
 
     /// Return the destructive/invalid/correct counters.

@@ -57,7 +57,7 @@
 
 use crate::constants::ROOT_COUNT_MAX;
 use crate::scenario::{BLANK, Origin, Ruleset, Scenario, Split, TIER_COUNT, Tier};
-use crate::task::Root;
+use crate::task::{Root, TaskId};
 use crate::topology::{ALL_SERVICES, DEPENDED_BY, DEPENDS_ON, ServiceMask};
 use crate::vocab::{
     DIAGNOSIS_COUNT, Fix, MODE_COUNT, Mode, SERVICE_COUNT, STATUS_COUNT, Service, Severity, Status,
@@ -471,6 +471,25 @@ fn draw_count(draws: &mut Draws, percent: [u8; ROOT_COUNT_MAX]) -> usize {
         pick -= u32::from(p);
     }
     1
+}
+
+impl Scenario {
+    /// Return generated incident `seed` of `tier` in `split` ([`generate`]).
+    #[must_use]
+    pub fn generated(seed: u64, tier: Tier, split: Split) -> Scenario {
+        generate(seed, tier, split)
+    }
+}
+
+impl Origin {
+    /// Return the scenario this origin names (generating it if need be).
+    #[must_use]
+    pub fn scenario(self) -> Scenario {
+        match self {
+            Origin::Generated { tier, split, seed } => generate(seed, tier, split),
+            other => Scenario::task(other.task_id().unwrap_or(TaskId::Easy)),
+        }
+    }
 }
 
 /// Return the generated incident `seed` of `tier` in `split`.

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::constants::{Milli, milli_to_f64};
 use crate::constants::{ROOT_COUNT_MAX, STEP_COUNT_MAX, TASK_ROOT_COUNT_MAX};
-use crate::env::Env;
 use crate::scenario::{Ruleset, Scenario};
 use crate::task::{TASK_COUNT, Task, TaskId};
+use crate::topology::ServiceMask;
 
 /// A grade: four components and the weighted total, each in thousandths in `[50, 950]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -56,46 +56,66 @@ impl Grade {
     }
 }
 
-/// Grade the episode as it stands now (the live `/grader`).
+/// What the agent did, as the grade reads it: plain values an episode reports
+/// (`Env::tally`), so the formulas here read no episode type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Steps taken.
+    pub step_count: u8,
+    /// Services diagnosed with their configured mode.
+    pub root_identified: ServiceMask,
+    /// Services whose logs were read.
+    pub investigated: ServiceMask,
+    /// Services whose metrics were queried.
+    pub metrics_queried: ServiceMask,
+    /// Services fixed (by the required fix, in dependency order).
+    pub fixed: ServiceMask,
+    /// Destructive actions.
+    pub destructive_actions: u8,
+    /// Invalid actions.
+    pub invalid_actions: u8,
+}
+
+/// Grade an episode of `scenario` under the original rules or ruleset v1 (`Env::grade`
+/// is every ruleset's, the live `/grader`).
 ///
 /// The four components are functions of a few small counts, so they are looked up in
 /// tables computed at compile time with the same `f64` expressions and the same rounding
 /// ([`grade_computed`] is the formula, and a test compares the two on every input); only
 /// the weighted total is computed per call.
 #[must_use]
-pub fn grade(env: &Env) -> Grade {
+pub fn grade(scenario: &Scenario, tally: &Tally) -> Grade {
     // The original ruleset is the four tasks' (a generated incident is always v1).
-    let task = match (env.task_id(), env.scenario().ruleset) {
-        (_, Ruleset::V2) => return crate::v2::grade(env),
+    let task = match (scenario.task_id(), scenario.ruleset) {
         (Some(task), Ruleset::Original) => task,
-        _ => return v1_grade_tabled(env),
+        _ => return v1_grade_tabled(scenario, tally),
     };
-    let roots = env.scenario().root_mask;
+    let roots = scenario.root_mask;
     // Counts of root services: at most the task's root count (<= TASK_ROOT_COUNT_MAX).
     let count = |mask: u8| ((mask & roots).count_ones() as usize).min(TASK_ROOT_COUNT_MAX);
-    let counters = env.counters();
     let tables = &TABLES[task as usize];
-    let steps = usize::from(env.step_count()).min(STEP_COUNT_MAX);
+    let steps = usize::from(tally.step_count).min(STEP_COUNT_MAX);
     let (destructive, invalid) = (
-        usize::from(counters.destructive_actions),
-        usize::from(counters.invalid_actions),
+        usize::from(tally.destructive_actions),
+        usize::from(tally.invalid_actions),
     );
     let safety = match SAFETY.get(destructive).and_then(|row| row.get(invalid)) {
         Some(&safety) => safety,
         // Beyond any reachable count (each is at most STEP_COUNT_MAX): the formula.
-        None => strict(safety_x(
-            counters.destructive_actions,
-            counters.invalid_actions,
-        )),
+        None => strict(safety_x(tally.destructive_actions, tally.invalid_actions)),
     };
     let components = [
-        tables.root[count(env.root_identified())][count(env.investigated())],
-        tables.resolution[count(env.fixed())],
+        tables.root[count(tally.root_identified)][count(tally.investigated)],
+        tables.resolution[count(tally.fixed)],
         tables.efficiency[steps],
         safety,
     ];
     Grade::from_components(components)
 }
+
+/// Ruleset v2's error budget beyond the optimal path: steps with users affected until
+/// its part of the efficiency is 0.
+pub const ERROR_BUDGET_STEPS: u32 = 6;
 
 /// The grade's weights in percent, in [`Grade::details`] order (root cause
 /// identification, resolution, efficiency, safety); both rulesets use them.
@@ -143,23 +163,21 @@ pub const V1_RESET_SCORE_MILLI: Milli = 350;
 /// - safety: `1 − 0.25·destructive − 0.1·invalid`, at least 0;
 /// - score: `(35·root + 30·resolution + 20·efficiency + 15·safety) / 100`.
 #[must_use]
-pub fn v1_grade(env: &Env) -> Grade {
-    let scenario = env.scenario();
+pub fn v1_grade(scenario: &Scenario, tally: &Tally) -> Grade {
     let roots = scenario.root_mask;
     let count = |mask: u8| (mask & roots).count_ones();
-    let exact = count(env.root_identified());
+    let exact = count(tally.root_identified);
     // A read earns its credit only with the diagnosis it backs: a read's reward and the
     // live grade must not tell a root from a symptom before the agent names the mode.
-    let read = count(env.root_identified() & (env.investigated() | env.metrics_queried()));
-    let counters = env.counters();
+    let read = count(tally.root_identified & (tally.investigated | tally.metrics_queried));
     let root = v1_root(scenario.root_count, exact, read);
-    let resolution = v1_resolution(scenario.root_count, count(env.fixed()));
+    let resolution = v1_resolution(scenario.root_count, count(tally.fixed));
     let efficiency = v1_efficiency(
-        u32::from(env.step_count()),
+        u32::from(tally.step_count),
         u32::from(scenario.optimal_steps),
         u32::from(scenario.max_steps),
     );
-    let safety = v1_safety(counters.destructive_actions, counters.invalid_actions);
+    let safety = v1_safety(tally.destructive_actions, tally.invalid_actions);
     weighted([root, resolution, efficiency, safety])
 }
 
@@ -185,12 +203,11 @@ pub(crate) fn weighted(parts: [u32; 4]) -> Grade {
 /// and no division by a variable (what [`grade`] runs at an episode's end; a test holds
 /// it equal to the formula).
 #[must_use]
-fn v1_grade_tabled(env: &Env) -> Grade {
+fn v1_grade_tabled(scenario: &Scenario, tally: &Tally) -> Grade {
     let [w_root, w_resolution, w_efficiency, w_safety] = WEIGHTS_PERCENT.map(u32::from);
-    let (root, resolution) = v1_credit_parts(env);
-    let efficiency = v1_efficiency_weighted(env, v1_budget_row(env.scenario()));
-    let counters = env.counters();
-    let safety = v1_safety(counters.destructive_actions, counters.invalid_actions);
+    let (root, resolution) = v1_credit_parts(scenario, tally);
+    let efficiency = v1_efficiency_weighted(scenario, tally, v1_budget_row(scenario));
+    let safety = v1_safety(tally.destructive_actions, tally.invalid_actions);
     Grade {
         root_cause_identification: (root / w_root) as u16,
         resolution: (resolution / w_resolution) as u16,
@@ -245,44 +262,44 @@ pub(crate) const fn v1_safety(destructive: u8, invalid: u8) -> u32 {
 /// score from its weighted parts ([`v1_credit`], the efficiency table of the budget's
 /// row, the safety part).
 #[must_use]
-pub fn v1_score(env: &Env) -> Milli {
-    v1_score_of(env, v1_credit(env), v1_budget_row(env.scenario()))
+pub fn v1_score(scenario: &Scenario, tally: &Tally) -> Milli {
+    v1_score_kept(
+        scenario,
+        tally,
+        v1_credit(scenario, tally),
+        v1_budget_row(scenario),
+    )
 }
 
-/// [`v1_score`] from the credit and budget row the environment keeps (its step
-/// recomputes the credit only on the steps that can change it; reset sets the row): the
-/// step path's score, with no division but the one by the constant 100.
-#[inline(always)]
-pub(crate) fn v1_score_kept(env: &Env) -> Milli {
-    v1_score_of(env, env.v1_credit, env.v1_budget_row)
-}
-
-/// The score from `credit` ([`v1_credit`]) and the efficiency row `budget_row`
-/// ([`v1_budget_row`]): the efficiency part from a table computed at compile time with
+/// [`v1_score`] from the credit ([`v1_credit`]) and the efficiency row ([`v1_budget_row`])
+/// the environment keeps (its step recomputes the credit only on the steps that can change
+/// it; reset sets the row): the step path's score, with no division but the one by the
+/// constant 100. The efficiency part comes from a table computed at compile time with
 /// [`v1_efficiency`] (a budget or overrun beyond `STEP_COUNT_MAX` steps takes the
-/// formula), the safety part computed.
+/// formula), the safety part is computed.
 #[inline(always)]
-fn v1_score_of(env: &Env, credit: u32, budget_row: u8) -> Milli {
-    let efficiency = v1_efficiency_weighted(env, budget_row);
-    let counters = env.counters();
-    let safety = v1_safety(counters.destructive_actions, counters.invalid_actions);
+pub(crate) fn v1_score_kept(
+    scenario: &Scenario,
+    tally: &Tally,
+    credit: u32,
+    budget_row: u8,
+) -> Milli {
+    let efficiency = v1_efficiency_weighted(scenario, tally, budget_row);
+    let safety = v1_safety(tally.destructive_actions, tally.invalid_actions);
     ((credit + efficiency + u32::from(WEIGHTS_PERCENT[3]) * safety) / 100) as Milli
 }
 
 /// The weighted efficiency part from row `budget_row` of [`V1_EFFICIENCY_WEIGHTED`] (the
 /// formula beyond the table).
 #[inline(always)]
-fn v1_efficiency_weighted(env: &Env, budget_row: u8) -> u32 {
-    let over = usize::from(
-        env.step_count()
-            .saturating_sub(env.scenario().optimal_steps),
-    );
+fn v1_efficiency_weighted(scenario: &Scenario, tally: &Tally, budget_row: u8) -> u32 {
+    let over = usize::from(tally.step_count.saturating_sub(scenario.optimal_steps));
     match V1_EFFICIENCY_WEIGHTED
         .get(usize::from(budget_row))
         .and_then(|row| row.get(over))
     {
         Some(&weighted) => u32::from(weighted),
-        None => v1_efficiency_beyond(env),
+        None => v1_efficiency_beyond(scenario, tally.step_count),
     }
 }
 
@@ -304,26 +321,25 @@ pub(crate) const fn v1_budget_row(scenario: &Scenario) -> u8 {
 /// division): they change only when a root is identified, an identified root is first
 /// read or a root is fixed. Root counts beyond [`ROOT_COUNT_MAX`] take the formulas.
 #[must_use]
-pub(crate) fn v1_credit(env: &Env) -> u32 {
-    let (root, resolution) = v1_credit_parts(env);
+pub(crate) fn v1_credit(scenario: &Scenario, tally: &Tally) -> u32 {
+    let (root, resolution) = v1_credit_parts(scenario, tally);
     root + resolution
 }
 
 /// [`v1_credit`]'s two parts, `35·root` and `30·resolution`.
 #[inline(always)]
-fn v1_credit_parts(env: &Env) -> (u32, u32) {
-    let scenario = env.scenario();
+fn v1_credit_parts(scenario: &Scenario, tally: &Tally) -> (u32, u32) {
     let roots = scenario.root_mask;
-    let identified = env.root_identified() & roots;
-    let read = identified & (env.investigated() | env.metrics_queried());
-    let fixed = env.fixed() & roots;
+    let identified = tally.root_identified & roots;
+    let read = identified & (tally.investigated | tally.metrics_queried);
+    let fixed = tally.fixed & roots;
     let [identified, read, fixed] = [identified, read, fixed].map(|mask| ONES[usize::from(mask)]);
     match V1_CREDIT_WEIGHTED.get(usize::from(scenario.root_count)) {
         Some(table) => (
             table.root[usize::from(identified)][usize::from(read)],
             table.resolution[usize::from(fixed)],
         ),
-        None => v1_credit_beyond(env),
+        None => v1_credit_beyond(scenario.root_count, [identified, read, fixed]),
     }
 }
 
@@ -379,15 +395,14 @@ static V1_CREDIT_WEIGHTED: [CreditTable; ROOT_COUNT_MAX + 1] = {
 };
 
 /// The weighted root-cause and resolution parts, `35·root` and `30·resolution`, from the
-/// formulas (root counts beyond [`V1_CREDIT_WEIGHTED`]).
+/// formulas (root counts beyond [`V1_CREDIT_WEIGHTED`]), of the counts of roots
+/// identified, identified and read, and fixed.
 #[cold]
 #[inline(never)]
-fn v1_credit_beyond(env: &Env) -> (u32, u32) {
-    let scenario = env.scenario();
-    let count = |mask: u8| (mask & scenario.root_mask).count_ones();
-    let read = count(env.root_identified() & (env.investigated() | env.metrics_queried()));
-    let root = v1_root(scenario.root_count, count(env.root_identified()), read);
-    let resolution = v1_resolution(scenario.root_count, count(env.fixed()));
+fn v1_credit_beyond(root_count: u8, counts: [u8; 3]) -> (u32, u32) {
+    let [identified, read, fixed] = counts.map(u32::from);
+    let root = v1_root(root_count, identified, read);
+    let resolution = v1_resolution(root_count, fixed);
     (
         u32::from(WEIGHTS_PERCENT[0]) * root,
         u32::from(WEIGHTS_PERCENT[1]) * resolution,
@@ -397,10 +412,9 @@ fn v1_credit_beyond(env: &Env) -> (u32, u32) {
 /// The weighted efficiency part beyond [`V1_EFFICIENCY_WEIGHTED`].
 #[cold]
 #[inline(never)]
-fn v1_efficiency_beyond(env: &Env) -> u32 {
-    let scenario = env.scenario();
+fn v1_efficiency_beyond(scenario: &Scenario, step_count: u8) -> u32 {
     let efficiency = v1_efficiency(
-        u32::from(env.step_count()),
+        u32::from(step_count),
         u32::from(scenario.optimal_steps),
         u32::from(scenario.max_steps),
     );
@@ -527,23 +541,22 @@ fn total(components: [u16; 4]) -> f64 {
 
 /// [`grade`] computed from the formulas (the reference the tables must agree with).
 #[must_use]
-pub fn grade_computed(env: &Env) -> Grade {
-    let Some(task) = env.task_id().map(TaskId::task) else {
-        return v1_grade(env);
+pub fn grade_computed(scenario: &Scenario, tally: &Tally) -> Grade {
+    let Some(task) = scenario.task_id().map(TaskId::task) else {
+        return v1_grade(scenario, tally);
     };
     let roots = task.root_mask;
     let n = task.root_count();
-    let exact = (env.root_identified() & roots).count_ones();
-    let investigated = (env.investigated() & roots).count_ones();
+    let exact = (tally.root_identified & roots).count_ones();
+    let investigated = (tally.investigated & roots).count_ones();
     // A root is fixed only by its required fix, so `fixed & roots` is exactly the roots with
     // a successful record of the required fix.
-    let resolved = (env.fixed() & roots).count_ones();
-    let counters = env.counters();
+    let resolved = (tally.fixed & roots).count_ones();
     let components = [
         root_x(exact, investigated, n),
         resolution_x(resolved, n),
-        efficiency_x(env.step_count(), task),
-        safety_x(counters.destructive_actions, counters.invalid_actions),
+        efficiency_x(tally.step_count, task),
+        safety_x(tally.destructive_actions, tally.invalid_actions),
     ]
     .map(strict);
     Grade::from_components(components)
@@ -707,20 +720,27 @@ mod tests {
         for task in TaskId::ALL {
             let roots = task.task().root_mask;
             let subsets: Vec<u8> = (0..=roots).filter(|m| m & !roots == 0).collect();
-            let mut env = Env::new(task, 1, 0);
+            let scenario = Scenario::task(task);
             for &identified in &subsets {
                 for &investigated in &subsets {
                     for &fixed in &subsets {
                         for steps in 0..=task.task().max_steps {
                             for destructive in 0..=16 {
                                 for invalid in 0..=16 {
-                                    env.root_identified = identified;
-                                    env.investigated = investigated | !roots & 0b10_1010;
-                                    env.fixed = fixed;
-                                    env.step_count = steps;
-                                    env.counters.destructive_actions = destructive;
-                                    env.counters.invalid_actions = invalid;
-                                    assert_eq!(grade(&env), grade_computed(&env), "{env:?}");
+                                    let tally = Tally {
+                                        root_identified: identified,
+                                        investigated: investigated | !roots & 0b10_1010,
+                                        fixed,
+                                        step_count: steps,
+                                        destructive_actions: destructive,
+                                        invalid_actions: invalid,
+                                        metrics_queried: 0,
+                                    };
+                                    assert_eq!(
+                                        grade(&scenario, &tally),
+                                        grade_computed(&scenario, &tally),
+                                        "{tally:?}"
+                                    );
                                 }
                             }
                         }
@@ -736,8 +756,8 @@ mod tests {
         // v1_grade's score on every input: root counts 0..=4 (4: beyond the tables), any masks of the six
         // services as roots, identified, read and fixed (consistent or not), budgets and
         // step counts inside and beyond the table, counters up to saturation.
-        use crate::scenario::{Scenario, Split, Tier};
-        let mut env = Env::with_scenario(Scenario::generated(1, Tier::Hard, Split::Train), 1, 0);
+        let mut scenario = Scenario::task(TaskId::Hard);
+        scenario.ruleset = Ruleset::V1;
         let mut state = 0x2545_F491_4F6C_DD1D_u64;
         let mut next = |bound: u64| {
             state ^= state << 13;
@@ -747,30 +767,31 @@ mod tests {
         };
         let (mut tabled, mut formula) = (0, 0);
         for _ in 0..400_000 {
-            env.scenario.root_count = next(5);
-            env.scenario.root_mask = next(64);
-            env.scenario.optimal_steps = next(16);
-            env.scenario.max_steps = next(40);
-            env.step_count = next(40);
-            env.root_identified = next(64);
-            env.investigated = next(64);
-            env.metrics_queried = next(64);
-            env.fixed = next(64);
-            env.counters.destructive_actions = next(6);
-            env.counters.invalid_actions = next(12);
-            env.v1_credit = v1_credit(&env);
-            env.v1_budget_row = v1_budget_row(&env.scenario);
-            assert_eq!(v1_score(&env), Milli::from(v1_grade(&env).score), "{env:?}");
-            assert_eq!(v1_grade_tabled(&env), v1_grade(&env), "{env:?}");
-            assert_eq!(v1_score_kept(&env), v1_score(&env));
-            let optimal = env.scenario.optimal_steps;
-            let beyond = env.scenario.max_steps.saturating_sub(optimal) > 24
-                || env.step_count.saturating_sub(optimal) > 24;
+            scenario.root_count = next(5);
+            scenario.root_mask = next(64);
+            scenario.optimal_steps = next(16);
+            scenario.max_steps = next(40);
+            let tally = Tally {
+                step_count: next(40),
+                root_identified: next(64),
+                investigated: next(64),
+                metrics_queried: next(64),
+                fixed: next(64),
+                destructive_actions: next(6),
+                invalid_actions: next(12),
+            };
+            let (s, t) = (&scenario, &tally);
+            let kept = v1_score_kept(s, t, v1_credit(s, t), v1_budget_row(s));
+            assert_eq!(v1_score(s, t), Milli::from(v1_grade(s, t).score), "{t:?}");
+            assert_eq!(v1_grade_tabled(s, t), v1_grade(s, t), "{t:?}");
+            assert_eq!(kept, v1_score(s, t));
+            let optimal = scenario.optimal_steps;
+            let beyond = scenario.max_steps.saturating_sub(optimal) > 24
+                || tally.step_count.saturating_sub(optimal) > 24;
             *[&mut tabled, &mut formula][usize::from(beyond)] += 1;
         }
         assert!(tabled > 200_000 && formula > 50_000, "{tabled} {formula}");
-        let reset = Env::with_scenario(Scenario::generated(2, Tier::Expert, Split::Test), 2, 0);
-        assert_eq!(v1_score(&reset), V1_RESET_SCORE_MILLI);
+        assert_eq!(v1_score(&scenario, &Tally::default()), V1_RESET_SCORE_MILLI);
     }
 
     #[test]

@@ -58,7 +58,6 @@ pub mod snapshot;
 pub mod task;
 pub mod text;
 pub mod topology;
-pub mod v2;
 pub mod vocab;
 
 pub use action::{Action, Arg};

@@ -11,7 +11,7 @@
 //! | +1 | most severe visible alert on the service | 0 none (or resolved), 1 low, 2 medium, 3 high, 4 critical |
 //! | +2 | mode the last `read_logs` of it showed (noisy in generated tiers) | 0 never read, else 1 + mode index |
 //! | +3 | mode the last `query_metrics` of it showed | 0 never queried, else 1 + mode index |
-//! | +4 | its dependencies were inspected | 0 / 1; ruleset v2: 0 until its edges are shown, then `0x40` + its dependency mask ([`crate::v2`]) |
+//! | +4 | its dependencies were inspected | 0 / 1; ruleset v2: 0 until its edges are shown, then `0x40` + its dependency mask ([`crate::env::v2`]) |
 //! | +5 | last diagnosis the agent recorded for it | 0 none, else 1 + mode index |
 //! | +6 | verdicts the agent received | bit 0 a diagnosis accepted, bit 1 a diagnosis rejected, bit 2 a fix rejected, bit 3 a fix relapsed (v1) |
 //! | +7 | remediation | bit 0 fixed successfully, bit 1 verified after the fix, bit 2 (v2) the fix has not landed yet |

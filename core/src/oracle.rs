@@ -5,7 +5,7 @@
 //! fix, `verify_health`. Its path is the scenario's `optimal_steps`; it is the upper
 //! reference of the eval tables and the validity tests, never something an agent sees.
 //!
-//! Ruleset v2 ([`crate::v2`]): fixes land after a delay, so it verifies a root as soon as
+//! Ruleset v2 ([`crate::env::v2`]): fixes land after a delay, so it verifies a root as soon as
 //! its fix has landed, fixes the next root once the roots below it (and the root masking
 //! it) have landed, and spends a wait on the next root's read or diagnosis (else on
 //! `list_services`); a no-fault control is a read of the flapping service and its

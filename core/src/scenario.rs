@@ -206,15 +206,6 @@ impl Origin {
     pub const fn of_task(task: TaskId) -> Origin {
         [Origin::Easy, Origin::Medium, Origin::Hard, Origin::Expert][task as usize]
     }
-
-    /// Return the scenario this origin names (generating it if need be).
-    #[must_use]
-    pub fn scenario(self) -> Scenario {
-        match self {
-            Origin::Generated { tier, split, seed } => crate::generate::generate(seed, tier, split),
-            other => Scenario::task(other.task_id().unwrap_or(TaskId::Easy)),
-        }
-    }
 }
 
 /// One incident: the hidden answer, what the agent can be shown, and the rules.
@@ -296,12 +287,6 @@ impl Scenario {
     pub fn roots(&self) -> &[Root] {
         let count = usize::from(self.root_count).min(ROOT_COUNT_MAX);
         &self.roots[..count]
-    }
-
-    /// Return generated incident `seed` of `tier` in `split` ([`crate::generate`]).
-    #[must_use]
-    pub fn generated(seed: u64, tier: Tier, split: Split) -> Scenario {
-        crate::generate::generate(seed, tier, split)
     }
 
     /// Return the original task this scenario is, if any.

@@ -67,7 +67,7 @@ impl Env {
         // Not stored: derived from the rest (and checked by the replay below); the
         // original rules keep it 0.
         if env.scenario.ruleset != crate::scenario::Ruleset::Original {
-            env.v1_credit = crate::grader::v1_credit(&env);
+            env.v1_credit = crate::grader::v1_credit(&env.scenario, &env.tally());
             env.v1_budget_row = crate::grader::v1_budget_row(&env.scenario);
         }
         env.modes = env.scenario.modes_now(env.fixed);

@@ -513,9 +513,7 @@ fn episode_stats(env: &Env, last_milli: i32) -> [f32; EPISODE_FIELDS.len()] {
             .iter()
             .map(|record| i32::from(record.reward_milli))
             .sum::<i32>();
-    let grade = env
-        .final_grade()
-        .unwrap_or_else(|| incident_core::grader::grade(env));
+    let grade = env.final_grade().unwrap_or_else(|| env.grade());
     [
         milli(total),
         milli(grade.score.into()),

@@ -438,7 +438,7 @@ pub mod render {
 
     use incident_core::baseline::Choice;
     use incident_core::env::{ErrorCode, Milli, Outcome};
-    use incident_core::grader::{self, Grade};
+    use incident_core::grader::Grade;
     use incident_core::record::{Inspected, Lists};
     use incident_core::text::{self, ActionResult, METRICS, Message, Timestamp};
     use incident_core::topology::{DEPENDS_ON, services};
@@ -657,7 +657,7 @@ pub mod render {
     /// The live `/grader` response.
     #[must_use]
     pub fn grader_response(env: &Env) -> Value {
-        let grade = grader::grade(env);
+        let grade = env.grade();
         json!({
             "task_id": original(env).name(),
             "score": milli(grade.score),

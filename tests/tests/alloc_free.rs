@@ -12,9 +12,7 @@ use incident_core::baseline::{self, Shown};
 use incident_core::batch::{self, BatchOut, EpisodeStats, TaskChoice};
 use incident_core::record::Lists;
 use incident_core::scenario::{Scenario, Split, Tier};
-use incident_core::{
-    ACTION_COUNT, Action, Env, OBS_LEN, Outcome, TaskId, grader, obs, oracle, text,
-};
+use incident_core::{ACTION_COUNT, Action, Env, OBS_LEN, Outcome, TaskId, obs, oracle, text};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -90,7 +88,7 @@ fn stepping_allocates_nothing() {
                     checksum += events.len() as i64;
                 }
                 obs::encode(env, &mut observation);
-                let grade = grader::grade(env);
+                let grade = env.grade();
                 let lists = Lists::of(env);
                 checksum += i64::from(grade.score) + i64::from(observation[49]);
                 black_box(&lists);

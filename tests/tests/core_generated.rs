@@ -309,10 +309,7 @@ fn a_read_pays_the_same_on_a_root_a_symptom_and_a_healthy_service() {
                             .map(|&service| {
                                 let mut twin = env.clone();
                                 let reward = twin.step(Action::on(kind, service)).reward_milli;
-                                (
-                                    reward,
-                                    incident_core::grader::grade(&twin).root_cause_identification,
-                                )
+                                (reward, twin.grade().root_cause_identification)
                             })
                             .collect();
                         assert!(

@@ -5,7 +5,7 @@
 use incident_core::baseline::{self, Shown};
 use incident_core::constants::{ENV_BYTES_MAX, SNAPSHOT_BYTES_MAX};
 use incident_core::env::Invariant;
-use incident_core::grader::{self, Grade};
+use incident_core::grader::Grade;
 use incident_core::snapshot::SnapshotError;
 use incident_core::{Action, ActionType, Env, Fix, Mode, Service, TaskId};
 use serde_json::{Value, json};
@@ -122,7 +122,7 @@ fn worked_grader_values_of_section_8() {
     // Goal: §8's worked values: 0.195 straight after reset (every task); easy with
     // read_logs, diagnose, fix, verify -> 0.92; the same without read_logs -> 0.862.
     for task in TaskId::ALL {
-        let grade = grader::grade(&Env::new(task, 42, 0));
+        let grade = Env::new(task, 42, 0).grade();
         assert_eq!(
             grade.details().map(|(_, v)| v),
             [50, 50, 100, 950, 195],

@@ -237,7 +237,7 @@ async fn environment_lists_the_cores_vocabulary() {
     );
     assert_eq!(
         environment["grader_weights"]["v2"]["error_budget_steps"],
-        incident_core::v2::ERROR_BUDGET_STEPS
+        incident_core::grader::ERROR_BUDGET_STEPS
     );
     assert!(table["v2"]["sum_of_rewards"].is_string());
     server.shutdown().await;

@@ -153,8 +153,9 @@ impl Env {
         let terminal = self.is_done();
         if v1 {
             // The live score from the grade's formula (`v1_score` is its table form).
-            let score = Milli::from(grader::v1_grade(self).score);
-            self.v1_credit = grader::v1_credit(self);
+            let tally = self.tally();
+            let score = Milli::from(grader::v1_grade(&self.scenario, &tally).score);
+            self.v1_credit = grader::v1_credit(&self.scenario, &tally);
             reward_milli = score - Milli::from(self.potential_milli)
                 + Milli::from(terminal) * grader::V1_RESET_SCORE_MILLI;
             self.potential_milli = score as i16;
@@ -174,7 +175,7 @@ impl Env {
         let trajectory = (Milli::from(self.trajectory_milli) + reward_milli).clamp(-bound, bound);
         self.trajectory_milli = trajectory as i16;
         if terminal {
-            self.final_grade = Some(grader::grade(self));
+            self.final_grade = Some(self.grade());
         }
         self.obs = blocks(self);
         // The step path's cache of every service's mode (derived from `fixed`).
@@ -230,7 +231,7 @@ pub(crate) fn blocks(env: &Env) -> Blocks {
     flat[field::MITIGATED_AT] = env.mitigated_at;
     flat[field::BUDGET_BURNED] = 0;
     if env.is_v2() {
-        crate::v2::reference_blocks(env, &mut out);
+        crate::env::v2::reference_blocks(env, &mut out);
     }
     out
 }

@@ -25,7 +25,7 @@
 
 use crate::env::Env;
 use crate::generate::v2::{GraphParams, params};
-use crate::grader::{self, Grade};
+use crate::grader::{self, ERROR_BUDGET_STEPS, Grade};
 use crate::obs::verdict::DIAGNOSIS_REJECTED;
 use crate::scenario::{Origin, Scenario};
 use crate::topology::{ALL_SERVICES, ServiceMask};
@@ -183,10 +183,6 @@ fn rejected_diagnoses(env: &Env) -> ServiceMask {
         mask | u8::from(view.verdicts(s) & DIAGNOSIS_REJECTED != 0) << s
     })
 }
-
-/// The error budget beyond the optimal path: steps with users affected until its part
-/// of the efficiency is 0.
-pub const ERROR_BUDGET_STEPS: u32 = 6;
 
 /// Ruleset v2's grade (see the module docs), in integer thousandths.
 #[must_use]
