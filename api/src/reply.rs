@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use crate::constants::RESPONSE_BYTES_HINT;
 use crate::render;
-use crate::session::Last;
 
 /// The answer to one [`Command`](crate::Command).
 #[derive(Clone, Debug)]
@@ -27,6 +26,24 @@ pub enum Reply {
     Grade(Vec<u8>),
     /// `/baseline`, as JSON bytes.
     Action(Vec<u8>),
+}
+
+/// What the response of the last reset or step needs besides the environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Last {
+    pub(crate) outcome: Outcome,
+    pub(crate) reward_milli: Milli,
+    /// The name quoted back by an unknown-name outcome (empty otherwise).
+    pub(crate) unknown: String,
+}
+
+impl Last {
+    /// Straight after a reset.
+    pub(crate) const RESET: Last = Last {
+        outcome: Outcome::Reset,
+        reward_milli: incident_core::env::REWARD_MIN_MILLI,
+        unknown: String::new(),
+    };
 }
 
 /// A copy of what the response of one reset or step needs.

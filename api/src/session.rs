@@ -7,14 +7,14 @@
 //! [`Reply`]. A command is already validated, so applying it cannot fail, and a refused
 //! request leaves the episode exactly as it was.
 
+use incident_core::Env;
 use incident_core::env::Outcome;
 use incident_core::record::Lists;
-use incident_core::{Env, Milli};
 use serde_json::Value;
 
 use crate::parse::{Incident, ParsedAction, RawNames, ResetRequest};
 use crate::render;
-use crate::reply::{Observed, Reply};
+use crate::reply::{Last, Observed, Reply};
 
 /// One request to an episode, validated (decode one with [`crate::decode`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,23 +43,6 @@ pub struct Session {
     /// Whether `State` hides the answer fields, and generated incidents all get their
     /// tier's largest step budget (which would otherwise tell the root count).
     sealed: bool,
-}
-
-/// What the response of the last reset or step needs besides the environment.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Last {
-    pub(crate) outcome: Outcome,
-    pub(crate) reward_milli: Milli,
-    /// The name quoted back by an unknown-name outcome (empty otherwise).
-    pub(crate) unknown: String,
-}
-
-impl Last {
-    const RESET: Last = Last {
-        outcome: Outcome::Reset,
-        reward_milli: incident_core::env::REWARD_MIN_MILLI,
-        unknown: String::new(),
-    };
 }
 
 impl Default for Session {
