@@ -259,7 +259,7 @@ pub(crate) const fn v1_safety(destructive: u8, invalid: u8) -> u32 {
 }
 
 /// Ruleset v1's live score in thousandths (the reward's potential): [`v1_grade`]'s
-/// score from its weighted parts ([`v1_credit`], the efficiency table of the budget's
+/// score from its weighted parts (`v1_credit`, the efficiency table of the budget's
 /// row, the safety part).
 #[must_use]
 pub fn v1_score(scenario: &Scenario, tally: &Tally) -> Milli {

@@ -18,14 +18,22 @@
 //!
 //! # Layers
 //!
-//! - [`vocab`], [`topology`], [`task`]: closed vocabularies, bitmask graph, scenario data.
-//! - [`action`]: validated actions and the 115 discrete action indices.
-//! - [`env`]: one episode: `reset`, `step`, every handler; [`record`] derives the original's
-//!   ordered lists from the history.
-//! - [`grader`]: the four-part score and an exact `round(x, 3)`.
-//! - [`obs`]: the numeric observation; [`batch`]: stepping many environments at once.
-//! - [`baseline`]: the original's rule-based policy; [`text`]: strings, logs, metrics.
-//! - `snapshot` (feature `serde`): postcard snapshots.
+//! Lower first; a module names only modules of lower layers (`tests/tests/module_graph.rs`
+//! fails on a cycle):
+//!
+//! 1. [`vocab`] (closed vocabularies), [`seed`] (the seed mix).
+//! 2. [`constants`] (bounds, sizes, reward units), [`topology`] (the bitmask graph).
+//! 3. [`action`] (validated actions, the 115 discrete indices), [`outcome`] (what a step
+//!    did), [`task`] (the four tasks' data).
+//! 4. [`op`] (decoded actions), [`text`] (strings, logs, metrics).
+//! 5. [`scenario`]: one incident, everything the rules read.
+//! 6. [`generate`] (generated incidents), [`grader`] (the four-part score over plain data
+//!    and an exact `round(x, 3)`), [`obs`] (the numeric observation).
+//! 7. [`mod@env`]: one episode: `reset`, `step`, every handler, ruleset v2's timeline
+//!    ([`env::v2`]) and the live grade.
+//! 8. [`record`] (the original's ordered lists from the history), `snapshot` (feature
+//!    `serde`: postcard snapshots), [`batch`] (many environments at once), [`baseline`]
+//!    (the original's rule-based policy), [`oracle`] (the policy that reads the answer).
 //!
 //! # Invariants
 //!

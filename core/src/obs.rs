@@ -126,7 +126,7 @@ pub const EVIDENCE_OFFSET: usize = GLOBAL_OFFSET + SERVICE_BLOCK;
 const _: () = assert!(EVIDENCE_OFFSET + 2 * SERVICE_BLOCK == OBS_LEN);
 
 /// The observation as seven 8-byte blocks (six services, then the global block): the
-/// form [`Env`] caches it in.
+/// form [`Env`](crate::env::Env) caches it in.
 pub type Blocks = [[u8; SERVICE_BLOCK]; BLOCK_COUNT];
 
 /// Blocks of the observation: six services, the global block, two evidence blocks.

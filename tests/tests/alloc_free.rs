@@ -41,7 +41,7 @@ impl Indices {
 
 #[test]
 fn stepping_allocates_nothing() {
-    // Goal: Env::step, step_index, step_batch, obs::encode, grader::grade, baseline::choose,
+    // Goal: Env::step, step_index, step_batch, obs::encode, Env::grade, baseline::choose,
     // Lists::of, text::log_events, the generator and the oracle never touch the heap, over
     // many episodes of every task and generated tier (auto-resets included). Every buffer
     // is allocated before the counted region.
