@@ -276,6 +276,17 @@ fn the_host_modules_form_a_dag() {
     assert_acyclic("host");
 }
 
+/// The names `crate_names` finds in `source`, a file `depth` levels below the root.
+fn names_in(source: &str, depth: usize) -> Vec<String> {
+    let trees: Vec<TokenTree> = TokenStream::from_str(source)
+        .expect("tokens")
+        .into_iter()
+        .collect();
+    let mut names = Vec::new();
+    crate_names(&trees, depth, &mut names);
+    names
+}
+
 #[test]
 fn a_cycle_is_found() {
     // Goal: the checker itself sees a two-module circle written the ways the crates write
@@ -283,26 +294,11 @@ fn a_cycle_is_found() {
     // the same names in comments and doc comments.
     let a = "/// crate::b::X in a doc comment\nuse crate::{b::X, c};";
     let b = "// crate::a in a comment\nfn f() { super::a::g() }";
-    let mut names = Vec::new();
-    crate_names(
-        &TokenStream::from_str(a)
-            .unwrap()
-            .into_iter()
-            .collect::<Vec<_>>(),
-        1,
-        &mut names,
-    );
-    assert_eq!(names, ["b", "c"]);
-    names.clear();
-    crate_names(
-        &TokenStream::from_str(b)
-            .unwrap()
-            .into_iter()
-            .collect::<Vec<_>>(),
-        1,
-        &mut names,
-    );
-    assert_eq!(names, ["a"]);
+    assert_eq!(names_in(a, 1), ["b", "c"]);
+    assert_eq!(names_in(b, 1), ["a"]);
+    // An inline module climbs one `super` more to the root.
+    let nested = "mod tests { fn g() { super::super::d::h(); super::e(); crate::{f, g::h}; } }";
+    assert_eq!(names_in(nested, 1), ["d", "f", "g"]);
     let graph: Graph = [("a", ["b"]), ("b", ["a"])]
         .into_iter()
         .map(|(n, e)| (n.to_string(), e.into_iter().map(String::from).collect()))
