@@ -776,26 +776,7 @@ pub fn state<'a>(
     sealed: bool,
 ) -> StateResponse<'a> {
     let scenario = env.scenario();
-    let roots = scenario.roots();
     let counters = env.counters();
-    let history = env
-        .history()
-        .iter()
-        .enumerate()
-        .map(|(index, record)| {
-            let given = raw.get(index);
-            let pick = |raw: Option<&'a String>| raw.map(String::as_str);
-            HistoryJson {
-                step: index + 1,
-                action_type: record.action.kind.map_or("unknown", ActionType::name),
-                service: pick(given.and_then(|g| g.service.as_ref())),
-                diagnosis: pick(given.and_then(|g| g.diagnosis.as_ref())),
-                fix: pick(given.and_then(|g| g.fix.as_ref())),
-                reward: milli_to_f64(Milli::from(record.reward_milli)),
-                success: record.success,
-            }
-        })
-        .collect();
     StateResponse {
         episode_id,
         step_count: env.step_count(),
@@ -812,48 +793,90 @@ pub fn state<'a>(
         ),
         final_details: FinalDetails(env.final_grade()),
         services_investigated: names(&lists.services_investigated),
-        dependencies_inspected: lists
-            .dependencies_inspected
-            .iter()
-            .map(|entry| match entry {
-                Inspected::Service(service) => service.name(),
-                Inspected::Full => "full",
-            })
-            .collect(),
+        dependencies_inspected: dependencies_inspected(lists),
         metrics_queried: names(&lists.metrics_queried),
-        diagnoses: lists
-            .diagnoses
-            .iter()
-            .map(|d| DiagnosisJson {
-                service: d.service.name(),
-                diagnosis: d.diagnosis.name(),
-                expected: (!sealed).then(|| d.expected.name()),
-                correct: d.correct,
-            })
-            .collect(),
-        fixes_applied: lists
-            .fixes_applied
-            .iter()
-            .map(|f| FixJson {
-                service: f.service.name(),
-                fix: f.fix.name(),
-                success: f.success,
-                destructive: (!f.success).then_some(true),
-            })
-            .collect(),
+        diagnoses: diagnoses(lists, sealed),
+        fixes_applied: fixes_applied(lists),
         correct_fixes: names(&lists.correct_fixes),
         successful_verifications: names(&lists.successful_verifications),
         destructive_actions: counters.destructive_actions,
         invalid_actions: counters.invalid_actions,
         diagnosis_correct_count: counters.diagnosis_correct_count,
         fix_correct_count: counters.fix_correct_count,
-        answer: (!sealed).then(|| Answer {
-            root_cause_services: roots.iter().map(|r| r.service.name()).collect(),
-            root_cause_failure_modes: roots.iter().map(|r| r.mode.name()).collect(),
-            required_fixes: RequiredFixes(roots),
-            affected_services: affected(scenario),
-        }),
-        action_history: history,
+        answer: (!sealed).then(|| answer(scenario)),
+        action_history: action_history(env, raw),
         last_action_error: env.last_error().map(|code| code.name()),
+    }
+}
+
+/// `action_history`: each step's record with the strings the agent sent (`raw[index]`).
+fn action_history<'a>(env: &Env, raw: &'a [RawNames]) -> Vec<HistoryJson<'a>> {
+    let pick = |raw: Option<&'a String>| raw.map(String::as_str);
+    env.history()
+        .iter()
+        .enumerate()
+        .map(|(index, record)| {
+            let given = raw.get(index);
+            HistoryJson {
+                step: index + 1,
+                action_type: record.action.kind.map_or("unknown", ActionType::name),
+                service: pick(given.and_then(|g| g.service.as_ref())),
+                diagnosis: pick(given.and_then(|g| g.diagnosis.as_ref())),
+                fix: pick(given.and_then(|g| g.fix.as_ref())),
+                reward: milli_to_f64(Milli::from(record.reward_milli)),
+                success: record.success,
+            }
+        })
+        .collect()
+}
+
+/// `dependencies_inspected`: each inspected service's name, `full` for the whole graph.
+fn dependencies_inspected(lists: &Lists) -> Vec<&'static str> {
+    lists
+        .dependencies_inspected
+        .iter()
+        .map(|entry| match entry {
+            Inspected::Service(service) => service.name(),
+            Inspected::Full => "full",
+        })
+        .collect()
+}
+
+/// `diagnoses`: each diagnosis made, with the expected mode unless `sealed`.
+fn diagnoses(lists: &Lists, sealed: bool) -> Vec<DiagnosisJson> {
+    lists
+        .diagnoses
+        .iter()
+        .map(|d| DiagnosisJson {
+            service: d.service.name(),
+            diagnosis: d.diagnosis.name(),
+            expected: (!sealed).then(|| d.expected.name()),
+            correct: d.correct,
+        })
+        .collect()
+}
+
+/// `fixes_applied`: each fix applied, failed ones marked destructive.
+fn fixes_applied(lists: &Lists) -> Vec<FixJson> {
+    lists
+        .fixes_applied
+        .iter()
+        .map(|f| FixJson {
+            service: f.service.name(),
+            fix: f.fix.name(),
+            success: f.success,
+            destructive: (!f.success).then_some(true),
+        })
+        .collect()
+}
+
+/// The answer fields: the roots' services, modes and fixes, and the affected services.
+fn answer(scenario: &Scenario) -> Answer<'_> {
+    let roots = scenario.roots();
+    Answer {
+        root_cause_services: roots.iter().map(|r| r.service.name()).collect(),
+        root_cause_failure_modes: roots.iter().map(|r| r.mode.name()).collect(),
+        required_fixes: RequiredFixes(roots),
+        affected_services: affected(scenario),
     }
 }
