@@ -249,44 +249,9 @@ fn observation(out: &mut Vec<u8>, env: &Env, outcome: Outcome, unknown: &str) {
     });
     push_display(out, Message { outcome });
     out.extend_from_slice(b",\"logs\":[");
-    if let Outcome::LogsRead { service, mode } = outcome {
-        for (index, event) in text::log_events(env.seed(), service, mode, env.step_count())
-            .iter()
-            .enumerate()
-        {
-            out.extend_from_slice(if index == 0 {
-                b"{\"timestamp\":"
-            } else {
-                b",{\"timestamp\":"
-            });
-            push_timestamp(out, event.timestamp);
-            out.extend_from_slice(b",\"level\":");
-            push_str(out, event.level);
-            out.extend_from_slice(b",\"service\":");
-            push_str(out, event.service.name());
-            out.extend_from_slice(b",\"message\":");
-            push_str(out, event.message);
-            out.extend_from_slice(b",\"trace_id\":");
-            push_trace_id(out, event);
-            out.push(b'}');
-        }
-    }
+    logs(out, env, outcome);
     out.extend_from_slice(b"],\"metrics\":");
-    if let Outcome::MetricsRead {
-        service,
-        mode,
-        status,
-    } = outcome
-    {
-        let (middle, tail) = &fragments.metrics[mode as usize];
-        out.extend_from_slice(b"{\"service_name\":");
-        push_str(out, service.name());
-        out.extend_from_slice(middle.as_bytes());
-        push_str(out, status.name());
-        out.extend_from_slice(tail.as_bytes());
-    } else {
-        out.extend_from_slice(b"null");
-    }
+    metrics(out, outcome, fragments);
     out.extend_from_slice(b",\"service_summaries\":");
     let per_incident = env.scenario().ruleset == Ruleset::V2;
     if per_incident {
@@ -297,6 +262,67 @@ fn observation(out: &mut Vec<u8>, env: &Env, outcome: Outcome, unknown: &str) {
     out.extend_from_slice(b",\"active_alerts\":[");
     alerts(out, env, fragments);
     out.extend_from_slice(b"],\"dependency_graph\":");
+    dependency_graph(out, env, fragments, per_incident);
+    out.extend_from_slice(b",\"step_number\":");
+    push_json(out, &env.step_count());
+    out.extend_from_slice(b",\"max_steps\":");
+    push_json(out, &env.scenario().max_steps);
+    out.extend_from_slice(b",\"steps_remaining\":");
+    push_json(out, &env.steps_remaining());
+    out.extend_from_slice(fragments.available.as_bytes());
+}
+
+/// Append the log lines a `read_logs` outcome shows (the inside of the list; none for
+/// any other outcome).
+fn logs(out: &mut Vec<u8>, env: &Env, outcome: Outcome) {
+    let Outcome::LogsRead { service, mode } = outcome else {
+        return;
+    };
+    for (index, event) in text::log_events(env.seed(), service, mode, env.step_count())
+        .iter()
+        .enumerate()
+    {
+        out.extend_from_slice(if index == 0 {
+            b"{\"timestamp\":"
+        } else {
+            b",{\"timestamp\":"
+        });
+        push_timestamp(out, event.timestamp);
+        out.extend_from_slice(b",\"level\":");
+        push_str(out, event.level);
+        out.extend_from_slice(b",\"service\":");
+        push_str(out, event.service.name());
+        out.extend_from_slice(b",\"message\":");
+        push_str(out, event.message);
+        out.extend_from_slice(b",\"trace_id\":");
+        push_trace_id(out, event);
+        out.push(b'}');
+    }
+}
+
+/// Append the metrics object a `query_metrics` outcome shows, `null` for any other.
+fn metrics(out: &mut Vec<u8>, outcome: Outcome, fragments: &Fragments) {
+    let Outcome::MetricsRead {
+        service,
+        mode,
+        status,
+    } = outcome
+    else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    let (middle, tail) = &fragments.metrics[mode as usize];
+    out.extend_from_slice(b"{\"service_name\":");
+    push_str(out, service.name());
+    out.extend_from_slice(middle.as_bytes());
+    push_str(out, status.name());
+    out.extend_from_slice(tail.as_bytes());
+}
+
+/// Append the `dependency_graph` object: a per-incident graph rendered here, the fixed
+/// graph's from its fragments (whole once `full` was inspected, else each inspected
+/// service's entry).
+fn dependency_graph(out: &mut Vec<u8>, env: &Env, fragments: &Fragments, per_incident: bool) {
     let lists = Lists::of(env);
     let inspected = &lists.dependencies_inspected;
     if per_incident {
@@ -317,13 +343,6 @@ fn observation(out: &mut Vec<u8>, env: &Env, outcome: Outcome, unknown: &str) {
         }
         out.push(b'}');
     }
-    out.extend_from_slice(b",\"step_number\":");
-    push_json(out, &env.step_count());
-    out.extend_from_slice(b",\"max_steps\":");
-    push_json(out, &env.scenario().max_steps);
-    out.extend_from_slice(b",\"steps_remaining\":");
-    push_json(out, &env.steps_remaining());
-    out.extend_from_slice(fragments.available.as_bytes());
 }
 
 /// Append the `info` object (the frame's `metadata`).
