@@ -85,41 +85,43 @@ where
             assets::serve(index, &request).await
         }
         (&Method::GET, "/ws") if !head => ws::upgrade(request, shared),
-        (&Method::POST, "/reset") => match read_body(
-            request,
-            shared.config.body_limit_bytes,
-            shared.config.body_read_timeout,
-        )
-        .await
-        {
-            Ok(bytes) => episode(shared, decode::reset(&bytes)),
-            Err(response) => response,
-        },
-        (&Method::POST, "/step") => match read_body(
-            request,
-            shared.config.body_limit_bytes,
-            shared.config.body_read_timeout,
-        )
-        .await
-        {
-            Ok(bytes) => episode(shared, decode::step(&bytes)),
-            Err(response) => response,
-        },
+        (&Method::POST, "/reset") => posted(request, shared, decode::reset).await,
+        (&Method::POST, "/step") => posted(request, shared, decode::step).await,
         (&Method::POST, "/mcp") => mcp::post(request, shared).await,
         (&Method::DELETE, "/mcp") => mcp::delete(&request, shared),
-        (_, path) if is_route(path) => {
-            let allow = schema::ROUTES
-                .iter()
-                .find(|(known, _, _)| *known == path)
-                .map_or("GET", |(_, methods, _)| methods[0]);
-            let mut response = detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
-            response
-                .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static(allow));
-            response
-        }
+        (_, path) if is_route(path) => method_not_allowed(path),
         _ => detail(StatusCode::NOT_FOUND, "Not Found"),
     }
+}
+
+/// Answer a `POST` route: read the bounded body, `decode` it into a command, apply it.
+async fn posted<B>(
+    request: Request<B>,
+    shared: &Shared,
+    decode: impl FnOnce(&[u8]) -> Result<Command, ApiError>,
+) -> HttpResponse
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let config = &shared.config;
+    match read_body(request, config.body_limit_bytes, config.body_read_timeout).await {
+        Ok(bytes) => episode(shared, decode(&bytes)),
+        Err(response) => response,
+    }
+}
+
+/// 405 for a route asked with a method it does not take, with the route's `Allow`.
+fn method_not_allowed(path: &str) -> HttpResponse {
+    let allow = schema::ROUTES
+        .iter()
+        .find(|(known, _, _)| *known == path)
+        .map_or("GET", |(_, methods, _)| methods[0]);
+    let mut response = detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    response
 }
 
 /// Apply [`guard`]'s rules to the requests that can change an episode: `POST /reset`,
