@@ -313,6 +313,8 @@ fn split_of(task: Incident) -> Option<&'static str> {
     }
 }
 
+/// Reset, then play the task's steps (choose, step, print the `[STEP]` line, remember
+/// it for the prompt) until the episode is done or out of steps.
 fn run_steps(
     task: Incident,
     seed: i64,
@@ -345,36 +347,17 @@ fn run_steps(
             taken: &taken,
         });
         let action = action_value(&parsed);
-        let label = format!(
-            "{}({})",
-            action["action_type"].as_str().unwrap_or("unknown"),
-            parsed.raw.service.as_deref().unwrap_or("")
-        );
+        let label = step_label(&action, &parsed);
         last_unknown = parsed.raw.service.clone().unwrap_or_default();
         let service = last_unknown.clone();
-        let result = backend.step(parsed, &action);
-        response = match result {
+        response = match backend.step(parsed, &action) {
             Ok(response) => response,
-            Err(error) => {
-                let reward = printed(task, None);
-                rewards.push(reward);
-                writeln!(
-                    out,
-                    "[STEP] step={step} action={label} reward={reward:.3} done=true error={error}"
-                )?;
-                return Ok(());
-            }
+            Err(error) => return failed_step(task, step, &label, &error, rewards, out),
         };
         let reward = printed(task, response["reward"].as_f64());
         check_mirror(backend, reward, step, log)?;
         let done = response["done"].as_bool().unwrap_or(false);
-        let error = match backend.state() {
-            Ok(state) => state["last_action_error"]
-                .as_str()
-                .unwrap_or("null")
-                .to_owned(),
-            Err(error) => error,
-        };
+        let error = last_action_error(backend);
         rewards.push(reward);
         writeln!(
             out,
@@ -384,16 +367,60 @@ fn run_steps(
             action_type: action_type_name(&action),
             service,
             reward,
-            result: response["observation"]["action_result"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned(),
+            result: action_result(&response),
         });
         if done {
             break;
         }
     }
     Ok(())
+}
+
+/// A step's `action=` label: the action type and the service as given, `read_logs(api)`.
+fn step_label(action: &Value, parsed: &ParsedAction) -> String {
+    format!(
+        "{}({})",
+        action["action_type"].as_str().unwrap_or("unknown"),
+        parsed.raw.service.as_deref().unwrap_or("")
+    )
+}
+
+/// Record and print a step the environment did not answer (`error` says why): its
+/// reward is what [`printed`] shows for a missing one, and it ends the task.
+fn failed_step(
+    task: Incident,
+    step: u8,
+    label: &str,
+    error: &str,
+    rewards: &mut Vec<f64>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let reward = printed(task, None);
+    rewards.push(reward);
+    writeln!(
+        out,
+        "[STEP] step={step} action={label} reward={reward:.3} done=true error={error}"
+    )
+}
+
+/// A step response's `action_result` (empty when missing).
+fn action_result(response: &Value) -> String {
+    response["observation"]["action_result"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The state's `last_action_error` as a `[STEP]` line prints it (`null` when none), or
+/// why the state could not be read.
+fn last_action_error(backend: &Backend<'_>) -> String {
+    match backend.state() {
+        Ok(state) => state["last_action_error"]
+            .as_str()
+            .unwrap_or("null")
+            .to_owned(),
+        Err(error) => error,
+    }
 }
 
 fn action_type_name(action: &Value) -> &'static str {
