@@ -10,6 +10,7 @@
 //! closed with 1001; so is every session when the server shuts down.
 
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -24,7 +25,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::OwnedSemaphorePermit;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -244,6 +245,8 @@ where
     }
 }
 
+/// Serve one session: answer each data message until the peer leaves, a read fails, the
+/// session is idle too long or the server shuts down.
 async fn run(mut socket: Socket, _admitted: Admitted, shared: &Shared) {
     let mut session = Session::new().with_sealed(shared.config.sealed);
     let mut shutdown = shared.shutdown.clone();
@@ -258,53 +261,37 @@ async fn run(mut socket: Socket, _admitted: Admitted, shared: &Shared) {
     // Only data messages are activity: a peer that only pings or pongs is idle.
     let mut active_at = Instant::now();
     loop {
-        let next = tokio::select! {
-            // The socket first: when a message is waiting, the idle timer and the
-            // shutdown watch are not polled at all (they are whenever it has nothing).
-            biased;
-            next = socket.next() => next,
-            () = &mut idle_timer => {
-                let due = active_at + idle;
-                if Instant::now() < due {
-                    idle_timer.as_mut().reset(due);
-                    continue;
-                }
-                close(&mut socket, CloseCode::Away, "session idle timeout").await;
-                return;
-            }
-            _ = &mut shutdown_signal => {
-                close(&mut socket, CloseCode::Away, "server shutting down").await;
-                return;
-            }
-        };
-        let message = match next {
+        let idle_due = active_at + idle;
+        let next = next_message(
+            &mut socket,
+            idle_timer.as_mut(),
+            shutdown_signal.as_mut(),
+            idle_due,
+        );
+        let message = match next.await {
             None => return,
             Some(Err(error)) => return fail(&mut socket, &error).await,
             Some(Ok(message)) => message,
         };
-        let text = match &message {
-            Message::Text(text) => text.as_str(),
-            Message::Binary(bytes) => match std::str::from_utf8(bytes) {
-                Ok(text) => text,
-                Err(_) => {
-                    active_at = Instant::now();
-                    let frame = error_frame("INVALID_JSON", "Invalid JSON: not UTF-8 text");
-                    if !send(&mut socket, &frame, stall).await {
-                        return;
-                    }
-                    continue;
+        let text = match incoming(&message) {
+            Incoming::Text(text) => text,
+            Incoming::NotUtf8 => {
+                active_at = Instant::now();
+                let frame = error_frame("INVALID_JSON", "Invalid JSON: not UTF-8 text");
+                if !send(&mut socket, &frame, stall).await {
+                    return;
                 }
-            },
+                continue;
+            }
             // tungstenite has queued the pong: write it before reading on, so a peer that
             // pings without reading is held back by TCP and dropped after the write timeout.
-            Message::Ping(_) => {
+            Incoming::Ping => {
                 if !flush(&mut socket, stall).await {
                     return;
                 }
                 continue;
             }
-            // Pongs are ignored; a close is echoed by tungstenite and ends the stream.
-            _ => continue,
+            Incoming::Control => continue,
         };
         active_at = Instant::now();
         let answer = match openenv::answer_unless_mcp(&mut session, text) {
@@ -317,16 +304,73 @@ async fn run(mut socket: Socket, _admitted: Admitted, shared: &Shared) {
                 None => return,
             },
         };
-        match answer {
-            Answer::Frame(frame) => {
-                if !send_text(&mut socket, frame, stall).await {
-                    return;
+        if !reply(&mut socket, answer, stall).await {
+            return;
+        }
+    }
+}
+
+/// The next message from the peer; `None` when the stream ended, or when the session was
+/// idle past `idle_due` (`idle_timer` fired then) or `shutdown_signal` fired (then
+/// closed with 1001).
+async fn next_message<F: Future>(
+    socket: &mut Socket,
+    mut idle_timer: Pin<&mut Sleep>,
+    mut shutdown_signal: Pin<&mut F>,
+    idle_due: Instant,
+) -> Option<Result<Message, WsError>> {
+    loop {
+        return tokio::select! {
+            // The socket first: when a message is waiting, the idle timer and the
+            // shutdown watch are not polled at all (they are whenever it has nothing).
+            biased;
+            next = socket.next() => next,
+            () = &mut idle_timer => {
+                if Instant::now() < idle_due {
+                    idle_timer.as_mut().reset(idle_due);
+                    continue;
                 }
+                close(socket, CloseCode::Away, "session idle timeout").await;
+                None
             }
-            Answer::Close => {
-                close(&mut socket, CloseCode::Normal, "").await;
-                return;
+            _ = &mut shutdown_signal => {
+                close(socket, CloseCode::Away, "server shutting down").await;
+                None
             }
+        };
+    }
+}
+
+/// What a message asks of the session loop.
+enum Incoming<'m> {
+    /// Text to answer (a text message, or a binary one that is UTF-8).
+    Text(&'m str),
+    /// A binary message that is not UTF-8 (answered with `INVALID_JSON`).
+    NotUtf8,
+    /// A ping, whose pong tungstenite has queued.
+    Ping,
+    /// A pong (ignored) or a close (echoed by tungstenite, which then ends the stream).
+    Control,
+}
+
+fn incoming(message: &Message) -> Incoming<'_> {
+    match message {
+        Message::Text(text) => Incoming::Text(text.as_str()),
+        Message::Binary(bytes) => {
+            std::str::from_utf8(bytes).map_or(Incoming::NotUtf8, Incoming::Text)
+        }
+        Message::Ping(_) => Incoming::Ping,
+        _ => Incoming::Control,
+    }
+}
+
+/// Send an answer's frame, or close for a `close` message; `false` when the session ends.
+async fn reply(socket: &mut Socket, answer: Answer, stall: Duration) -> bool {
+    match answer {
+        Answer::Frame(frame) => send_text(socket, frame, stall).await,
+        Answer::Close => {
+            close(socket, CloseCode::Normal, "").await;
+            false
         }
     }
 }
