@@ -200,8 +200,19 @@ fn json_flag() -> bool {
 
 fn main() {
     let json = json_flag();
+    let rows = measure();
+    let env_bytes = size_of::<Env>();
+    if json {
+        print_json(&rows, env_bytes);
+    } else {
+        print_table(&rows, env_bytes);
+    }
+}
+
+/// Measure every row of the report, in the report's order.
+fn measure() -> Vec<Row> {
     let generated = |tier| TaskChoice::Generated(tier, Split::Train);
-    let rows = [
+    vec![
         single_env("single_env", 10_000_000, TASKS),
         single_env("single_env_gen_easy", 10_000_000, generated(Tier::Easy)),
         single_env("single_env_gen_medium", 10_000_000, generated(Tier::Medium)),
@@ -228,41 +239,45 @@ fn main() {
             2_000_000,
             generated(Tier::GraphExpert),
         ),
-    ];
-    let env_bytes = size_of::<Env>();
-    if json {
-        for row in &rows {
-            let cpu = row
-                .cpu_steps_per_sec
-                .map_or_else(|| "null".to_string(), |rate| format!("{rate:.0}"));
-            println!(
-                "{{\"scenario\": \"{}\", \"envs\": {}, \"threads\": {}, \"steps_per_sec\": {:.0}, \"ns_per_step\": {:.3}, \"cpu_steps_per_sec\": {cpu}}}",
-                row.scenario,
-                row.envs,
-                row.threads,
-                row.steps_per_sec,
-                1e9 / row.steps_per_sec
-            );
-        }
-        println!("{{\"scenario\": \"env_bytes\", \"bytes\": {env_bytes}}}");
-    } else {
+    ]
+}
+
+/// Print one JSON object per line: each row, then the size of an `Env`.
+fn print_json(rows: &[Row], env_bytes: usize) {
+    for row in rows {
+        let cpu = row
+            .cpu_steps_per_sec
+            .map_or_else(|| "null".to_string(), |rate| format!("{rate:.0}"));
         println!(
-            "{:<22} {:>9} {:>7} {:>16} {:>12} {:>18}",
-            "scenario", "envs", "threads", "steps/s", "ns/step", "on-CPU steps/s"
+            "{{\"scenario\": \"{}\", \"envs\": {}, \"threads\": {}, \"steps_per_sec\": {:.0}, \"ns_per_step\": {:.3}, \"cpu_steps_per_sec\": {cpu}}}",
+            row.scenario,
+            row.envs,
+            row.threads,
+            row.steps_per_sec,
+            1e9 / row.steps_per_sec
         );
-        for row in &rows {
-            let cpu = row
-                .cpu_steps_per_sec
-                .map_or_else(|| "-".to_string(), |rate| format!("{rate:.0}"));
-            println!(
-                "{:<22} {:>9} {:>7} {:>16.0} {:>12.3} {cpu:>18}",
-                row.scenario,
-                row.envs,
-                row.threads,
-                row.steps_per_sec,
-                1e9 / row.steps_per_sec
-            );
-        }
-        println!("{:<22} {env_bytes:>9} bytes", "env_bytes");
     }
+    println!("{{\"scenario\": \"env_bytes\", \"bytes\": {env_bytes}}}");
+}
+
+/// Print the rows as an aligned table, then the size of an `Env`.
+fn print_table(rows: &[Row], env_bytes: usize) {
+    println!(
+        "{:<22} {:>9} {:>7} {:>16} {:>12} {:>18}",
+        "scenario", "envs", "threads", "steps/s", "ns/step", "on-CPU steps/s"
+    );
+    for row in rows {
+        let cpu = row
+            .cpu_steps_per_sec
+            .map_or_else(|| "-".to_string(), |rate| format!("{rate:.0}"));
+        println!(
+            "{:<22} {:>9} {:>7} {:>16.0} {:>12.3} {cpu:>18}",
+            row.scenario,
+            row.envs,
+            row.threads,
+            row.steps_per_sec,
+            1e9 / row.steps_per_sec
+        );
+    }
+    println!("{:<22} {env_bytes:>9} bytes", "env_bytes");
 }
