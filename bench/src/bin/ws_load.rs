@@ -146,58 +146,122 @@ fn main() -> ExitCode {
         }
     };
     let cpu_before = ws::cpu_ns(options.common.server_pid);
-    let (results, elapsed) = runtime.block_on(async {
-        let start = Instant::now();
-        let deadline = start + Duration::from_secs(options.secs);
-        let tasks: Vec<_> = (0..options.sessions)
-            .map(|index| tokio::spawn(session(options.common.port, index, deadline)))
-            .collect();
-        let mut results = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            results.push(task.await.unwrap_or_default());
-        }
-        (results, start.elapsed())
-    });
-    let mut latencies: Vec<u64> = results
-        .iter()
-        .flat_map(|r| r.step_ns.iter().copied())
-        .collect();
-    let cpu_after = ws::cpu_ns(options.common.server_pid);
-    latencies.sort_unstable();
-    let steps = latencies.len();
-    let resets: u64 = results.iter().map(|r| r.resets).sum();
-    let errors: u64 = results.iter().map(|r| r.errors).sum();
-    let seconds = elapsed.as_secs_f64();
-    let messages = steps as u64 + resets;
-    let cpu_us = match (cpu_before, cpu_after) {
-        (Some(before), Some(after)) if messages > 0 => {
-            format!("{:.2}", (after - before) as f64 / 1e3 / messages as f64)
-        }
-        _ => "null".into(),
-    };
-    let steps_per_sec = steps as f64 / seconds;
-    let (p50, p99, max) = (
-        percentile(&latencies, 0.50) / 1e3,
-        percentile(&latencies, 0.99) / 1e3,
-        latencies.last().copied().unwrap_or(0) as f64 / 1e3,
-    );
+    let (results, elapsed) = runtime.block_on(run_sessions(options));
+    let summary = Summary::of(&results, elapsed, cpu_before, options.common.server_pid);
     if options.common.json {
-        println!(
-            "{{\"scenario\": \"ws_sessions_{}\", \"sessions\": {}, \"seconds\": {seconds:.3}, \"steps\": {steps}, \"resets\": {resets}, \"errors\": {errors}, \"steps_per_sec\": {steps_per_sec:.0}, \"p50_us\": {p50:.1}, \"p99_us\": {p99:.1}, \"max_us\": {max:.1}, \"server_cpu_us_per_message\": {cpu_us}}}",
-            options.sessions, options.sessions
-        );
+        summary.print_json(options.sessions);
     } else {
+        summary.print_text(options.sessions);
+    }
+    if summary.errors > 0 || summary.steps == 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Run `options.sessions` sessions to the deadline; what each measured and the time taken.
+async fn run_sessions(options: Options) -> (Vec<SessionResult>, Duration) {
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(options.secs);
+    let tasks: Vec<_> = (0..options.sessions)
+        .map(|index| tokio::spawn(session(options.common.port, index, deadline)))
+        .collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(task.await.unwrap_or_default());
+    }
+    (results, start.elapsed())
+}
+
+/// The run's totals and step latencies (microseconds).
+struct Summary {
+    seconds: f64,
+    steps: usize,
+    resets: u64,
+    errors: u64,
+    steps_per_sec: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+    /// Server CPU per message (steps and resets), microseconds, or `null` when unknown.
+    cpu_us: String,
+}
+
+impl Summary {
+    /// Sum the sessions' results; the server's CPU time is read again once the
+    /// latencies are gathered.
+    fn of(
+        results: &[SessionResult],
+        elapsed: Duration,
+        cpu_before: Option<u64>,
+        server_pid: Option<u32>,
+    ) -> Self {
+        let mut latencies: Vec<u64> = results
+            .iter()
+            .flat_map(|r| r.step_ns.iter().copied())
+            .collect();
+        let cpu_after = ws::cpu_ns(server_pid);
+        latencies.sort_unstable();
+        let steps = latencies.len();
+        let resets: u64 = results.iter().map(|r| r.resets).sum();
+        let seconds = elapsed.as_secs_f64();
+        let messages = steps as u64 + resets;
+        let cpu_us = match (cpu_before, cpu_after) {
+            (Some(before), Some(after)) if messages > 0 => {
+                format!("{:.2}", (after - before) as f64 / 1e3 / messages as f64)
+            }
+            _ => "null".into(),
+        };
+        Summary {
+            seconds,
+            steps,
+            resets,
+            errors: results.iter().map(|r| r.errors).sum(),
+            steps_per_sec: steps as f64 / seconds,
+            p50: percentile(&latencies, 0.50) / 1e3,
+            p99: percentile(&latencies, 0.99) / 1e3,
+            max: latencies.last().copied().unwrap_or(0) as f64 / 1e3,
+            cpu_us,
+        }
+    }
+
+    /// Print the summary as one JSON object (the report's row).
+    fn print_json(&self, sessions: usize) {
+        let Summary {
+            seconds,
+            steps,
+            resets,
+            errors,
+            steps_per_sec,
+            p50,
+            p99,
+            max,
+            ref cpu_us,
+        } = *self;
         println!(
-            "{} sessions, {seconds:.2} s: {steps} steps ({resets} resets, {errors} errors)",
-            options.sessions
+            "{{\"scenario\": \"ws_sessions_{sessions}\", \"sessions\": {sessions}, \"seconds\": {seconds:.3}, \"steps\": {steps}, \"resets\": {resets}, \"errors\": {errors}, \"steps_per_sec\": {steps_per_sec:.0}, \"p50_us\": {p50:.1}, \"p99_us\": {p99:.1}, \"max_us\": {max:.1}, \"server_cpu_us_per_message\": {cpu_us}}}"
+        );
+    }
+
+    /// Print the summary as lines of text.
+    fn print_text(&self, sessions: usize) {
+        let Summary {
+            seconds,
+            steps,
+            resets,
+            errors,
+            steps_per_sec,
+            p50,
+            p99,
+            max,
+            ref cpu_us,
+        } = *self;
+        println!(
+            "{sessions} sessions, {seconds:.2} s: {steps} steps ({resets} resets, {errors} errors)"
         );
         println!("steps/s: {steps_per_sec:.0}");
         println!("step latency: p50 {p50:.1} us, p99 {p99:.1} us, max {max:.1} us");
         println!("server CPU per message (steps and resets): {cpu_us} us");
-    }
-    if errors > 0 || steps == 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
     }
 }
