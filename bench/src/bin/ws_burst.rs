@@ -114,13 +114,12 @@ async fn spawn_connects(
     .await
 }
 
-async fn burst(options: Options) -> Result<String, String> {
-    let before = ws::rss_kib(options.common.server_pid);
-    let start = Instant::now();
-    let connects = spawn_connects(options, start)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut sockets = Vec::with_capacity(options.sessions);
+/// Wait for every connect: the sockets that connected, and the first error of those that
+/// did not.
+async fn connected_sockets(
+    connects: Vec<JoinHandle<Result<Socket, String>>>,
+) -> (Vec<Socket>, Option<String>) {
+    let mut sockets = Vec::with_capacity(connects.len());
     let mut first_error = None;
     for task in connects {
         match task
@@ -134,6 +133,31 @@ async fn burst(options: Options) -> Result<String, String> {
             }
         }
     }
+    (sockets, first_error)
+}
+
+/// The server's RSS growth since `before` per held session, KiB (`null` when unknown).
+fn rss_kib_per_session(before: Option<u64>, server_pid: Option<u32>, held: usize) -> String {
+    match (before, ws::rss_kib(server_pid)) {
+        (Some(before), Some(after)) => {
+            format!(
+                "{:.1}",
+                after.saturating_sub(before) as f64 / held.max(1) as f64
+            )
+        }
+        _ => "null".into(),
+    }
+}
+
+/// Open the sessions, reset and step each while all are held, and report the server's
+/// RSS per session; `Err` (with the report) unless every session got through.
+async fn burst(options: Options) -> Result<String, String> {
+    let before = ws::rss_kib(options.common.server_pid);
+    let start = Instant::now();
+    let connects = spawn_connects(options, start)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (sockets, first_error) = connected_sockets(connects).await;
     let connect_secs = start.elapsed().as_secs_f64();
     let connected = sockets.len();
     let (sockets, reset_failures, reset_error) = phase(sockets, |index| {
@@ -146,15 +170,7 @@ async fn burst(options: Options) -> Result<String, String> {
     .await;
     let total_secs = start.elapsed().as_secs_f64();
     let held = sockets.len();
-    let per_session = match (before, ws::rss_kib(options.common.server_pid)) {
-        (Some(before), Some(after)) => {
-            format!(
-                "{:.1}",
-                after.saturating_sub(before) as f64 / held.max(1) as f64
-            )
-        }
-        _ => "null".into(),
-    };
+    let per_session = rss_kib_per_session(before, options.common.server_pid, held);
     let line = if options.common.json {
         format!(
             "{{\"scenario\": \"ws_burst\", \"sessions\": {}, \"connected\": {connected}, \"stepped\": {held}, \"connect_secs\": {connect_secs:.2}, \"total_secs\": {total_secs:.2}, \"server_rss_kib_per_session\": {per_session}}}",
