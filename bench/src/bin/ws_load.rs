@@ -148,11 +148,7 @@ fn main() -> ExitCode {
     let cpu_before = ws::cpu_ns(options.common.server_pid);
     let (results, elapsed) = runtime.block_on(run_sessions(options));
     let summary = Summary::of(&results, elapsed, cpu_before, options.common.server_pid);
-    if options.common.json {
-        summary.print_json(options.sessions);
-    } else {
-        summary.print_text(options.sessions);
-    }
+    summary.print(options.sessions, options.common.json);
     if summary.errors > 0 || summary.steps == 0 {
         ExitCode::FAILURE
     } else {
@@ -226,8 +222,8 @@ impl Summary {
         }
     }
 
-    /// Print the summary as one JSON object (the report's row).
-    fn print_json(&self, sessions: usize) {
+    /// Print the summary: one JSON object (the report's row), or lines of text.
+    fn print(&self, sessions: usize, json: bool) {
         let Summary {
             seconds,
             steps,
@@ -239,29 +235,17 @@ impl Summary {
             max,
             ref cpu_us,
         } = *self;
-        println!(
-            "{{\"scenario\": \"ws_sessions_{sessions}\", \"sessions\": {sessions}, \"seconds\": {seconds:.3}, \"steps\": {steps}, \"resets\": {resets}, \"errors\": {errors}, \"steps_per_sec\": {steps_per_sec:.0}, \"p50_us\": {p50:.1}, \"p99_us\": {p99:.1}, \"max_us\": {max:.1}, \"server_cpu_us_per_message\": {cpu_us}}}"
-        );
-    }
-
-    /// Print the summary as lines of text.
-    fn print_text(&self, sessions: usize) {
-        let Summary {
-            seconds,
-            steps,
-            resets,
-            errors,
-            steps_per_sec,
-            p50,
-            p99,
-            max,
-            ref cpu_us,
-        } = *self;
-        println!(
-            "{sessions} sessions, {seconds:.2} s: {steps} steps ({resets} resets, {errors} errors)"
-        );
-        println!("steps/s: {steps_per_sec:.0}");
-        println!("step latency: p50 {p50:.1} us, p99 {p99:.1} us, max {max:.1} us");
-        println!("server CPU per message (steps and resets): {cpu_us} us");
+        if json {
+            println!(
+                "{{\"scenario\": \"ws_sessions_{sessions}\", \"sessions\": {sessions}, \"seconds\": {seconds:.3}, \"steps\": {steps}, \"resets\": {resets}, \"errors\": {errors}, \"steps_per_sec\": {steps_per_sec:.0}, \"p50_us\": {p50:.1}, \"p99_us\": {p99:.1}, \"max_us\": {max:.1}, \"server_cpu_us_per_message\": {cpu_us}}}"
+            );
+        } else {
+            println!(
+                "{sessions} sessions, {seconds:.2} s: {steps} steps ({resets} resets, {errors} errors)"
+            );
+            println!("steps/s: {steps_per_sec:.0}");
+            println!("step latency: p50 {p50:.1} us, p99 {p99:.1} us, max {max:.1} us");
+            println!("server CPU per message (steps and resets): {cpu_us} us");
+        }
     }
 }
