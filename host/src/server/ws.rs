@@ -58,14 +58,7 @@ pub fn upgrade<B>(mut request: Request<B>, shared: &Arc<Shared>) -> HttpResponse
 where
     B: Send + 'static,
 {
-    let key = request.headers().get(SEC_WEBSOCKET_KEY).cloned();
-    let is_upgrade = header_has(&request, CONNECTION, "upgrade")
-        && header_has(&request, UPGRADE, "websocket")
-        && request
-            .headers()
-            .get(SEC_WEBSOCKET_VERSION)
-            .is_some_and(|version| version == "13");
-    let Some(key) = key.filter(|_| is_upgrade) else {
+    let Some(key) = upgrade_key(&request) else {
         return detail(
             StatusCode::BAD_REQUEST,
             "expected a WebSocket upgrade (OpenEnv session protocol)",
@@ -105,12 +98,30 @@ where
             Err((_refusal, full)) => refuse(socket, full, peer, &shared).await,
         }
     });
+    switching_protocols(&accept)
+}
+
+/// The `Sec-WebSocket-Key` of a WebSocket (version 13) upgrade request; `None` for any
+/// other request.
+fn upgrade_key<B>(request: &Request<B>) -> Option<HeaderValue> {
+    let key = request.headers().get(SEC_WEBSOCKET_KEY).cloned();
+    let is_upgrade = header_has(request, CONNECTION, "upgrade")
+        && header_has(request, UPGRADE, "websocket")
+        && request
+            .headers()
+            .get(SEC_WEBSOCKET_VERSION)
+            .is_some_and(|version| version == "13");
+    key.filter(|_| is_upgrade)
+}
+
+/// The 101 response that accepts an upgrade (`accept`: the derived `Sec-WebSocket-Accept`).
+fn switching_protocols(accept: &str) -> HttpResponse {
     let mut response = Response::new(http_body_util::Full::new(bytes::Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
     headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
     headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-    if let Ok(value) = HeaderValue::from_str(&accept) {
+    if let Ok(value) = HeaderValue::from_str(accept) {
         headers.insert(SEC_WEBSOCKET_ACCEPT, value);
     }
     response
@@ -261,12 +272,11 @@ async fn run(mut socket: Socket, _admitted: Admitted, shared: &Shared) {
     // Only data messages are activity: a peer that only pings or pongs is idle.
     let mut active_at = Instant::now();
     loop {
-        let idle_due = active_at + idle;
         let next = next_message(
             &mut socket,
             idle_timer.as_mut(),
             shutdown_signal.as_mut(),
-            idle_due,
+            active_at + idle,
         );
         let message = match next.await {
             None => return,
@@ -277,8 +287,7 @@ async fn run(mut socket: Socket, _admitted: Admitted, shared: &Shared) {
             Incoming::Text(text) => text,
             Incoming::NotUtf8 => {
                 active_at = Instant::now();
-                let frame = error_frame("INVALID_JSON", "Invalid JSON: not UTF-8 text");
-                if !send(&mut socket, &frame, stall).await {
+                if !send(&mut socket, &not_utf8(), stall).await {
                     return;
                 }
                 continue;
@@ -353,6 +362,12 @@ enum Incoming<'m> {
     Control,
 }
 
+/// The `INVALID_JSON` frame answering a binary message that is not UTF-8.
+fn not_utf8() -> Value {
+    error_frame("INVALID_JSON", "Invalid JSON: not UTF-8 text")
+}
+
+/// Sort a message for the session loop.
 fn incoming(message: &Message) -> Incoming<'_> {
     match message {
         Message::Text(text) => Incoming::Text(text.as_str()),
