@@ -85,7 +85,7 @@ def where(tp, obs: np.ndarray, service: int) -> str:
     deepest affected one (status not healthy, no affected service below it in the graph
     shown), another affected one, or a healthy one."""
     below = _below(tp, obs)
-    affected = obs[: tp.SERVICES * tp.BLOCK : tp.BLOCK] != 0
+    affected = obs[tp.SERVICE_FIELD["STATUS"] : tp.SERVICES * tp.BLOCK : tp.BLOCK] != 0
     if not affected[service]:
         return "a healthy service"
     if not (affected & below[service]).any():
@@ -104,7 +104,7 @@ def describe(tp, action_index: int, obs: np.ndarray) -> tuple[str, str]:
     kind = action["action_type"]
     if kind == "diagnose":
         block = obs[s * tp.BLOCK : (s + 1) * tp.BLOCK]
-        read = block[tp.CATEGORICAL[2][0]] or block[tp.CATEGORICAL[3][0]]
+        read = block[tp.SERVICE_FIELD["LOGS"]] or block[tp.SERVICE_FIELD["METRICS"]]
         kind += " (after its logs/metrics)" if read else " (unread)"
     return f"{kind} on {where(tp, obs, s)}", action["service"]
 

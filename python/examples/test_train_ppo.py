@@ -112,9 +112,9 @@ def test_policy_head_does_not_know_which_service_it_scores():
 
 def test_graph_encoder_sees_only_the_shown_dependencies():
     # Goal: with the graph features, a ruleset-v2 service sees a broken dependency only
-    # once the observation shows that edge (byte +4: the shown bit and the mask), and the
+    # once the observation shows that edge (its INSPECTED byte: the shown bit and the mask), and the
     # dependency sees its broken caller the same way; a ruleset-v1 observation keeps the
-    # fixed graph. Byte layout of core/src/obs.rs (ruleset-v2 service byte +4).
+    # fixed graph (the bytes named by incident_env.OBS_LAYOUT).
     sys.path.insert(0, str(HERE))
     import train_ppo as tp
 
@@ -123,13 +123,15 @@ def test_graph_encoder_sees_only_the_shown_dependencies():
     obs = np.zeros((4, tp.ie.OBS_LEN), np.uint8)
     obs[:, database * tp.BLOCK] = 2  # the database critical, every other service healthy
     obs[[0, 1, 3], tp.RULESET_BYTE] = tp.RULESET_V2
-    obs[[1, 3], gateway * tp.BLOCK + 4] = (1 << tp.SHOWN_BIT) | (1 << database)  # shown
-    obs[2, tp.RULESET_BYTE] = 1
+    inspected = gateway * tp.BLOCK + tp.SERVICE_FIELD["INSPECTED"]
+    obs[[1, 3], inspected] = (1 << tp.SHOWN_BIT) | (1 << database)  # shown
+    obs[2, tp.RULESET_BYTE] = tp.LAYOUT["ruleset"]["V1"]
     obs[3, gateway * tp.BLOCK] = 1  # and the gateway degraded
     tokens, glob = (np.asarray(a) for a in tp.encode(obs, False, graph=True))
     # The token ends with the shown flag, then the dependencies' and the callers' status,
     # logs and metrics one-hots without their first class.
-    seen = sum(n - 1 for i, n in tp.CATEGORICAL if i in (0, 2, 3))
+    seen = sum(n - 1 for i, n in tp.CATEGORICAL
+               if i in [tp.SERVICE_FIELD[name] for name in ("STATUS", "LOGS", "METRICS")])
     own = tokens.shape[-1] - 1 - 2 * seen
     shown, deps, callers = (tokens[..., own], tokens[..., own + 1 : own + 1 + seen],
                             tokens[..., own + 1 + seen :])

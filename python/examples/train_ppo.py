@@ -144,37 +144,56 @@ def graph_features(config: Config) -> bool:
     return any(t.startswith(GRAPH_PREFIX) for t in tier_names(config.tiers))
 
 # ---------------------------------------------------------------------------------------
-# The observation (layout version 2, core/src/obs.rs) and the action table.
+# The observation (ie.OBS_LAYOUT, the core's core/src/obs.rs) and the action table.
 # ---------------------------------------------------------------------------------------
-OBS_LAYOUT_VERSION = 2
-SERVICES = 6
-BLOCK = 8
-TIER_BYTE, STEP_BYTE, REMAINING_BYTE, MAX_STEPS_BYTE = 48, 49, 50, 51
-FLAGS_BYTE, ERROR_BYTE, DESTRUCTIVE_BYTE, INVALID_BYTE = 52, 53, 54, 55
-LOGS_RUN, METRICS_RUN, VERSION_BYTE, RULESET_BYTE, MITIGATED_BYTE = 56, 62, 68, 69, 70
-BUDGET_BYTE = 71  # ruleset v2: error-budget steps burned (steps with users affected)
-RULESET_V2 = 2
+LAYOUT = ie.OBS_LAYOUT
+OBS_LAYOUT_VERSION = LAYOUT["version"]
+SERVICES = LAYOUT["service_count"]
+BLOCK = LAYOUT["service_block"]
+SERVICE_FIELD, FIELD, CLASSES = LAYOUT["service_field"], LAYOUT["field"], LAYOUT["classes"]
+TIER_BYTE, STEP_BYTE, MAX_STEPS_BYTE = FIELD["TIER"], FIELD["STEP_COUNT"], FIELD["MAX_STEPS"]
+FLAGS_BYTE, ERROR_BYTE = FIELD["FLAGS"], FIELD["LAST_ERROR"]
+DESTRUCTIVE_BYTE, INVALID_BYTE = FIELD["DESTRUCTIVE"], FIELD["INVALID"]
+LOGS_RUN, METRICS_RUN = FIELD["LOGS_RUN"], FIELD["METRICS_RUN"]
+RULESET_BYTE, MITIGATED_BYTE = FIELD["RULESET"], FIELD["MITIGATED_AT"]
+BUDGET_BYTE = FIELD["BUDGET_BURNED"]  # ruleset v2: error-budget steps burned
+RULESET_V2 = LAYOUT["ruleset"]["V2"]
 GRAPH_PREFIX = "gen_graph_"
-# Ruleset v2's dependency byte (+4 of a service block): 0 until shown, then this bit with
-# the shown dependency mask in the low six bits (bit j = service j).
-SHOWN_BIT = 6
-TIER_CODES = 12  # 0..3 the original tasks, 4 + tier (8 tiers)
-RULESETS = 3
+# Ruleset v2's dependency byte (INSPECTED): 0 until shown, then this bit with the shown
+# dependency mask in the low bits (bit j = service j).
+SHOWN_BIT = LAYOUT["edges_shown"].bit_length() - 1
+TIER_CODES = CLASSES["TIER"]  # every task id's code (the graph features one-hot them all)
+# A ``gen`` run's network one-hots the codes below the graph family's (the original tasks
+# and the gen_* tiers).
+GEN_TIER_CODES = LAYOUT["tier_code"][FAMILIES["graph"][0]]
+RULESETS = CLASSES["RULESET"]
 STEP_SCALE = float(ie.STEP_COUNT_MAX)  # the longest episode, in steps
-ERROR_CODES = 15  # 0 none, else 1 + index in ErrorCode::ALL (14)
+ERROR_CODES = CLASSES["LAST_ERROR"]  # 0 none, else 1 + the error's index
 RUN_CAP = 4  # agreement runs 0, 1, 2, 3, >=4
-# (byte in the service block, classes) of the categorical bytes, one-hot encoded:
-# status 0..4, alert 0..4, logs / metrics / diagnosis 0 (none) or 1 + mode (8 modes).
-CATEGORICAL = ((0, 5), (1, 5), (2, 9), (3, 9), (5, 9))
-# (byte in the service block, bits) of the bit fields: inspected, verdicts, remediation.
-BITS = ((4, 1), (6, 4), (7, 2))
-# With the graph features: verdicts and remediation with its pending-fix bit (byte +4, the
-# shown dependencies, is read by shown_graph).
-GRAPH_BITS = ((6, 4), (7, 3))
-# DEPENDS_ON of core/src/topology.rs: service i calls the services in row i.
-DEPENDS_ON = np.zeros((SERVICES, SERVICES), np.float32)
-for _caller, _callees in {0: (1, 3), 1: (2,), 2: (5,), 3: (4, 5), 4: (5,)}.items():
-    DEPENDS_ON[_caller, list(_callees)] = 1.0
+
+
+def bit_count(bits: dict[str, int]) -> int:
+    """Return the bits 0 .. n-1 a bit set's byte spans (up to its highest bit)."""
+    return max(bits.values()).bit_length()
+
+
+FLAG_BITS, VERDICT_BITS = bit_count(LAYOUT["flag"]), bit_count(LAYOUT["verdict"])
+# (byte in the service block, classes) of the categorical bytes, one-hot encoded: status,
+# alert, and logs / metrics / diagnosis (0 none or 1 + mode).
+CATEGORICAL = tuple((SERVICE_FIELD[name], CLASSES[name])
+                    for name in ("STATUS", "ALERT", "LOGS", "METRICS", "DIAGNOSIS"))
+# (byte in the service block, bits) of the bit fields: inspected (0 / 1), verdicts, and
+# remediation without ruleset v2's pending-fix bit.
+_SETTLED = {k: v for k, v in LAYOUT["remediation"].items() if k != "PENDING"}
+BITS = ((SERVICE_FIELD["INSPECTED"], 1), (SERVICE_FIELD["VERDICTS"], VERDICT_BITS),
+        (SERVICE_FIELD["REMEDIATION"], bit_count(_SETTLED)))
+# With the graph features: verdicts and remediation with its pending-fix bit (INSPECTED,
+# the shown dependencies, is read by shown_graph).
+GRAPH_BITS = ((SERVICE_FIELD["VERDICTS"], VERDICT_BITS),
+              (SERVICE_FIELD["REMEDIATION"], bit_count(LAYOUT["remediation"])))
+# The fixed graph (core/src/topology.rs DEPENDS_ON): service i calls the services in row i.
+DEPENDS_ON = np.array([[(mask >> j) & 1 for j in range(SERVICES)]
+                       for mask in LAYOUT["depends_on"]], np.float32)
 
 SERVICE_NAMES = [ie.ACTIONS[1 + s]["service"] for s in range(SERVICES)]
 DIAGNOSES = [a["diagnosis"] for a in ie.ACTIONS if a.get("service") == SERVICE_NAMES[0]
@@ -208,8 +227,9 @@ ACTION_ORDER = _action_order()
 
 def encode(obs: jnp.ndarray, service_ids: bool,
            graph: bool = False) -> tuple[jnp.ndarray, jnp.ndarray]:
-    """Encode uint8 observations ``(B, 72)`` as per-service tokens ``(B, 6, F)`` and global
-    features ``(B, G)``: one-hot categorical bytes, bit fields as bits, counters scaled.
+    """Encode uint8 observations ``(B, OBS_LEN)`` as per-service tokens ``(B, SERVICES, F)``
+    and global features ``(B, G)``: one-hot categorical bytes, bit fields as bits, counters
+    scaled.
 
     A token is the same function of every service: its own block and agreement runs, and
     the element-wise max over its direct dependencies of their status / logs / metrics
@@ -220,11 +240,11 @@ def encode(obs: jnp.ndarray, service_ids: bool,
     With ``graph`` (:func:`graph_features`), the dependencies are the ones the observation
     shows (ruleset v2: only inspected edges; older rulesets: the fixed graph), a token also
     gets the same max over its callers and whether its edges were shown, the remediation
-    byte's pending-fix bit, and the globals the twelve tier codes, the ruleset and the
-    error budget burned.
+    byte's pending-fix bit, and the globals every tier code, the ruleset and the error
+    budget burned.
     """
     x = obs.astype(jnp.int32)
-    blocks = x[:, : SERVICES * BLOCK].reshape(-1, SERVICES, BLOCK)
+    blocks = x[:, : LAYOUT["global_offset"]].reshape(-1, SERVICES, BLOCK)
     cats = [jax.nn.one_hot(jnp.clip(blocks[..., i], 0, n - 1), n) for i, n in CATEGORICAL]
     bits = [((blocks[..., i : i + 1] >> jnp.arange(n)) & 1).astype(jnp.float32)
             for i, n in (GRAPH_BITS if graph else BITS)]
@@ -247,11 +267,11 @@ def encode(obs: jnp.ndarray, service_ids: bool,
 
 def shown_graph(x, blocks, xp=jnp) -> tuple:
     """Return the dependency edges observations show, ``edges[b, i, j]`` = service ``i``
-    calls ``j`` (ruleset v2: the mask in byte +4 once shown, else none; older rulesets: the
-    fixed graph), and per service whether its edges are known ``(B, 6)``. ``x`` is the
-    int32 ``(B, 72)`` observations, ``blocks`` their ``(B, 6, 8)`` service blocks, ``xp``
-    the array module (``numpy`` works too)."""
-    dep_byte = blocks[..., 4]
+    calls ``j`` (ruleset v2: the mask in the ``INSPECTED`` byte once shown, else none; older
+    rulesets: the fixed graph), and per service whether its edges are known
+    ``(B, SERVICES)``. ``x`` is the int32 ``(B, OBS_LEN)`` observations, ``blocks`` their
+    ``(B, SERVICES, BLOCK)`` service blocks, ``xp`` the array module (``numpy`` works too)."""
+    dep_byte = blocks[..., SERVICE_FIELD["INSPECTED"]]
     v2 = (x[:, RULESET_BYTE] == RULESET_V2)[:, None]
     mask_bits = ((dep_byte[..., None] >> xp.arange(SERVICES)) & 1).astype(np.float32)
     edges = xp.where(v2[..., None], mask_bits, DEPENDS_ON[None])
@@ -260,9 +280,9 @@ def shown_graph(x, blocks, xp=jnp) -> tuple:
 
 
 def global_features(x: jnp.ndarray, graph: bool) -> jnp.ndarray:
-    """The global features of observations ``x`` (int32 ``(B, 72)``)."""
-    flags = (x[:, FLAGS_BYTE : FLAGS_BYTE + 1] >> jnp.arange(5)) & 1
-    codes = TIER_CODES if graph else 8
+    """The global features of observations ``x`` (int32 ``(B, OBS_LEN)``)."""
+    flags = (x[:, FLAGS_BYTE : FLAGS_BYTE + 1] >> jnp.arange(FLAG_BITS)) & 1
+    codes = TIER_CODES if graph else GEN_TIER_CODES
     parts = [
         jax.nn.one_hot(jnp.clip(x[:, TIER_BYTE], 0, codes - 1), codes),
         x[:, STEP_BYTE : MAX_STEPS_BYTE + 1] / STEP_SCALE,

@@ -13,7 +13,7 @@
 The sizes come from the core: ``OBS_LEN`` observation bytes, ``ACTION_COUNT`` discrete
 actions, ``STEP_COUNT_MAX`` the longest episode's steps (``ACTIONS[i]`` is index ``i`` as the original's JSON action fields),
 ``TASK_CHOICES`` valid ``task`` arguments, ``TASK_IDS`` the server's reset task ids,
-``SPLITS`` valid ``split`` arguments.
+``SPLITS`` valid ``split`` arguments, ``OBS_LAYOUT`` the observation's bytes by name.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from incident_env._native import (
     MIN_ENVS_PER_THREAD,
     NUM_ENVS_MAX,
     NUM_THREADS_MAX,
+    OBS_LAYOUT,
     OBS_LEN,
     SPLITS,
     STEP_COUNT_MAX,
@@ -57,6 +58,7 @@ __all__ = [
     "MIN_ENVS_PER_THREAD",
     "NUM_ENVS_MAX",
     "NUM_THREADS_MAX",
+    "OBS_LAYOUT",
     "OBS_LEN",
     "SPLITS",
     "STEP_COUNT_MAX",

@@ -1,6 +1,6 @@
 """Type stubs of the Rust extension ``incident_env._native`` (python/src/)."""
 
-from typing import Final, final
+from typing import Final, TypedDict, final, type_check_only
 
 import numpy as np
 import numpy.typing as npt
@@ -8,6 +8,7 @@ import numpy.typing as npt
 __all__ = [
     "OBS_LEN",
     "ACTION_COUNT",
+    "OBS_LAYOUT",
     "OBS_DTYPE",
     "OBS_LOW",
     "OBS_HIGH",
@@ -39,6 +40,121 @@ OBS_LEN: Final[int]
 #: Number of discrete actions (``incident_core::ACTION_COUNT``): the action space is
 #: ``Discrete(ACTION_COUNT)``.
 ACTION_COUNT: Final[int]
+@type_check_only
+class ObsServiceFields(TypedDict):
+    """Offsets of a service block's bytes within the block (``incident_core::obs::field``)."""
+
+    STATUS: int
+    ALERT: int
+    LOGS: int
+    METRICS: int
+    INSPECTED: int
+    DIAGNOSIS: int
+    VERDICTS: int
+    REMEDIATION: int
+
+@type_check_only
+class ObsFields(TypedDict):
+    """Offsets of the global and evidence bytes (``incident_core::obs::field``);
+    ``LOGS_RUN`` and ``METRICS_RUN`` start one byte per service."""
+
+    TIER: int
+    STEP_COUNT: int
+    STEPS_REMAINING: int
+    MAX_STEPS: int
+    FLAGS: int
+    LAST_ERROR: int
+    DESTRUCTIVE: int
+    INVALID: int
+    LOGS_RUN: int
+    METRICS_RUN: int
+    VERSION: int
+    RULESET: int
+    MITIGATED_AT: int
+    BUDGET_BURNED: int
+
+@type_check_only
+class ObsFlags(TypedDict):
+    """The flags byte's bits (``incident_core::obs::flag``)."""
+
+    LISTED: int
+    FULL_GRAPH: int
+    SUCCESS: int
+    RESOLVED: int
+    DONE: int
+
+@type_check_only
+class ObsVerdicts(TypedDict):
+    """The verdicts byte's bits (``incident_core::obs::verdict``)."""
+
+    DIAGNOSIS_ACCEPTED: int
+    DIAGNOSIS_REJECTED: int
+    FIX_REJECTED: int
+    FIX_RELAPSED: int
+
+@type_check_only
+class ObsRemediation(TypedDict):
+    """The remediation byte's bits (``incident_core::obs::remediation``)."""
+
+    FIXED: int
+    VERIFIED: int
+    PENDING: int
+
+@type_check_only
+class ObsClasses(TypedDict):
+    """How many values each categorical byte takes (0 up to the highest the core writes)."""
+
+    STATUS: int
+    ALERT: int
+    LOGS: int
+    METRICS: int
+    DIAGNOSIS: int
+    TIER: int
+    LAST_ERROR: int
+    RULESET: int
+
+@type_check_only
+class ObsRulesets(TypedDict):
+    """The ruleset byte's values (``incident_core::scenario::Ruleset``)."""
+
+    ORIGINAL: int
+    V1: int
+    V2: int
+
+@type_check_only
+class ObsLayout(TypedDict):
+    """The numeric observation's layout (``incident_core::obs``; python/src/layout.rs)."""
+
+    #: ``LAYOUT_VERSION``, also the observation's ``field["VERSION"]`` byte.
+    version: int
+    #: Service blocks: service ``s`` (``Service::ALL[s]``) at ``s * service_block``.
+    service_count: int
+    #: Bytes per service block (``SERVICE_BLOCK``).
+    service_block: int
+    #: Offset of the global block (``GLOBAL_OFFSET``).
+    global_offset: int
+    #: Offset of the evidence blocks (``EVIDENCE_OFFSET``).
+    evidence_offset: int
+    service_field: ObsServiceFields
+    field: ObsFields
+    flag: ObsFlags
+    verdict: ObsVerdicts
+    remediation: ObsRemediation
+    #: Ruleset v2: the bit of a service's ``INSPECTED`` byte saying its edges are shown
+    #: (the low bits are then its dependency mask, bit ``j`` service ``j``).
+    edges_shown: int
+    classes: ObsClasses
+    #: The tier byte's value of each task id (``TASK_IDS``).
+    tier_code: dict[str, int]
+    ruleset: ObsRulesets
+    #: The fixed dependency graph of the original tasks and ruleset v1
+    #: (``incident_core::topology::DEPENDS_ON``): bit ``j`` of entry ``i``: service ``i``
+    #: calls service ``j``.
+    depends_on: list[int]
+
+#: The observation's layout: byte offsets by name, bit sets, the values of the
+#: categorical bytes and the fixed graph, all from the core's constants.
+OBS_LAYOUT: Final[ObsLayout]
 #: The numpy dtype name of an observation's elements (``"uint8"``).
 OBS_DTYPE: Final[str]
 #: Lowest value of an observation element (the observation space's ``low``).

@@ -6,10 +6,11 @@
 //! (`incident_env/vector.py`, `incident_env/env.py`). [`ApiSession`] is the text-level
 //! episode of `incident-api` (the HTTP routes' documents), wrapped by
 //! `incident_env/session.py`. [`CoreBatch`] is the core's plain batch step, the reference
-//! rate of the Python benchmark.
+//! rate of the Python benchmark. `OBS_LAYOUT` ([`layout`]) names the observation's bytes.
 
 pub mod constants;
 pub mod lanes;
+pub mod layout;
 mod reference;
 mod session;
 mod vector;
@@ -122,6 +123,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("TASK_IDS", task_id_names())?;
     module.add("SPLITS", split_names())?;
     module.add("EPISODE_FIELDS", lanes::EPISODE_FIELDS.to_vec())?;
+    module.add("OBS_LAYOUT", layout::obs_layout(module.py())?)?;
     module.add("OBS_DTYPE", constants::OBS_DTYPE)?;
     module.add("OBS_LOW", constants::OBS_LOW)?;
     module.add("OBS_HIGH", constants::OBS_HIGH)?;

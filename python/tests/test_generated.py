@@ -6,12 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from incident_env import ACTION_COUNT, TASK_CHOICES, VectorEnv
+from incident_env import ACTION_COUNT, OBS_LAYOUT, TASK_CHOICES, VectorEnv
 
 GEN_TIERS = ["gen_easy", "gen_medium", "gen_hard", "gen_expert"]
 GRAPH_TIERS = ["gen_graph_easy", "gen_graph_medium", "gen_graph_hard", "gen_graph_expert"]
 TIERS = GEN_TIERS + GRAPH_TIERS
-MITIGATED_BYTE = 70  # core/src/obs.rs field::MITIGATED_AT
+MITIGATED_BYTE = OBS_LAYOUT["field"]["MITIGATED_AT"]
+TIER_BYTE = OBS_LAYOUT["field"]["TIER"]
 
 
 def play_once(env: VectorEnv, policy: str) -> dict[str, np.ndarray]:
@@ -39,7 +40,7 @@ def test_generated_tiers_are_task_choices():
     assert [c for c in TASK_CHOICES if c.startswith("gen_")] == TIERS
     for tier in TIERS:
         obs, _ = VectorEnv(3, task=tier, split="test").reset()
-        assert obs[:, 48].tolist() == [4 + TIERS.index(tier)] * 3  # tier code byte
+        assert obs[:, TIER_BYTE].tolist() == [OBS_LAYOUT["tier_code"][tier]] * 3
     with pytest.raises(ValueError, match="split"):
         VectorEnv(1, task="gen_easy", split="validation")
 

@@ -28,7 +28,8 @@ def test_module_prefixed_id_imports_the_package():
     # Goal: the "module:id" form works without importing incident_env first.
     env = gym.make("incident_env:IncidentResponse-v0", task="hard_task")
     obs, _ = env.reset(seed=1)
-    assert obs[48] == 2
+    layout = incident_env.OBS_LAYOUT
+    assert obs[layout["field"]["TIER"]] == layout["tier_code"]["hard_task"]
 
 
 def test_make_vec_uses_the_native_vector_env():
@@ -36,7 +37,9 @@ def test_make_vec_uses_the_native_vector_env():
     envs = gym.make_vec(incident_env.ENV_ID, num_envs=6, task="medium_task")
     assert isinstance(envs.unwrapped, incident_env.VectorEnv)
     obs, _ = envs.reset(seed=0)
-    assert obs.shape == (6, incident_env.OBS_LEN) and np.all(obs[:, 48] == 1)
+    layout = incident_env.OBS_LAYOUT
+    assert obs.shape == (6, incident_env.OBS_LEN)
+    assert np.all(obs[:, layout["field"]["TIER"]] == layout["tier_code"]["medium_task"])
 
 
 def test_single_env_requires_reset_after_the_end():

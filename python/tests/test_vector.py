@@ -15,13 +15,12 @@ import gymnasium as gym
 from gymnasium.vector import AutoresetMode
 
 import incident_env
-from incident_env import ACTION_COUNT, ACTIONS, OBS_LEN, VectorEnv
+from incident_env import ACTION_COUNT, ACTIONS, OBS_LAYOUT, OBS_LEN, VectorEnv
 
-# Observation layout (core/src/obs.rs): global block at 48.
-STEP_COUNT_BYTE = 49
-FLAGS_BYTE = 52
-DONE_BIT = 1 << 4
-RESOLVED_BIT = 1 << 3
+STEP_COUNT_BYTE = OBS_LAYOUT["field"]["STEP_COUNT"]
+FLAGS_BYTE = OBS_LAYOUT["field"]["FLAGS"]
+DONE_BIT = OBS_LAYOUT["flag"]["DONE"]
+RESOLVED_BIT = OBS_LAYOUT["flag"]["RESOLVED"]
 
 
 def index_of(**fields: str) -> int:
