@@ -662,6 +662,19 @@ impl Env {
         self.flags |= u8::from(self.step_count >= self.scenario.max_steps) * DONE;
         let terminal = self.is_done();
         let v1 = self.is_v1();
+        // The record goes in before the reward is known: ruleset v2's grade reads the
+        // history (a control is failed by any remediation), so this step's score must
+        // count this step's action. The history holds at most max_steps <= STEP_COUNT_MAX
+        // records (the episode was not done, so step_count <= max_steps after the
+        // increment).
+        let record = Record {
+            action,
+            reward_milli: 0,
+            success,
+            expected: effects.expected,
+        };
+        let pushed = self.history.push(record);
+        debug_assert!(pushed.is_ok());
         let mut reward_milli = effects.reward_milli;
         if v1 {
             if effects.credit_changed {
@@ -669,16 +682,9 @@ impl Env {
             }
             reward_milli = self.v1_reward(terminal);
         }
-        let record = Record {
-            action,
-            reward_milli: reward_milli as i16,
-            success,
-            expected: effects.expected,
-        };
-        // The history holds at most max_steps <= STEP_COUNT_MAX records (the episode was
-        // not done, so step_count <= max_steps after the increment).
-        let pushed = self.history.push(record);
-        debug_assert!(pushed.is_ok());
+        if let Some(record) = self.history.last_mut() {
+            record.reward_milli = reward_milli as i16;
+        }
         let bound = TRAJECTORY_MAX_MILLI
             + Milli::from(v1) * (V1_TRAJECTORY_MAX_MILLI - TRAJECTORY_MAX_MILLI);
         let trajectory = (Milli::from(self.trajectory_milli) + reward_milli).clamp(-bound, bound);

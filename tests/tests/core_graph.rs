@@ -295,6 +295,36 @@ fn controls_end_by_a_read_and_a_verification_and_punish_remediation() {
 }
 
 #[test]
+fn a_control_that_ends_on_a_fix_pays_rewards_that_sum_to_its_score() {
+    // Goal: the step that first remediates a control is scored with that remediation
+    // (the grade reads it from the history), also when it is the episode's last step:
+    // read the service that flapped, wait out the budget, and end on a fix.
+    let mut controls = 0;
+    for tier in [Tier::GraphMedium, Tier::GraphHard, Tier::GraphExpert] {
+        for seed in 0..300 {
+            let scenario = Scenario::generated(seed, tier, Split::Train);
+            let Some(origin) = flap_origin(&scenario) else {
+                continue;
+            };
+            controls += 1;
+            let last = scenario.max_steps;
+            let env = play(scenario, 3, |env| {
+                if env.step_count() + 1 == last {
+                    Action::apply_fix(Service::ApiGateway, incident_core::Fix::RestartService)
+                } else if env.step_count() == 0 {
+                    Action::on(ActionType::ReadLogs, origin)
+                } else {
+                    Action::list_services()
+                }
+            });
+            let grade = env.final_grade().expect("done");
+            assert_eq!(grade.root_cause_identification, 0, "{scenario:?}");
+        }
+    }
+    assert!(controls > 50, "{controls}");
+}
+
+#[test]
 fn a_masked_root_surfaces_once_its_masker_has_landed() {
     // Goal: a masked root shows healthy (and a fix on it is destructive) until the root
     // above it is fixed and that fix has landed; then it shows its mode.
