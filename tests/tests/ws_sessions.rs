@@ -228,6 +228,38 @@ async fn error_frames_keep_the_session_open() {
     server.shutdown().await;
 }
 
+/// Open two sessions on `addr`, then a third that must get one frame and a close; return
+/// the two open sessions and that frame.
+async fn two_sessions_then_a_refusal(addr: SocketAddr) -> (Client, Client, Value) {
+    let mut first = connect(addr).await;
+    let mut second = connect(addr).await;
+    ask(&mut first, json!({"type": "state"})).await;
+    ask(&mut second, json!({"type": "state"})).await;
+    let mut third = connect(addr).await;
+    let refusal = next_json(&mut third).await.expect("a refusal frame");
+    assert!(
+        next_json(&mut third).await.is_none(),
+        "closed after the refusal"
+    );
+    (first, second, refusal)
+}
+
+/// Close `session` and wait (up to 2.5 s) until a new session on `addr` is served again.
+async fn close_and_see_the_slot_reused(mut session: Client, addr: SocketAddr) {
+    session
+        .send(Message::text(r#"{"type":"close"}"#))
+        .await
+        .unwrap();
+    assert!(next_json(&mut session).await.is_none());
+    for _ in 0..50 {
+        if session_answers(addr).await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the freed slot was never reused");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capacity_is_refused_with_an_error_frame() {
     // Goal: past --max-sessions a connection gets one CAPACITY_REACHED frame (with the
@@ -236,34 +268,12 @@ async fn capacity_is_refused_with_an_error_frame() {
     config.max_sessions = 2;
     let server = start_with(config).await;
     let addr = server.local_addr();
-    let mut first = connect(addr).await;
-    let mut second = connect(addr).await;
-    ask(&mut first, json!({"type": "state"})).await;
-    ask(&mut second, json!({"type": "state"})).await;
-    let mut third = connect(addr).await;
-    let refusal = next_json(&mut third).await.expect("a refusal frame");
+    let (first, mut second, refusal) = two_sessions_then_a_refusal(addr).await;
     assert_eq!(refusal["type"], "error");
     assert_eq!(refusal["data"]["code"], "CAPACITY_REACHED");
     assert_eq!(refusal["data"]["active_sessions"], 2);
     assert_eq!(refusal["data"]["max_sessions"], 2);
-    assert!(
-        next_json(&mut third).await.is_none(),
-        "closed after the refusal"
-    );
-    first
-        .send(Message::text(r#"{"type":"close"}"#))
-        .await
-        .unwrap();
-    assert!(next_json(&mut first).await.is_none());
-    let mut reused = false;
-    for _ in 0..50 {
-        if session_answers(addr).await {
-            reused = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(reused, "the freed slot was never reused");
+    close_and_see_the_slot_reused(first, addr).await;
     ask(&mut second, json!({"type": "state"})).await;
     server.shutdown().await;
 }
@@ -277,19 +287,10 @@ async fn one_address_holds_at_most_its_share_of_sessions() {
     config.max_sessions_per_peer = 2;
     let server = start_with(config).await;
     let addr = server.local_addr();
-    let mut first = connect(addr).await;
-    let mut second = connect(addr).await;
-    ask(&mut first, json!({"type": "state"})).await;
-    ask(&mut second, json!({"type": "state"})).await;
-    let mut third = connect(addr).await;
-    let refusal = next_json(&mut third).await.expect("a refusal frame");
+    let (first, mut second, refusal) = two_sessions_then_a_refusal(addr).await;
     assert_eq!(refusal["data"]["code"], "CAPACITY_REACHED", "{refusal}");
     assert_eq!(refusal["data"]["peer_sessions"], 2);
     assert_eq!(refusal["data"]["max_sessions_per_peer"], 2);
-    assert!(
-        next_json(&mut third).await.is_none(),
-        "closed after the refusal"
-    );
     let other = Ipv4Addr::new(127, 0, 0, 2);
     let mut elsewhere = connect_from(other, addr).await;
     assert_eq!(
@@ -300,20 +301,7 @@ async fn one_address_holds_at_most_its_share_of_sessions() {
         session_answers_from(other, addr).await,
         "another address is counted apart"
     );
-    first
-        .send(Message::text(r#"{"type":"close"}"#))
-        .await
-        .unwrap();
-    assert!(next_json(&mut first).await.is_none());
-    let mut reused = false;
-    for _ in 0..50 {
-        if session_answers(addr).await {
-            reused = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(reused, "the address's freed slot was never reused");
+    close_and_see_the_slot_reused(first, addr).await;
     ask(&mut second, json!({"type": "state"})).await;
     server.shutdown().await;
 }
