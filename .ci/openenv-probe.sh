@@ -15,7 +15,8 @@ section() { echo; echo "=== $* ($(( $(date +%s) - probe_start ))s)"; }
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 VENV="${OPENENV_VENV:-$TARGET_DIR/openenv-venv}"
 VENV10="${OPENENV10_VENV:-$TARGET_DIR/openenv10-venv}"
-PROBE="${OPENENV_PROBE:-../shared/conformance/openenv_client_probe.py}"
+# The team's probe, a copy of ../shared/conformance kept in the repository (tests/conformance).
+PROBE="${OPENENV_PROBE:-tests/conformance/openenv_client_probe.py}"
 PYTHON="${PYTHON:-python3}"
 
 # ensure_venv DIR DIST VERSION: (re)create DIR with DIST==VERSION unless a previous
